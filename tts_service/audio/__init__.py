@@ -1,0 +1,1 @@
+"""Audio helpers: MP3 encoding and decoding."""

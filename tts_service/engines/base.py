@@ -1,0 +1,61 @@
+"""The one interface every synthesis engine implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from tts_service.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Prosody:
+    """Relative prosody. ``rate`` and ``volume`` are percentages (+0 = normal), ``pitch`` is in Hz."""
+
+    rate: int = 0
+    pitch: int = 0
+    volume: int = 0
+
+    def __post_init__(self) -> None:
+        if not -50 <= self.rate <= 100:
+            raise InvalidInput(f"rate must be between -50 and +100 percent, got {self.rate}")
+        if not -50 <= self.pitch <= 50:
+            raise InvalidInput(f"pitch must be between -50 and +50 Hz, got {self.pitch}")
+        if not -50 <= self.volume <= 50:
+            raise InvalidInput(f"volume must be between -50 and +50 percent, got {self.volume}")
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """MP3 audio and its duration in seconds."""
+
+    audio: bytes
+    duration: float
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Turns spoken text into MP3 audio.
+
+    ``version`` must change whenever the same input would sound different, because it is part of the
+    cache key. ``max_chunk_chars`` is the longest text the engine should be handed at once.
+    """
+
+    name: str
+    version: str
+    voices: tuple[str, ...]
+    default_voice: str
+    max_chunk_chars: int
+
+    async def synthesize(self, text: str, voice: str, prosody: Prosody) -> Synthesis: ...
+
+
+def check_voice(engine: Engine, voice: str | None) -> str:
+    """Return the voice to use, or raise InvalidInput naming the valid ones."""
+    if voice is None:
+        return engine.default_voice
+    if voice not in engine.voices:
+        raise InvalidInput(
+            f"unknown voice {voice!r} for engine {engine.name!r}; valid voices: {', '.join(engine.voices)}"
+        )
+    return voice

@@ -1,0 +1,41 @@
+"""One base exception with specific subclasses; the web layer maps them to HTTP status codes."""
+
+from __future__ import annotations
+
+
+class TTSError(Exception):
+    """Base class for every error the service reports to a user."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(TTSError):
+    status_code = 422
+    code = "invalid_input"
+
+
+class TooLarge(TTSError):
+    status_code = 413
+    code = "too_large"
+
+
+class NotFound(TTSError):
+    status_code = 404
+    code = "not_found"
+
+
+class Unauthorized(TTSError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class SynthesisError(TTSError):
+    """An engine failed to turn text into audio."""
+
+    status_code = 502
+    code = "synthesis_failed"
