@@ -1,0 +1,155 @@
+"""Command line: serve, add, seed, pregen, synth."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.progress import Progress
+
+from tts_service.article import ArticleDraft
+from tts_service.cache import AudioCache
+from tts_service.config import Settings
+from tts_service.engines import EngineRegistry, Prosody
+from tts_service.errors import TTSError
+from tts_service.pipeline import Pipeline, spoken_form
+from tts_service.store import Store
+from tts_service.text import segment
+from tts_service.text.document import parse_document
+
+app = typer.Typer(help="tts_service: Mandarin read-aloud (语音播报) for articles.", no_args_is_help=True)
+T = TypeVar("T")
+DEMO_FILE = Path(__file__).resolve().parent / "demo" / "demo-article.md"
+DEMO_SLUG = "demo"
+
+
+def _run(work: Callable[[Settings, Pipeline], Awaitable[T]]) -> T:
+    """Run ``work`` with a pipeline over the configured home; TTSErrors become a message and exit 1."""
+    settings = Settings()
+
+    async def main() -> T:
+        store = Store(settings.db_path)
+        pipeline = Pipeline(settings, store, AudioCache(settings.cache_dir), EngineRegistry(settings))
+        try:
+            return await work(settings, pipeline)
+        finally:
+            await pipeline.aclose()
+            store.close()
+
+    try:
+        return asyncio.run(main())
+    except TTSError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None
+):
+    """Serve the reader pages and the API."""
+    import uvicorn
+
+    from tts_service.web import create_app
+
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+def _add(path: Path, slug: str | None, title: str | None) -> str:
+    doc = parse_document(path.read_text(encoding="utf-8"))
+    draft = ArticleDraft(title=title or doc.title, text=doc.body, slug=slug, byline=doc.byline, date=doc.date)
+
+    async def work(settings: Settings, pipeline: Pipeline) -> str:
+        pipeline.check_draft(draft)
+        return (await pipeline.store.save_article(draft)).slug
+
+    return _run(work)
+
+
+@app.command()
+def add(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    slug: Annotated[str | None, typer.Option(help="URL name; made from the title if omitted.")] = None,
+    title: Annotated[str | None, typer.Option(help="Title; the file's first line if omitted.")] = None,
+):
+    """Add an article from a plain-text or Markdown file (first line = title); prints its slug."""
+    try:
+        typer.echo(_add(file, slug, title))
+    except ValueError as exc:  # pydantic validation of the draft
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def seed():
+    """Add the demo article unless it is already there."""
+
+    async def exists(settings: Settings, pipeline: Pipeline) -> bool:
+        return DEMO_SLUG in {a.slug for a in await pipeline.store.list_articles()}
+
+    if _run(exists):
+        typer.echo(f"demo article present: {DEMO_SLUG}")
+    else:
+        typer.echo(f"added demo article: {_add(DEMO_FILE, DEMO_SLUG, None)}")
+
+
+@app.command()
+def pregen(
+    slugs: Annotated[list[str] | None, typer.Argument(help="Articles to generate audio for.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every article.")] = False,
+):
+    """Synthesise and cache the audio of articles ahead of time."""
+    if bool(slugs) == all_:
+        typer.echo("error: give article slugs or --all (not both)", err=True)
+        raise typer.Exit(2)
+
+    async def work(settings: Settings, pipeline: Pipeline) -> None:
+        store = pipeline.store
+        articles = await store.list_articles() if all_ else [await store.get_article(s) for s in slugs or []]
+        with Progress() as progress:
+            for article in articles:
+                bar = progress.add_task(article.slug, total=None)
+
+                def update(done: int, total: int, bar=bar) -> None:
+                    progress.update(bar, completed=done, total=total)
+
+                await pipeline.generate(article, update)
+
+    _run(work)
+
+
+def _rate(value: str) -> int:
+    try:
+        return int(value.strip().rstrip("%"))
+    except ValueError:
+        raise typer.BadParameter("rate is a percentage such as +20% or -10%") from None
+
+
+@app.command()
+def synth(
+    text: Annotated[str, typer.Argument(help="Text to speak.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="MP3 file to write.")],
+    engine: Annotated[str | None, typer.Option(help="Engine name (default: TTS_ENGINE).")] = None,
+    voice: Annotated[str | None, typer.Option(help="Voice name (default: the engine's).")] = None,
+    rate: Annotated[str, typer.Option(help="Speed change in percent, e.g. +20% or -10%.")] = "+0%",
+):
+    """Speak TEXT into an MP3 file, without touching the article store."""
+
+    async def work(settings: Settings, pipeline: Pipeline) -> float:
+        chosen, chosen_voice = pipeline.resolve(engine, voice)
+        prosody = Prosody(rate=_rate(rate))
+        pieces = [c.text for p in segment.paragraphs(text) for c in segment.chunks(p, chosen.max_chunk_chars)]
+        results = [
+            await chosen.synthesize(spoken_form(p), chosen_voice, prosody) for p in pieces if p.strip()
+        ]
+        if not results:
+            raise TTSError("nothing to say: the text is empty")
+        await asyncio.to_thread(out.write_bytes, b"".join(r.audio for r in results))
+        return sum(r.duration for r in results)
+
+    seconds = _run(work)
+    typer.echo(f"wrote {out} ({seconds:.1f} s)")

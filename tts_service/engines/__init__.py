@@ -1,0 +1,50 @@
+"""Engines by name. Each engine lives in its own module and implements ``base.Engine``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tts_service.config import Settings
+from tts_service.engines.base import Engine, Prosody, Synthesis, check_voice
+from tts_service.errors import InvalidInput
+
+__all__ = ["Engine", "EngineRegistry", "Prosody", "Synthesis", "check_voice", "ENGINE_NAMES"]
+
+
+def _espeak(settings: Settings) -> Engine:
+    from tts_service.engines.espeak import EspeakEngine
+
+    return EspeakEngine()
+
+
+def _edge(settings: Settings) -> Engine:
+    from tts_service.engines.edge import EdgeEngine
+
+    return EdgeEngine(timeout=settings.edge_timeout)
+
+
+_FACTORIES: dict[str, Callable[[Settings], Engine]] = {"espeak": _espeak, "edge": _edge}
+ENGINE_NAMES = tuple(_FACTORIES)
+
+
+def check_engine(name: str) -> str:
+    """Return ``name`` if it names an engine, else raise InvalidInput listing the valid names."""
+    if name not in _FACTORIES:
+        raise InvalidInput(f"unknown engine {name!r}; valid engines: {', '.join(ENGINE_NAMES)}")
+    return name
+
+
+class EngineRegistry:
+    """Builds each engine on first use and keeps it for the life of the process."""
+
+    def __init__(self, settings: Settings, overrides: dict[str, Engine] | None = None) -> None:
+        self._settings = settings
+        self._engines: dict[str, Engine] = dict(overrides or {})
+        self.default = settings.engine if settings.engine in self._engines else check_engine(settings.engine)
+
+    def get(self, name: str | None = None) -> Engine:
+        """The engine called ``name`` (default: the configured one); InvalidInput if there is none."""
+        name = name or self.default
+        if name not in self._engines:
+            self._engines[name] = _FACTORIES[check_engine(name)](self._settings)
+        return self._engines[name]

@@ -1,0 +1,63 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import edge_tts.communicate
+import httpx
+import pytest
+from edge_double import EdgeDouble
+from fastapi import FastAPI
+from helpers import TOKEN, CountingEngine
+
+from tts_service.config import Settings
+from tts_service.engines.espeak import EspeakEngine
+from tts_service.web import create_app
+
+
+@pytest.fixture
+async def edge_double(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[EdgeDouble]:
+    """A running local double of Microsoft's Read Aloud service that the real edge-tts client reaches."""
+    # edge-tts's ClientSession has trust_env=True, so a proxy variable would divert it from the double.
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    double = EdgeDouble()
+    # edge-tts passes its module-level certifi context to ws_connect, overriding the connector's;
+    # swapping it (undone at teardown) for one trusting the test CA leaves no global residue.
+    monkeypatch.setattr(edge_tts.communicate, "_SSL_CTX", double.client_ssl_context())
+    await double.start()
+    try:
+        yield double
+    finally:
+        await double.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with all state under a temporary TTS_HOME and a known editor token."""
+    return Settings(home=tmp_path, engine="espeak", editor_token=TOKEN, workers=2)
+
+
+@pytest.fixture
+def espeak() -> CountingEngine:
+    return CountingEngine(EspeakEngine())
+
+
+@pytest.fixture
+async def app(settings: Settings, espeak: CountingEngine) -> AsyncIterator[FastAPI]:
+    """The real app, lifespan running, with the espeak engine wrapped so tests can count calls."""
+    application = create_app(settings, engines={"espeak": espeak})
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process HTTP client for the app."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http

@@ -1,0 +1,232 @@
+"""A local TLS double of Microsoft's Read Aloud WebSocket service, for driving the real edge-tts client."""
+
+from __future__ import annotations
+
+import array
+import enum
+import json
+import math
+import socket
+import ssl
+import sys
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
+
+import aiohttp
+import trustme
+from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from tts_service.audio import mp3
+
+EDGE_HOST = "speech.platform.bing.com"
+WS_PATH = "/consumer/speech/synthesize/readaloud/edge/v1"
+REQUIRED_QUERY = ("TrustedClientToken", "Sec-MS-GEC", "ConnectionId")
+SSML_NS = "{http://www.w3.org/2001/10/synthesis}"
+SAMPLE_RATE = 24_000
+SECONDS_PER_CHAR = 0.2
+FRAME_BYTES = 4096
+TICKS_PER_SECOND = 10_000_000
+
+
+class Fault(enum.Enum):
+    """Ways to make the next request misbehave; the handler branches on these after turn.start."""
+
+    NO_AUDIO = "no_audio"  # turn.start, then close: edge-tts raises NoAudioReceived
+    STALL = "stall"  # turn.start, then silence until the client gives up
+
+
+@dataclass
+class EdgeRequest:
+    """One synthesis request as the double received it."""
+
+    voice: str
+    rate: str
+    pitch: str
+    volume: str
+    text: str
+    ssml: str
+    config: dict[str, Any]
+    headers: dict[str, str]
+    query: dict[str, str]
+    audio: bytes  # exactly what was sent back, before framing
+
+
+def expected_seconds(text: str) -> float:
+    """How long the tone for ``text`` lasts (before MP3 encoder padding)."""
+    return len(text) * SECONDS_PER_CHAR
+
+
+@cache
+def tone(seconds: float) -> bytes:
+    """A 220 Hz sine as 24 kHz mono MP3, like the real service's audio-24khz-48kbitrate-mono-mp3."""
+    samples = array.array(
+        "h",
+        (
+            int(8000 * math.sin(2 * math.pi * 220 * i / SAMPLE_RATE))
+            for i in range(int(seconds * SAMPLE_RATE))
+        ),
+    )
+    if sys.byteorder == "big":  # encode() wants little-endian PCM
+        samples.byteswap()
+    return mp3.encode(samples.tobytes(), SAMPLE_RATE)
+
+
+def _parse_message(message: str) -> tuple[dict[str, str], str]:
+    head, _, body = message.partition("\r\n\r\n")
+    headers = dict(line.split(":", 1) for line in head.split("\r\n"))
+    return headers, body
+
+
+def _text_message(request_id: str, path: str, body: dict[str, Any]) -> str:
+    return (
+        f"X-RequestId:{request_id}\r\nContent-Type:application/json; charset=utf-8\r\n"
+        f"Path:{path}\r\n\r\n{json.dumps(body, ensure_ascii=False)}"
+    )
+
+
+def _audio_frame(request_id: str, stream_id: str, payload: bytes) -> bytes:
+    # The length prefix counts the headers including their final CRLF; edge-tts slices data[:length]
+    # (which then holds the prefix and drops that CRLF) and reads audio from 2 + length.
+    content_type = "Content-Type:audio/mpeg\r\n" if payload else ""
+    head = f"X-RequestId:{request_id}\r\n{content_type}X-StreamId:{stream_id}\r\nPath:audio\r\n".encode()
+    return len(head).to_bytes(2, "big") + head + payload
+
+
+class _PinnedResolver(AbstractResolver):
+    """Resolves the service's host name to the double, on whatever free port the double got."""
+
+    def __init__(self, port: int) -> None:
+        self._port = port
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if host != EDGE_HOST:
+            raise OSError(f"the edge double only resolves {EDGE_HOST}, not {host}")
+        return [
+            ResolveResult(
+                hostname=host,
+                host="127.0.0.1",
+                port=self._port,
+                family=socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+class EdgeDouble:
+    """Serves the Read Aloud protocol over TLS on 127.0.0.1 and records every request."""
+
+    def __init__(self) -> None:
+        self.ca = trustme.CA()
+        self.requests: list[EdgeRequest] = []
+        self.protocol_errors: list[str] = []
+        self.port = 0
+        self._faults: deque[Fault] = deque()
+        self._runner: web.AppRunner | None = None
+
+    def fail_next(self, fault: Fault, times: int = 1) -> None:
+        """Make the next ``times`` requests misbehave as ``fault``."""
+        self._faults.extend([fault] * times)
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts only the double's CA."""
+        context = ssl.create_default_context()
+        self.ca.configure_trust(context)
+        return context
+
+    def connector_factory(self) -> aiohttp.TCPConnector:
+        """A fresh connector that reaches the double instead of Microsoft (edge-tts closes it)."""
+        return aiohttp.TCPConnector(resolver=_PinnedResolver(self.port), ssl=self.client_ssl_context())
+
+    async def start(self) -> None:
+        """Listen on a free port."""
+        server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert(EDGE_HOST).configure_cert(server_context)
+        app = web.Application()
+        app.router.add_get(WS_PATH, self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock, ssl_context=server_context).start()
+
+    async def stop(self) -> None:
+        """Close the listener and any open connections."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        missing = [name for name in REQUIRED_QUERY if not request.query.get(name)]
+        if missing:
+            self.protocol_errors.append(f"missing query parameters {missing}")
+            raise web.HTTPBadRequest(text=f"missing query parameters {missing}")
+        fault = self._faults.popleft() if self._faults else None
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+
+        config_headers, config_body = _parse_message(await ws.receive_str())
+        ssml_headers, ssml = _parse_message(await ws.receive_str())
+        if config_headers.get("Path") != "speech.config" or ssml_headers.get("Path") != "ssml":
+            self.protocol_errors.append(f"unexpected paths {config_headers} / {ssml_headers}")
+            await ws.close(code=aiohttp.WSCloseCode.PROTOCOL_ERROR)
+            return ws
+        voice = ElementTree.fromstring(ssml).find(f"{SSML_NS}voice")
+        prosody = voice.find(f"{SSML_NS}prosody") if voice is not None else None
+        if voice is None or prosody is None:
+            self.protocol_errors.append(f"SSML without voice/prosody: {ssml}")
+            await ws.close(code=aiohttp.WSCloseCode.PROTOCOL_ERROR)
+            return ws
+        text = prosody.text or ""
+        audio = b"" if fault else tone(expected_seconds(text))
+        self.requests.append(
+            EdgeRequest(
+                voice=voice.get("name", ""),
+                rate=prosody.get("rate", ""),
+                pitch=prosody.get("pitch", ""),
+                volume=prosody.get("volume", ""),
+                text=text,
+                ssml=ssml,
+                config=json.loads(config_body),
+                headers=dict(request.headers),
+                query=dict(request.query),
+                audio=audio,
+            )
+        )
+
+        request_id = ssml_headers["X-RequestId"]
+        stream_id = uuid.uuid4().hex.upper()
+        await ws.send_str(_text_message(request_id, "turn.start", {"context": {"serviceTag": stream_id}}))
+        if fault is Fault.NO_AUDIO:
+            await ws.close()
+            return ws
+        if fault is None:
+            for start in range(0, len(audio), FRAME_BYTES):
+                await ws.send_bytes(_audio_frame(request_id, stream_id, audio[start : start + FRAME_BYTES]))
+            boundary = {
+                "Type": "SentenceBoundary",
+                "Data": {
+                    "Offset": 0,
+                    "Duration": round(expected_seconds(text) * TICKS_PER_SECOND),
+                    "text": {"Text": escape(text), "Length": len(text), "BoundaryType": "SentenceBoundary"},
+                },
+            }
+            await ws.send_str(_text_message(request_id, "audio.metadata", {"Metadata": [boundary]}))
+            await ws.send_bytes(_audio_frame(request_id, stream_id, b""))
+            await ws.send_str(_text_message(request_id, "turn.end", {}))
+        # Wait for the client to close (after turn.end, or after giving up on a stall).
+        async for _ in ws:
+            pass
+        return ws

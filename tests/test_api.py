@@ -1,0 +1,184 @@
+"""The JSON API, in process, with the real store, cache and espeak engine."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from helpers import AUTH, decode
+
+ARTICLE = {"title": "社区图书馆", "text": "今天开馆。欢迎大家！\n\n第二段只有一句。", "slug": "lib"}
+
+
+async def create(client: httpx.AsyncClient, body: dict = ARTICLE) -> httpx.Response:
+    return await client.post("/api/articles", json=body, headers=AUTH)
+
+
+async def wait_ready(client: httpx.AsyncClient, slug: str, timeout: float = 30) -> dict:
+    for _ in range(int(timeout * 10)):
+        manifest = (await client.get(f"/api/articles/{slug}/audio")).json()
+        if manifest["status"] != "pending":
+            return manifest
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"audio of {slug} still pending after {timeout} s")
+
+
+async def test_create_get_list(client: httpx.AsyncClient) -> None:
+    response = await create(client, {**ARTICLE, "byline": "记者 王", "date": "2026-11-20"})
+    assert response.status_code == 201
+    article = response.json()
+    assert (article["slug"], article["revision"], article["title"]) == ("lib", 1, "社区图书馆")
+    assert article["url"] == "http://testserver/articles/lib"
+    assert (article["byline"], article["date"]) == ("记者 王", "2026-11-20")
+
+    listed = (await client.get("/api/articles")).json()
+    assert [(a["slug"], a["title"], a["revision"]) for a in listed] == [("lib", "社区图书馆", 1)]
+    one = (await client.get("/api/articles/lib")).json()
+    assert one["text"] == ARTICLE["text"]
+
+
+async def test_put_makes_a_new_revision(client: httpx.AsyncClient) -> None:
+    await create(client)
+    response = await client.put("/api/articles/lib", json={"title": "新标题", "text": "改过了。"}, headers=AUTH)
+    assert response.status_code == 200
+    assert (response.json()["revision"], response.json()["title"]) == (2, "新标题")
+    assert (await client.get("/api/articles/lib")).json()["text"] == "改过了。"
+
+
+async def test_put_unknown_slug_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.put("/api/articles/nope", json={"title": "t", "text": "x"}, headers=AUTH)
+    assert response.status_code == 404
+    assert (await client.get("/api/articles")).json() == []
+
+
+async def test_delete(client: httpx.AsyncClient) -> None:
+    await create(client)
+    assert (await client.delete("/api/articles/lib", headers=AUTH)).status_code == 204
+    assert (await client.get("/api/articles/lib")).status_code == 404
+    assert (await client.delete("/api/articles/lib", headers=AUTH)).status_code == 404
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic eDp5"}])
+async def test_editor_endpoints_need_the_token(client: httpx.AsyncClient, headers: dict) -> None:
+    responses = [
+        await client.post("/api/articles", json=ARTICLE, headers=headers),
+        await client.put("/api/articles/lib", json=ARTICLE, headers=headers),
+        await client.delete("/api/articles/lib", headers=headers),
+        await client.post("/api/articles/lib/audio", headers=headers),
+    ]
+    assert [r.status_code for r in responses] == [401] * 4
+    assert responses[0].headers["www-authenticate"] == "Bearer"
+    assert (await client.get("/api/articles")).json() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"title": "t", "text": ""}, "text"),
+        ({"title": "t", "text": "   \n  "}, "must not be empty"),
+        ({"title": "", "text": "正文"}, "title"),
+        ({"title": "t", "text": "x", "slug": "../etc"}, "slug"),
+        ({"title": "t", "text": "x", "date": "yesterday"}, "date"),
+    ],
+)
+async def test_bad_input_is_422_with_a_message(client: httpx.AsyncClient, body: dict, needle: str) -> None:
+    response = await create(client, body)
+    assert response.status_code == 422
+    assert needle in response.text
+    assert (await client.get("/api/articles")).json() == []
+
+
+async def test_too_large_is_413_and_stores_nothing(client: httpx.AsyncClient, settings) -> None:
+    body = {**ARTICLE, "text": "字" * (settings.max_article_chars + 1)}
+    response = await create(client, body)
+    assert response.status_code == 413
+    assert str(settings.max_article_chars) in response.json()["detail"]
+    assert (await client.get("/api/articles")).json() == []
+
+
+async def test_unknown_engine_lists_the_valid_ones(client: httpx.AsyncClient) -> None:
+    response = await create(client, {**ARTICLE, "engine": "nope"})
+    assert response.status_code == 422
+    assert "espeak" in response.json()["detail"] and "edge" in response.json()["detail"]
+
+
+async def test_unknown_voice_lists_the_valid_ones(client: httpx.AsyncClient) -> None:
+    response = await create(client, {**ARTICLE, "voice": "zh-CN-Nobody"})
+    assert response.status_code == 422
+    assert "cmn" in response.json()["detail"]
+    response = await create(client, {**ARTICLE, "engine": "edge", "voice": "cmn"})
+    assert "zh-CN-XiaoxiaoNeural" in response.json()["detail"]
+
+
+async def test_unknown_slug_is_404(client: httpx.AsyncClient) -> None:
+    for path in ("/api/articles/none", "/api/articles/none/audio"):
+        response = await client.get(path)
+        assert response.status_code == 404
+        assert "none" in response.json()["detail"]
+
+
+async def test_audio_manifest_goes_from_pending_to_ready(client: httpx.AsyncClient, espeak) -> None:
+    await create(client)
+    manifest = await wait_ready(client, "lib")
+    assert manifest["status"] == "ready" and manifest["progress"] == 1.0
+    assert [c["text"] for c in manifest["chunks"]] == ["今天开馆。欢迎大家！", "第二段只有一句。"]
+    assert [c["paragraph"] for c in manifest["chunks"]] == [0, 1]
+    for chunk in manifest["chunks"]:
+        assert chunk["url"].startswith("http://testserver/audio/")
+        assert 0.5 < chunk["duration"] < 10
+    assert sorted(espeak.calls) == sorted(["今天开馆。欢迎大家！", "第二段只有一句。"])
+
+
+async def test_audio_file_http_behaviour(client: httpx.AsyncClient) -> None:
+    await create(client)
+    url = (await wait_ready(client, "lib"))["chunks"][0]["url"]
+    full = await client.get(url)
+    assert full.status_code == 200
+    assert full.headers["content-type"] == "audio/mpeg"
+    assert int(full.headers["content-length"]) == len(full.content)
+    assert "immutable" in full.headers["cache-control"] and "max-age=31536000" in full.headers["cache-control"]
+    seconds, rms = decode(full.content)
+    assert seconds > 0.5 and rms > 0.01
+
+    part = await client.get(url, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206
+    assert part.content == full.content[:100]
+    assert part.headers["content-range"] == f"bytes 0-99/{len(full.content)}"
+
+    etag = full.headers["etag"]
+    assert (await client.get(url, headers={"If-None-Match": etag})).status_code == 304
+
+
+@pytest.mark.parametrize("key", ["nothex", "0" * 64, "..%2F..%2Fetc%2Fpasswd"])
+async def test_bad_audio_keys_are_404(client: httpx.AsyncClient, key: str) -> None:
+    assert (await client.get(f"/audio/{key}.mp3")).status_code == 404
+
+
+async def test_start_generation_endpoint(client: httpx.AsyncClient) -> None:
+    await create(client)
+    response = await client.post("/api/articles/lib/audio", headers=AUTH)
+    assert response.status_code == 202
+    assert response.json()["status"] in ("pending", "ready")
+    assert (await wait_ready(client, "lib"))["status"] == "ready"
+
+
+async def test_failed_generation_is_reported(client: httpx.AsyncClient, espeak, monkeypatch) -> None:
+    from tts_service.errors import SynthesisError
+
+    async def broken(text, voice, prosody):
+        raise SynthesisError("espeak-ng exited with 1: boom")
+
+    monkeypatch.setattr(espeak.inner, "synthesize", broken)
+    await create(client)
+    manifest = await wait_ready(client, "lib")
+    assert manifest["status"] == "failed"
+    assert "boom" in manifest["error"]
+    assert all(c["url"] is None for c in manifest["chunks"])
+
+
+async def test_editor_access_disabled_without_a_token(app, client: httpx.AsyncClient) -> None:
+    app.state.settings.editor_token = None
+    response = await create(client)
+    assert response.status_code == 401
+    assert "TTS_EDITOR_TOKEN" in response.json()["detail"]

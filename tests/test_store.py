@@ -1,0 +1,93 @@
+"""The SQLite store: migrations, revisions, deletion, audio records."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tts_service.article import ArticleDraft
+from tts_service.errors import NotFound
+from tts_service.store import MIGRATIONS, Store, migrate
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "tts.db")
+    yield s
+    s.close()
+
+
+def test_migrations_run_once_and_record_the_version(tmp_path) -> None:
+    Store(tmp_path / "tts.db").close()
+    conn = sqlite3.connect(tmp_path / "tts.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert migrate(conn) == len(MIGRATIONS)  # second run is a no-op, not a "table exists" error
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"articles", "revisions", "audio"} <= tables
+    conn.close()
+
+
+async def test_new_article_is_revision_one(store: Store) -> None:
+    article = await store.save_article(
+        ArticleDraft(title="标题", text="正文。", slug="a-1", byline="记者", date="2026-01-02")
+    )
+    assert (article.slug, article.revision, article.title, article.text) == ("a-1", 1, "标题", "正文。")
+    assert (article.byline, article.date) == ("记者", "2026-01-02")
+    assert article.created_at and article.updated_at
+
+
+async def test_same_slug_makes_a_new_revision_and_keeps_the_old(store: Store) -> None:
+    await store.save_article(ArticleDraft(title="一", text="第一版。", slug="same"))
+    second = await store.save_article(ArticleDraft(title="二", text="第二版。", slug="same"))
+    assert (second.revision, second.title, second.text) == (2, "二", "第二版。")
+    assert [a.slug for a in await store.list_articles()] == ["same"]
+    assert await store.revision_count("same") == 2
+
+
+async def test_slug_from_title(store: Store) -> None:
+    article = await store.save_article(ArticleDraft(title="国际合作", text="正文。"))
+    assert article.slug == "guo-ji-he-zuo"
+
+
+async def test_update_of_missing_article_stores_nothing(store: Store) -> None:
+    with pytest.raises(NotFound):
+        await store.save_article(ArticleDraft(title="t", text="x", slug="nope"), must_exist=True)
+    assert await store.list_articles() == []
+
+
+async def test_delete_removes_article_and_revisions(store: Store) -> None:
+    await store.save_article(ArticleDraft(title="t", text="x", slug="gone"))
+    await store.save_article(ArticleDraft(title="t", text="y", slug="gone"))
+    await store.delete_article("gone")
+    with pytest.raises(NotFound):
+        await store.get_article("gone")
+    assert await store.revision_count("gone") == 0
+    with pytest.raises(NotFound):
+        await store.delete_article("gone")
+
+
+async def test_list_is_newest_first(store: Store) -> None:
+    for slug in ("one", "two", "three"):
+        await store.save_article(ArticleDraft(title=slug, text="x", slug=slug))
+    await store.save_article(ArticleDraft(title="one again", text="x", slug="one"))
+    assert [a.slug for a in await store.list_articles()][0] == "one"
+
+
+async def test_audio_records_in_batches(store: Store) -> None:
+    keys = [f"{i:064x}" for i in range(1200)]
+    for key in keys[::2]:
+        await store.record_audio(key, 100, 1.5, "espeak", "cmn")
+    found = await store.audio_records(keys)
+    assert set(found) == set(keys[::2])
+    assert found[keys[0]].duration == 1.5 and found[keys[0]].size == 100
+
+
+async def test_a_failed_write_is_rolled_back(store: Store) -> None:
+    def bad(conn):
+        conn.execute("INSERT INTO articles (slug, revision, created_at, updated_at) VALUES ('x', 1, 'n', 'n')")
+        raise RuntimeError("halfway")
+
+    with pytest.raises(RuntimeError):
+        await store._write(bad)
+    assert await store.list_articles() == []

@@ -1,0 +1,80 @@
+"""Articles: what editors submit (ArticleDraft) and what the store gives back (Article)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field, field_validator
+from pypinyin import lazy_pinyin
+
+from tts_service.errors import InvalidInput, TooLarge
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+
+
+class ArticleDraft(BaseModel):
+    """An editor's submission, validated before anything is stored."""
+
+    title: str = Field(min_length=1, max_length=300)
+    text: str = Field(min_length=1)
+    slug: str | None = None
+    byline: str | None = Field(default=None, max_length=200)
+    date: dt.date | None = None
+    engine: str | None = None
+    voice: str | None = None
+
+    @field_validator("title", "text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty or only whitespace")
+        return value.strip()
+
+    @field_validator("byline")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, value: str | None) -> str | None:
+        if value is not None and not SLUG_RE.match(value):
+            raise ValueError("slug must be 1-80 lowercase letters, digits and inner hyphens")
+        return value
+
+    def check_size(self, max_chars: int) -> None:
+        """Raise TooLarge when the text is over the configured limit."""
+        if len(self.text) > max_chars:
+            raise TooLarge(f"article text is {len(self.text)} characters; the limit is {max_chars}")
+
+    def resolved_slug(self) -> str:
+        """The given slug, or one made from the title's pinyin (国际合作 → guo-ji-he-zuo)."""
+        return self.slug or slugify(self.title)
+
+
+def slugify(title: str) -> str:
+    """A URL-safe ASCII slug from a (usually Chinese) title."""
+    words = lazy_pinyin(title)  # non-Han runs come back unchanged
+    text = "-".join(re.sub(r"[^a-z0-9]+", "-", w.lower()).strip("-") for w in words)
+    slug = re.sub(r"-{2,}", "-", text).strip("-")[:80].strip("-")
+    if not slug:
+        raise InvalidInput("cannot make a slug from this title; give one with 'slug'")
+    return slug
+
+
+@dataclass(frozen=True)
+class Article:
+    """One revision of an article, as stored."""
+
+    slug: str
+    revision: int
+    title: str
+    text: str
+    byline: str | None
+    date: str | None
+    engine: str | None
+    voice: str | None
+    created_at: str
+    updated_at: str

@@ -1,0 +1,72 @@
+"""Content-addressed audio store: one MP3 per key, written atomically, shared by every article."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from tts_service.engines.base import Prosody
+from tts_service.errors import NotFound
+
+# Bump when the stored bytes change for the same inputs (container, bitrate, post-processing).
+FORMAT_VERSION = 1
+_KEY_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def audio_key(engine: str, engine_version: str, voice: str, prosody: Prosody, spoken: str) -> str:
+    """The cache key: a hash of everything that affects the sound, and nothing else."""
+    material = [
+        FORMAT_VERSION,
+        engine,
+        engine_version,
+        voice,
+        [prosody.rate, prosody.pitch, prosody.volume],
+        spoken,
+    ]
+    return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def is_key(key: str) -> bool:
+    """True for a well-formed key; anything else (path tricks included) is not a key."""
+    return bool(_KEY_RE.match(key))
+
+
+class AudioCache:
+    """MP3 files under ``root/ab/<key>.mp3``; readers never see a partial file."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        if not is_key(key):
+            raise NotFound("no such audio")
+        return self.root / key[:2] / f"{key}.mp3"
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def read(self, key: str) -> bytes:
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            raise NotFound("no such audio") from None
+
+    def write(self, key: str, audio: bytes) -> Path:
+        """Write to a temp file in the same directory, fsync, then rename over the final name."""
+        final = self.path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{key[:8]}-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(audio)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return final

@@ -1,0 +1,73 @@
+"""espeak-ng's Mandarin voice through a subprocess: robotic, but offline and tiny."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+
+from tts_service.audio import mp3, wav
+from tts_service.engines.base import Prosody, Synthesis, check_voice
+from tts_service.errors import SynthesisError
+
+_BASE_WPM = 175  # espeak-ng's default speed
+_BASE_PITCH = 50  # espeak-ng's default pitch, on its 0-99 scale
+
+
+def _espeak_version(binary: str) -> str:
+    """The version line of espeak-ng; part of the cache key, since a new release sounds different."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False).stdout
+    return out.split("Data at:")[0].strip() or "unknown"
+
+
+class EspeakEngine:
+    """Engine ``espeak``: espeak-ng ``cmn`` voice, WAV on stdout, encoded to MP3 with LAME."""
+
+    name = "espeak"
+    voices = ("cmn", "cmn-latn-pinyin")
+    default_voice = "cmn"
+    max_chunk_chars = 120
+
+    def __init__(self, binary: str = "espeak-ng") -> None:
+        path = shutil.which(binary)
+        if path is None:
+            raise SynthesisError("espeak-ng is not installed (apt-get install espeak-ng)")
+        self._binary = path
+        self.version = _espeak_version(path)
+
+    async def synthesize(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
+        voice = check_voice(self, voice)
+        args = [
+            self._binary,
+            "-v",
+            voice,
+            "--stdout",
+            "-s",
+            str(round(_BASE_WPM * (100 + prosody.rate) / 100)),
+            "-p",
+            str(max(0, min(99, _BASE_PITCH + prosody.pitch))),
+            "-a",
+            str(round(100 * (100 + prosody.volume) / 100)),
+        ]
+        proc = await asyncio.create_subprocess_exec(
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        # Text goes through stdin so that a leading "-" can never be read as an option.
+        try:
+            out, err = await proc.communicate(text.encode("utf-8"))
+        except BaseException:  # cancelled (shutdown) or failed: never leave espeak-ng running
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            raise
+        if proc.returncode != 0:
+            raise SynthesisError(
+                f"espeak-ng exited with {proc.returncode}: {err.decode(errors='replace')[:200]}"
+            )
+        pcm = wav.read(out)
+        audio = await asyncio.to_thread(mp3.encode, pcm.data, pcm.sample_rate)
+        # Measure the encoded file, not the PCM: LAME adds padding, and players time the MP3.
+        return Synthesis(audio=audio, duration=mp3.duration(audio))

@@ -1,0 +1,211 @@
+"""Article → chunks → engine → cache → manifest. The one place where audio gets made."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tts_service.article import Article, ArticleDraft
+from tts_service.cache import AudioCache, audio_key
+from tts_service.config import Settings
+from tts_service.engines import Engine, EngineRegistry, Prosody, check_voice
+from tts_service.errors import SynthesisError
+from tts_service.store import AudioRecord, Store
+from tts_service.text import segment
+
+log = logging.getLogger(__name__)
+_SPEAKABLE = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class PlannedChunk:
+    """One unit of synthesis, in reading order."""
+
+    paragraph: int
+    sentences: tuple[int, ...]
+    text: str  # exact slice of the paragraph, as the page shows it
+    spoken: str  # what the engine reads
+    key: str | None  # None when there is nothing to say ("——", "……")
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The chunks of one article revision for one engine and voice."""
+
+    engine: str
+    voice: str
+    prosody: Prosody
+    chunks: tuple[PlannedChunk, ...]  # every piece of the text, for the page
+
+    @functools.cached_property
+    def spoken(self) -> tuple[PlannedChunk, ...]:
+        """The pieces that have audio, in reading order; the API numbers chunks by this."""
+        return tuple(c for c in self.chunks if c.key is not None)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A plan plus what has been synthesised so far."""
+
+    plan: Plan
+    records: dict[str, AudioRecord]
+    status: str  # ready | pending | failed
+    error: str | None = None
+
+    @property
+    def progress(self) -> float:
+        total = len(self.plan.spoken)
+        return 1.0 if total == 0 else sum(c.key in self.records for c in self.plan.spoken) / total
+
+
+def spoken_form(display: str) -> str:
+    """What the engine reads for a piece of display text (normalisation hooks in here)."""
+    return " ".join(display.split())
+
+
+@functools.lru_cache(maxsize=256)
+def _plan_chunks(text: str, engine: str, version: str, voice: str, prosody: Prosody, max_chars: int):
+    planned = []
+    for p_index, paragraph in enumerate(segment.paragraphs(text)):
+        for chunk in segment.chunks(paragraph, max_chars):
+            spoken = spoken_form(chunk.text)
+            key = audio_key(engine, version, voice, prosody, spoken) if _SPEAKABLE.search(spoken) else None
+            planned.append(PlannedChunk(p_index, chunk.sentences, chunk.text, spoken, key))
+    return tuple(planned)
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+class Pipeline:
+    """Plans articles, synthesises missing chunks (single-flight, bounded), reports manifests."""
+
+    def __init__(self, settings: Settings, store: Store, cache: AudioCache, engines: EngineRegistry) -> None:
+        self.settings, self.store, self.cache, self.engines = settings, store, cache, engines
+        self._slots = asyncio.Semaphore(settings.workers)
+        self._inflight: dict[str, asyncio.Future[AudioRecord]] = {}
+        self._jobs: dict[tuple, asyncio.Task[Manifest]] = {}
+        self._failures: dict[tuple, str] = {}
+
+    def check_draft(self, draft: ArticleDraft) -> None:
+        """Reject a draft before it is stored: too large (413), unknown engine or voice (422)."""
+        draft.check_size(self.settings.max_article_chars)
+        self.resolve(draft.engine, draft.voice)
+
+    def resolve(self, engine: str | None, voice: str | None) -> tuple[Engine, str]:
+        """The engine and voice to use; TTS_VOICE is the default voice of the default engine only."""
+        chosen = self.engines.get(engine)
+        if voice is None and chosen.name == self.engines.default:
+            voice = self.settings.voice
+        return chosen, check_voice(chosen, voice)
+
+    def plan(self, article: Article, prosody: Prosody | None = None) -> Plan:
+        """Chunks and cache keys for an article's current revision (InvalidInput for a bad engine/voice)."""
+        engine, voice = self.resolve(article.engine, article.voice)
+        prosody = prosody or Prosody()
+        chunks = _plan_chunks(
+            article.text, engine.name, engine.version, voice, prosody, engine.max_chunk_chars
+        )
+        return Plan(engine.name, voice, prosody, chunks)
+
+    async def manifest(self, article: Article) -> Manifest:
+        plan = self.plan(article)
+        records = await self.store.audio_records(c.key for c in plan.spoken)
+        if all(c.key in records for c in plan.spoken):
+            return Manifest(plan, records, "ready")
+        error = self._failures.get(self._job_id(article, plan))
+        return Manifest(plan, records, "failed" if error else "pending", error)
+
+    def _job_id(self, article: Article, plan: Plan) -> tuple:
+        return (article.slug, article.revision, plan.engine, plan.voice)
+
+    def start(self, article: Article, *, retry: bool = False) -> asyncio.Task[Manifest]:
+        """Generate in the background unless a job is running; a failed job restarts only on ``retry``."""
+        plan = self.plan(article)
+        job_id = self._job_id(article, plan)
+        task = self._jobs.get(job_id)
+        if task is not None and (not task.done() or (job_id in self._failures and not retry)):
+            return task
+        self._failures.pop(job_id, None)
+        task = asyncio.create_task(self._run(article, plan, job_id, None), name=f"generate:{article.slug}")
+        self._jobs[job_id] = task
+        return task
+
+    async def generate(self, article: Article, on_progress: ProgressFn | None = None) -> Manifest:
+        """Synthesise every missing chunk now; raise SynthesisError if any fails."""
+        plan = self.plan(article)
+        manifest = await self._run(article, plan, self._job_id(article, plan), on_progress)
+        if manifest.status == "failed":
+            raise SynthesisError(manifest.error or "synthesis failed")
+        return manifest
+
+    async def _run(
+        self, article: Article, plan: Plan, job_id: tuple, on_progress: ProgressFn | None
+    ) -> Manifest:
+        engine = self.engines.get(plan.engine)
+        records = await self.store.audio_records(c.key for c in plan.spoken)
+        todo = list({c.key: c for c in plan.spoken if c.key not in records}.values())
+        total = len(plan.spoken)
+        done = sum(c.key in records for c in plan.spoken)
+        if on_progress:
+            on_progress(done, total)
+
+        async def one(chunk: PlannedChunk) -> None:
+            nonlocal done
+            await self.synthesize(engine, plan.voice, plan.prosody, chunk.spoken, chunk.key)
+            done += sum(c.key == chunk.key for c in plan.spoken)
+            if on_progress:
+                on_progress(done, total)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for chunk in todo:
+                    group.create_task(one(chunk))
+        except* SynthesisError as errors:
+            self._failures[job_id] = str(errors.exceptions[0])
+            log.warning("generation of %s failed: %s", article.slug, errors.exceptions[0])
+        except* Exception as errors:
+            self._failures[job_id] = "internal error during synthesis"
+            log.error("generation of %s crashed", article.slug, exc_info=errors.exceptions[0])
+        return await self.manifest(article)
+
+    async def synthesize(
+        self, engine: Engine, voice: str, prosody: Prosody, spoken: str, key: str
+    ) -> AudioRecord:
+        """Make sure ``key`` is cached; concurrent callers for the same key share one synthesis."""
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[AudioRecord] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            record = await self._synthesize_once(engine, voice, prosody, spoken, key)
+            future.set_result(record)
+            return record
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, so an unawaited future must not warn
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def _synthesize_once(self, engine: Engine, voice: str, prosody: Prosody, spoken: str, key: str):
+        async with self._slots:
+            result = await engine.synthesize(spoken, voice, prosody)
+        await asyncio.to_thread(self.cache.write, key, result.audio)
+        await self.store.record_audio(key, len(result.audio), result.duration, engine.name, voice)
+        return AudioRecord(key, len(result.audio), result.duration)
+
+    async def aclose(self) -> None:
+        """Cancel background jobs (at shutdown)."""
+        tasks = [t for t in self._jobs.values() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

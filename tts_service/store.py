@@ -1,0 +1,229 @@
+"""SQLite store: articles with their revisions, and a record of every cached audio file.
+
+One writer thread owns the write connection (writes are serialised, as in datasette's
+``execute_write_fn``); reads run in worker threads on their own connections (WAL mode).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from tts_service.article import Article, ArticleDraft
+from tts_service.errors import NotFound
+
+T = TypeVar("T")
+
+# Append-only: each entry upgrades the schema by one version (PRAGMA user_version).
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL UNIQUE,
+        revision INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE revisions (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        revision INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        byline TEXT,
+        date TEXT,
+        text TEXT NOT NULL,
+        engine TEXT,
+        voice TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (article_id, revision)
+    );
+    CREATE TABLE audio (
+        key TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        duration REAL NOT NULL,
+        engine TEXT NOT NULL,
+        voice TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
+)
+
+_ARTICLE_SQL = """
+    SELECT a.slug, a.revision, r.title, r.text, r.byline, r.date, r.engine, r.voice,
+           a.created_at, r.created_at
+    FROM articles a JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision
+"""
+
+
+@dataclass(frozen=True)
+class AudioRecord:
+    key: str
+    size: int
+    duration: float
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations, each in its own transaction; return the schema version."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return len(MIGRATIONS)
+
+
+class Store:
+    """Owns the database file. Async methods never block the event loop."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        self._write_conn = _connect(path)
+        migrate(self._write_conn)
+        self._local = threading.local()
+        self._read_conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        for conn in [self._write_conn, *self._read_conns]:
+            conn.close()
+
+    def _read_conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = _connect(self.path)
+            with self._lock:
+                self._read_conns.append(conn)
+        return conn
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(lambda: fn(self._read_conn()))
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            conn = self._write_conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+
+    # Articles -------------------------------------------------------------------------------------
+
+    async def list_articles(self) -> list[Article]:
+        rows = await self._read(
+            lambda c: c.execute(_ARTICLE_SQL + " ORDER BY a.updated_at DESC, a.id DESC").fetchall()
+        )
+        return [Article(*row) for row in rows]
+
+    async def get_article(self, slug: str) -> Article:
+        """The current revision of ``slug``; NotFound if there is no such article."""
+        row = await self._read(lambda c: c.execute(_ARTICLE_SQL + " WHERE a.slug = ?", (slug,)).fetchone())
+        if row is None:
+            raise NotFound(f"no article {slug!r}")
+        return Article(*row)
+
+    async def save_article(self, draft: ArticleDraft, *, must_exist: bool = False) -> Article:
+        """Store the draft as a new article, or as the next revision of the article with its slug."""
+        slug = draft.resolved_slug()
+
+        def write(conn: sqlite3.Connection) -> None:
+            now = _now()
+            row = conn.execute("SELECT id, revision FROM articles WHERE slug = ?", (slug,)).fetchone()
+            if row is None and must_exist:
+                raise NotFound(f"no article {slug!r}")
+            if row is None:
+                article_id = conn.execute(
+                    "INSERT INTO articles (slug, revision, created_at, updated_at) VALUES (?, 1, ?, ?)",
+                    (slug, now, now),
+                ).lastrowid
+                revision = 1
+            else:
+                article_id, revision = row[0], row[1] + 1
+                conn.execute(
+                    "UPDATE articles SET revision = ?, updated_at = ? WHERE id = ?",
+                    (revision, now, article_id),
+                )
+            conn.execute(
+                "INSERT INTO revisions"
+                " (article_id, revision, title, byline, date, text, engine, voice, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    article_id,
+                    revision,
+                    draft.title,
+                    draft.byline,
+                    draft.date and draft.date.isoformat(),
+                    draft.text,
+                    draft.engine,
+                    draft.voice,
+                    now,
+                ),
+            )
+
+        await self._write(write)
+        return await self.get_article(slug)
+
+    async def delete_article(self, slug: str) -> None:
+        """Delete the article and all its revisions; its audio stays cached for other articles."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            if conn.execute("DELETE FROM articles WHERE slug = ?", (slug,)).rowcount == 0:
+                raise NotFound(f"no article {slug!r}")
+
+        await self._write(write)
+
+    async def revision_count(self, slug: str) -> int:
+        sql = "SELECT count(*) FROM revisions r JOIN articles a ON a.id = r.article_id WHERE a.slug = ?"
+        return await self._read(lambda c: c.execute(sql, (slug,)).fetchone()[0])
+
+    # Audio ----------------------------------------------------------------------------------------
+
+    async def audio_records(self, keys: Iterable[str]) -> dict[str, AudioRecord]:
+        """Records for those of ``keys`` that have been synthesised."""
+        wanted = list(dict.fromkeys(keys))
+
+        def read(conn: sqlite3.Connection) -> dict[str, AudioRecord]:
+            found: dict[str, AudioRecord] = {}
+            for i in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
+                batch = wanted[i : i + 500]
+                marks = ",".join("?" * len(batch))
+                for row in conn.execute(
+                    f"SELECT key, size, duration FROM audio WHERE key IN ({marks})", batch
+                ):
+                    found[row[0]] = AudioRecord(*row)
+            return found
+
+        return await self._read(read)
+
+    async def record_audio(self, key: str, size: int, duration: float, engine: str, voice: str) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO audio (key, size, duration, engine, voice, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (key, size, duration, engine, voice, _now()),
+            )
+        )

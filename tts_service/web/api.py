@@ -1,0 +1,65 @@
+"""JSON API for apps and editors. Handlers parse, call the store or pipeline, and return."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from tts_service.article import ArticleDraft
+from tts_service.web.deps import Editor, PipelineDep, StoreDep
+from tts_service.web.schemas import ArticleOut, ArticleSummary, AudioOut
+
+router = APIRouter(prefix="/api")
+
+
+@router.get("/articles")
+async def list_articles(request: Request, store: StoreDep) -> list[ArticleSummary]:
+    return [ArticleSummary.of(request, a) for a in await store.list_articles()]
+
+
+@router.get("/articles/{slug}")
+async def get_article(request: Request, slug: str, store: StoreDep) -> ArticleOut:
+    return ArticleOut.of(request, await store.get_article(slug))
+
+
+@router.post("/articles", status_code=201, dependencies=[Editor])
+async def create_article(
+    request: Request, draft: ArticleDraft, store: StoreDep, pipeline: PipelineDep
+) -> ArticleOut:
+    pipeline.check_draft(draft)
+    article = await store.save_article(draft)
+    pipeline.start(article)
+    return ArticleOut.of(request, article)
+
+
+@router.put("/articles/{slug}", dependencies=[Editor])
+async def update_article(
+    request: Request, slug: str, draft: ArticleDraft, store: StoreDep, pipeline: PipelineDep
+) -> ArticleOut:
+    pipeline.check_draft(draft)
+    article = await store.save_article(draft.model_copy(update={"slug": slug}), must_exist=True)
+    pipeline.start(article)
+    return ArticleOut.of(request, article)
+
+
+@router.delete("/articles/{slug}", status_code=204, dependencies=[Editor])
+async def delete_article(slug: str, store: StoreDep) -> Response:
+    await store.delete_article(slug)
+    return Response(status_code=204)
+
+
+@router.get("/articles/{slug}/audio")
+async def article_audio(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> AudioOut:
+    """The article's audio manifest; asking for it starts generation if nothing is running."""
+    article = await store.get_article(slug)
+    manifest = await pipeline.manifest(article)
+    if manifest.status == "pending":
+        pipeline.start(article)
+    return AudioOut.of(request, article, manifest)
+
+
+@router.post("/articles/{slug}/audio", status_code=202, dependencies=[Editor])
+async def start_generation(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> AudioOut:
+    """Start (or retry) generation; answers at once with the manifest as it stands."""
+    article = await store.get_article(slug)
+    pipeline.start(article, retry=True)
+    return AudioOut.of(request, article, await pipeline.manifest(article))
