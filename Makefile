@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-done
-SYSTEM_PACKAGES := espeak-ng chromium
+SYSTEM_PACKAGES := espeak-ng chromium fonts-noto-cjk
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -13,15 +13,15 @@ PORT ?= 8000
 
 setup: $(STAMP) $(APT_STAMP)
 
-# System packages the default path cannot avoid: espeak-ng (the espeak engine) and chromium (browser tests).
+# System packages the default path cannot avoid: espeak-ng (the espeak engine), chromium and a CJK font
+# (browser tests). Installed only when missing.
 $(APT_STAMP): | $(VENV)/bin/python
-	@missing=""; \
-	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done | xargs); \
 	if [ -n "$$missing" ]; then \
-	  echo "installing system packages:$$missing"; \
+	  echo "installing system packages: $$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@touch $@
 

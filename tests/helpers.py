@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import array
 import math
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import miniaudio
 
 from tts_service.engines import Engine, Prosody, Synthesis
@@ -44,3 +50,59 @@ class CountingEngine:
     async def synthesize(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
         self.calls.append(text)
         return await self.inner.synthesize(text, voice, prosody)
+
+
+class LiveServer:
+    """``tts-service serve`` in a subprocess on a free port: the real uvicorn, the real app."""
+
+    def __init__(self, home: Path, **env: str) -> None:
+        self.home = home
+        self.env = {
+            **os.environ,
+            "TTS_HOME": str(home),
+            "TTS_EDITOR_TOKEN": TOKEN,
+            "TTS_ENGINE": "espeak",
+            **env,
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def cli(self, *args: str) -> str:
+        """Run another tts-service command against the same home."""
+        done = subprocess.run([_cli(), *args], env=self.env, capture_output=True, text=True, check=True)
+        return done.stdout
+
+    def start(self, timeout: float = 30) -> LiveServer:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = (self.home / "server.log").open("wb")
+        self.proc = subprocess.Popen(
+            [_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {(self.home / 'server.log').read_text()}")
+            try:
+                if httpx.get(f"{self.url}/api/articles", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not come up")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def _cli() -> str:
+    return str(Path(sys.executable).with_name("tts-service"))

@@ -141,12 +141,16 @@ def test_sentence_offsets() -> None:
             20,
             [("一二三四五六七，", (0,)), ("八九十一二三四五六七，八。", (0,))],
         ),
+        # Trailing whitespace is not content: "十。   " would still be a tiny piece.
+        ("一二三四五，六七八九，十。   ", 12, [("一二三四五，", (0,)), ("六七八九，十。   ", (0,))]),
         # Other soft marks: 、 ： — and a cut before an opening bracket.
         ("甲乙丙丁、戊己庚辛", 6, [("甲乙丙丁、", (0,)), ("戊己庚辛", (0,))]),
         ("说明：这里是正文", 6, [("说明：", (0,)), ("这里是正文", (0,))]),
         ("前面的话——后面的话", 7, [("前面的话——", (0,)), ("后面的话", (0,))]),
+        ("甲，前面的话——后面", 7, [("甲，", (0,)), ("前面的话——", (0,)), ("后面", (0,))]),  # "——" stays whole
         ("慢性肾病(CKDu)病区", 8, [("慢性肾病", (0,)), ("(CKDu)病区", (0,))]),
         ("one two three four", 10, [("one two ", (0,)), ("three four", (0,))]),
+        ("a，b   cd", 5, [("a，", (0,)), ("b   ", (0,)), ("cd", (0,))]),  # no piece starts with a space
         # Pieces of a long sentence are never packed with their neighbours.
         (
             "短。" + "一二三四五六七八九十，" * 2 + "完。短。",

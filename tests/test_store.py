@@ -85,7 +85,9 @@ async def test_audio_records_in_batches(store: Store) -> None:
 
 async def test_a_failed_write_is_rolled_back(store: Store) -> None:
     def bad(conn):
-        conn.execute("INSERT INTO articles (slug, revision, created_at, updated_at) VALUES ('x', 1, 'n', 'n')")
+        conn.execute(
+            "INSERT INTO articles (slug, revision, created_at, updated_at) VALUES ('x', 1, 'n', 'n')"
+        )
         raise RuntimeError("halfway")
 
     with pytest.raises(RuntimeError):

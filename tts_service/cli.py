@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.progress import Progress
 
 from tts_service.article import ArticleDraft
@@ -39,10 +41,21 @@ def _run(work: Callable[[Settings, Pipeline], Awaitable[T]]) -> T:
             await pipeline.aclose()
             store.close()
 
-    try:
+    with _user_errors():
         return asyncio.run(main())
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Report bad input as one line on stderr and exit 1, instead of a traceback."""
+    try:
+        yield
     except TTSError as exc:
         typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"error: {problems}", err=True)
         raise typer.Exit(1) from None
 
 
@@ -77,11 +90,8 @@ def add(
     title: Annotated[str | None, typer.Option(help="Title; the file's first line if omitted.")] = None,
 ):
     """Add an article from a plain-text or Markdown file (first line = title); prints its slug."""
-    try:
+    with _user_errors():
         typer.echo(_add(file, slug, title))
-    except ValueError as exc:  # pydantic validation of the draft
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -190,7 +190,7 @@ def _is_soft(text: str, cut: int) -> bool:
 
 def _is_safe(text: str, cut: int) -> bool:
     """Whether cutting before text[cut] keeps Latin words and numbers (1,024  14:30  3.5) whole."""
-    return _outside_word(text, cut)
+    return _outside_word(text, cut) and not _inside_number(text, cut)
 
 
 def _outside_word(text: str, cut: int) -> bool:

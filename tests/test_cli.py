@@ -1,0 +1,80 @@
+"""The tts-service command line, run in process against a temporary TTS_HOME."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import decode
+from typer.testing import CliRunner
+
+from tts_service.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"TTS_HOME": str(tmp_path), "TTS_ENGINE": "espeak"}
+
+
+def run(env: dict[str, str], *args: str):
+    return runner.invoke(app, list(args), env=env)
+
+
+def test_add_prints_the_slug_and_readding_makes_a_revision(env, tmp_path: Path) -> None:
+    doc = tmp_path / "a.md"
+    doc.write_text("# 新馆开放\n\n作者：记者\n\n欢迎大家。", encoding="utf-8")
+    first = run(env, "add", str(doc))
+    assert first.exit_code == 0, first.output
+    assert first.stdout.strip() == "xin-guan-kai-fang"
+    assert run(env, "add", str(doc), "--slug", "xin-guan-kai-fang", "--title", "改名").exit_code == 0
+    listed = run(env, "pregen", "xin-guan-kai-fang")
+    assert listed.exit_code == 0, listed.output
+    assert len(list((tmp_path / "audio_cache").rglob("*.mp3"))) == 1
+
+
+def test_add_rejects_an_empty_file(env, tmp_path: Path) -> None:
+    doc = tmp_path / "empty.txt"
+    doc.write_text("\n\n", encoding="utf-8")
+    result = run(env, "add", str(doc))
+    assert result.exit_code == 1
+    assert "empty" in result.output
+
+
+def test_seed_adds_the_demo_once(env, tmp_path: Path) -> None:
+    assert "added demo article: demo" in run(env, "seed").output
+    assert "demo article present" in run(env, "seed").output
+
+
+def test_pregen_all_with_progress(env, tmp_path: Path) -> None:
+    run(env, "seed")
+    result = run(env, "pregen", "--all")
+    assert result.exit_code == 0, result.output
+    assert "demo" in result.output and "100%" in result.output
+    assert len(list((tmp_path / "audio_cache").rglob("*.mp3"))) > 10
+
+
+def test_pregen_needs_slugs_or_all(env) -> None:
+    assert run(env, "pregen").exit_code == 2
+    missing = run(env, "pregen", "nope")
+    assert missing.exit_code == 1 and "nope" in missing.output
+
+
+def test_synth_writes_an_mp3(env, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp3"
+    result = run(env, "synth", "你好，这是一次合成测试。", "-o", str(out), "--rate", "+20%")
+    assert result.exit_code == 0, result.output
+    seconds, rms = decode(out.read_bytes())
+    assert 1.0 < seconds < 8 and rms > 0.02
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(("--engine", "nope"), "valid engines: espeak, edge"), (("--voice", "nobody"), "valid voices: cmn")],
+)
+def test_synth_rejects_unknown_engine_or_voice(env, tmp_path: Path, args, needle: str) -> None:
+    result = run(env, "synth", "你好", "-o", str(tmp_path / "x.mp3"), *args)
+    assert result.exit_code == 1
+    assert needle in result.output
+    assert not (tmp_path / "x.mp3").exists()

@@ -1,0 +1,98 @@
+"""The pipeline: plans, single-flight synthesis, edits that re-synthesise only what changed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from helpers import CountingEngine
+
+from tts_service.article import ArticleDraft
+from tts_service.cache import AudioCache
+from tts_service.config import Settings
+from tts_service.engines import EngineRegistry
+from tts_service.errors import InvalidInput
+from tts_service.pipeline import Pipeline
+from tts_service.store import Store
+
+
+@pytest.fixture
+async def pipeline(settings: Settings, espeak: CountingEngine):
+    store = Store(settings.db_path)
+    p = Pipeline(
+        settings, store, AudioCache(settings.cache_dir), EngineRegistry(settings, {"espeak": espeak})
+    )
+    yield p
+    await p.aclose()
+    store.close()
+
+
+async def add(pipeline: Pipeline, text: str, slug: str = "a"):
+    return await pipeline.store.save_article(ArticleDraft(title="t", text=text, slug=slug))
+
+
+async def test_plan_covers_the_whole_text(pipeline: Pipeline) -> None:
+    text = "第一句。第二句！\n\n——\n\n第三段，很长很长。"
+    plan = pipeline.plan(await add(pipeline, text))
+    by_paragraph = {}
+    for chunk in plan.chunks:
+        by_paragraph.setdefault(chunk.paragraph, []).append(chunk.text)
+    assert ["".join(v) for v in by_paragraph.values()] == ["第一句。第二句！", "——", "第三段，很长很长。"]
+    assert [c.spoken for c in plan.spoken] == [
+        "第一句。第二句！",
+        "第三段，很长很长。",
+    ]  # "——" has nothing to say
+
+
+async def test_edit_resynthesises_only_changed_chunks(pipeline: Pipeline, espeak: CountingEngine) -> None:
+    await pipeline.generate(await add(pipeline, "春天来了。\n\n夏天很热。\n\n秋天凉快。"))
+    assert len(espeak.calls) == 3
+    espeak.calls.clear()
+    edited = await add(pipeline, "春天来了。\n\n夏天非常热。\n\n秋天凉快。")
+    manifest = await pipeline.generate(edited)
+    assert espeak.calls == ["夏天非常热。"]
+    assert manifest.status == "ready" and edited.revision == 2
+
+
+async def test_same_sentence_in_two_articles_is_stored_once(pipeline: Pipeline, espeak, settings) -> None:
+    await pipeline.generate(await add(pipeline, "共同的一句话。", slug="one"))
+    await pipeline.generate(await add(pipeline, "共同的一句话。", slug="two"))
+    assert espeak.calls == ["共同的一句话。"]
+    assert len(list(settings.cache_dir.rglob("*.mp3"))) == 1
+
+
+async def test_concurrent_requests_for_one_chunk_synthesise_once(pipeline: Pipeline, espeak) -> None:
+    article = await add(pipeline, "只说一次。")
+    chunk = pipeline.plan(article).spoken[0]
+    engine = pipeline.engines.get()
+    records = await asyncio.gather(
+        *(
+            pipeline.synthesize(engine, "cmn", pipeline.plan(article).prosody, chunk.spoken, chunk.key)
+            for _ in range(20)
+        )
+    )
+    assert espeak.calls == ["只说一次。"]
+    assert len({r.key for r in records}) == 1
+
+
+async def test_background_jobs_are_not_duplicated(pipeline: Pipeline, espeak) -> None:
+    article = await add(pipeline, "后台任务。只跑一次。")
+    tasks = {pipeline.start(article) for _ in range(5)}
+    assert len(tasks) == 1
+    manifest = await tasks.pop()
+    assert manifest.status == "ready"
+    assert len(espeak.calls) == 1
+
+
+async def test_progress_callback(pipeline: Pipeline) -> None:
+    seen = []
+    await pipeline.generate(
+        await add(pipeline, "一。\n\n二。\n\n三。"), lambda done, total: seen.append((done, total))
+    )
+    assert seen[0] == (0, 3) and seen[-1] == (3, 3)
+
+
+async def test_unknown_engine_on_an_article(pipeline: Pipeline) -> None:
+    article = await add(pipeline, "文字。")
+    with pytest.raises(InvalidInput, match="valid engines: espeak, edge"):
+        pipeline.plan(article.__class__(**{**article.__dict__, "engine": "nope"}))
