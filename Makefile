@@ -42,11 +42,11 @@ serve: setup
 	$(BIN)/tts-service serve --host $(HOST) --port $(PORT)
 
 test: setup
-	$(BIN)/ruff check tts_service tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check tts_service tests benchmarks
+	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
