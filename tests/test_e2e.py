@@ -31,6 +31,7 @@ def test_corpus_article_round_trip(server: LiveServer) -> None:
             assert time.monotonic() < deadline, f"still pending at {manifest['progress']:.0%}"
             time.sleep(0.5)
         assert manifest["status"] == "ready", manifest.get("error")
+        assert manifest["engine"] == "local"  # the shipped default: the offline neural voice
         assert len(manifest["chunks"]) > 30
         assert all(c["url"].startswith(server.url + "/audio/") for c in manifest["chunks"])
 

@@ -94,5 +94,5 @@ async def test_progress_callback(pipeline: Pipeline) -> None:
 
 async def test_unknown_engine_on_an_article(pipeline: Pipeline) -> None:
     article = await add(pipeline, "文字。")
-    with pytest.raises(InvalidInput, match="valid engines: espeak, edge"):
+    with pytest.raises(InvalidInput, match="valid engines: local, espeak, edge"):
         pipeline.plan(article.__class__(**{**article.__dict__, "engine": "nope"}))

@@ -15,8 +15,8 @@ from rich.progress import Progress
 from tts_service.article import ArticleDraft
 from tts_service.cache import AudioCache
 from tts_service.config import Settings
-from tts_service.engines import EngineRegistry, Prosody
-from tts_service.errors import TTSError
+from tts_service.engines import EngineRegistry, Prosody, Synthesis
+from tts_service.errors import InvalidInput, TTSError
 from tts_service.pipeline import Pipeline, spoken_form
 from tts_service.store import Store
 from tts_service.text import segment
@@ -39,6 +39,7 @@ def _run(work: Callable[[Settings, Pipeline], Awaitable[T]]) -> T:
             return await work(settings, pipeline)
         finally:
             await pipeline.aclose()
+            pipeline.engines.close()
             store.close()
 
     with _user_errors():
@@ -153,11 +154,15 @@ def synth(
         chosen, chosen_voice = pipeline.resolve(engine, voice)
         prosody = Prosody(rate=_rate(rate))
         pieces = [c.text for p in segment.paragraphs(text) for c in segment.chunks(p, chosen.max_chunk_chars)]
-        results = [
-            await chosen.synthesize(spoken_form(p), chosen_voice, prosody) for p in pieces if p.strip()
-        ]
+        slots = asyncio.Semaphore(settings.workers)  # as many chunks at once as the service would run
+
+        async def one(piece: str) -> Synthesis:
+            async with slots:
+                return await chosen.synthesize(spoken_form(piece), chosen_voice, prosody)
+
+        results = await asyncio.gather(*(one(p) for p in pieces if p.strip()))
         if not results:
-            raise TTSError("nothing to say: the text is empty")
+            raise InvalidInput("nothing to say: the text is empty")
         await asyncio.to_thread(out.write_bytes, b"".join(r.audio for r in results))
         return sum(r.duration for r in results)
 

@@ -16,13 +16,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TTS_", extra="ignore")
 
     home: Path = Field(default=REPO_ROOT, description="Directory holding all state (database, audio cache).")
-    engine: str = Field(default="espeak", description="Default synthesis engine.")
+    engine: str = Field(default="local", description="Default synthesis engine.")
     voice: str | None = Field(default=None, description="Default voice; the engine's own default if unset.")
     editor_token: SecretStr | None = Field(default=None, description="Bearer token for editor endpoints.")
     max_article_chars: int = Field(default=100_000, gt=0)
     workers: int = Field(default=2, gt=0, description="Concurrent synthesis jobs per process.")
     host: str = "127.0.0.1"
     port: int = 8000
+    local_threads: int = Field(default=2, gt=0, description="LiteRT threads per local-voice worker.")
     edge_timeout: int = Field(default=30, gt=0, description="Seconds before an edge-tts request gives up.")
 
     @property
@@ -32,3 +33,8 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.home / "audio_cache"
+
+    @property
+    def model_dir(self) -> Path:
+        """Derived model files (the rewritten acoustic model), made once and kept."""
+        return self.home / "models"

@@ -23,7 +23,13 @@ def _edge(settings: Settings) -> Engine:
     return EdgeEngine(timeout=settings.edge_timeout)
 
 
-_FACTORIES: dict[str, Callable[[Settings], Engine]] = {"espeak": _espeak, "edge": _edge}
+def _local(settings: Settings) -> Engine:
+    from tts_service.engines.local import LocalEngine
+
+    return LocalEngine(settings.model_dir, workers=settings.workers, threads=settings.local_threads)
+
+
+_FACTORIES: dict[str, Callable[[Settings], Engine]] = {"local": _local, "espeak": _espeak, "edge": _edge}
 ENGINE_NAMES = tuple(_FACTORIES)
 
 
@@ -48,3 +54,10 @@ class EngineRegistry:
         if name not in self._engines:
             self._engines[name] = _FACTORIES[check_engine(name)](self._settings)
         return self._engines[name]
+
+    def close(self) -> None:
+        """Release what engines hold (worker threads)."""
+        for engine in self._engines.values():
+            close = getattr(engine, "close", None)
+            if close is not None:
+                close()

@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
             yield
         finally:
             await app.state.pipeline.aclose()
+            registry.close()
             store.close()
 
     app = FastAPI(title="tts_service", version=__version__, lifespan=lifespan)

@@ -1,0 +1,76 @@
+"""The offline neural voice end to end: front end, both models, MP3 at 24 kHz."""
+
+from __future__ import annotations
+
+import miniaudio
+import numpy as np
+import pytest
+from helpers import decode
+
+from tts_service.engines import Prosody
+from tts_service.engines.local import LocalEngine, clauses
+from tts_service.errors import InvalidInput
+from tts_service.text.pinyin import Break, Syllable, tokens
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory):
+    local = LocalEngine(tmp_path_factory.mktemp("models"), workers=2, threads=1)
+    yield local
+    local.close()
+
+
+async def test_sentence_is_speech_length_mp3(engine: LocalEngine) -> None:
+    text = "语音播报服务今天正式上线，欢迎大家使用。"
+    han = sum("\u4e00" <= c <= "\u9fff" for c in text)
+    result = await engine.synthesize(text, "baker", Prosody())
+    info = miniaudio.mp3_get_info(result.audio)
+    assert (info.sample_rate, info.nchannels) == (24000, 1)
+    seconds, rms = decode(result.audio)
+    assert abs(seconds - result.duration) < 0.01
+    assert 0.15 < seconds / han < 0.45  # Mandarin news reading: roughly 3-6 characters a second
+    assert rms > 0.03
+
+
+def test_rendered_audio_has_quiet_even_edges(engine: LocalEngine) -> None:
+    samples = engine.render("你好。")
+    edge = int(0.02 * 24000)
+    assert np.abs(samples[:edge]).max() < 0.01 and np.abs(samples[-edge:]).max() < 0.01
+    assert np.abs(samples).max() > 0.2
+
+
+def test_rate_speeds_up(engine: LocalEngine) -> None:
+    normal = engine.render("我们一起去图书馆看书。").size
+    fast = engine.render("我们一起去图书馆看书。", Prosody(rate=50)).size
+    assert fast < normal * 0.8
+
+
+def test_clause_pauses_add_time(engine: LocalEngine) -> None:
+    assert engine.render("春天来了，花开了。").size > engine.render("春天来了花开了。").size
+
+
+def test_same_text_same_audio(engine: LocalEngine) -> None:
+    assert np.array_equal(engine.render("每次都一样。"), engine.render("每次都一样。"))
+
+
+def test_letters_digits_and_unknown_symbols(engine: LocalEngine) -> None:
+    assert engine.render("ANSO 2019").size / 24000 > 1.5  # spelled out, not dropped
+    assert engine.render("😀").size / 24000 < 0.3  # nothing to say: a short silence, no crash
+
+
+async def test_unknown_voice(engine: LocalEngine) -> None:
+    with pytest.raises(InvalidInput, match="valid voices: baker"):
+        await engine.synthesize("你好", "zh-CN-XiaoxiaoNeural", Prosody())
+
+
+def test_clauses_split_at_commas_and_long_runs() -> None:
+    parts = clauses(tokens("第一句，第二句。第三句"))
+    assert [(len(c), strength) for c, strength in parts] == [(3, 2), (3, 3), (3, 3)]
+    long_run = tokens("图书馆" * 30)
+    pieces = clauses(long_run)
+    assert all(sum(isinstance(t, Syllable) for t in c) <= 42 for c, _ in pieces)
+    assert sum(len(c) for c, _ in pieces) == len([t for t in long_run if not isinstance(t, Break)])
+
+
+def test_version_names_model_and_front_end(engine: LocalEngine) -> None:
+    assert engine.version.startswith("baker-fs2-mbmelgan-") and engine.version.endswith("-fe1")

@@ -1,0 +1,99 @@
+"""The offline neural Mandarin voice: our front end, FastSpeech2 + Multi-band MelGAN under LiteRT."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from tts_service.audio import mp3, pcm
+from tts_service.engines.baker_model import (
+    ACOUSTIC_FILE,
+    MAPPER_FILE,
+    SAMPLE_RATE,
+    VOCODER_FILE,
+    BakerModels,
+    asset_dir,
+    file_digest,
+)
+from tts_service.engines.base import Prosody, Synthesis, check_voice
+from tts_service.text import phonemes
+from tts_service.text.pinyin import Break, Syllable, Token, tokens
+
+# Bump when the front end or the post-processing changes how the same text sounds.
+FRONTEND_VERSION = 1
+# Pauses between the model inputs of one chunk, by the strength of the break that ends the input.
+PAUSE_SECONDS = {2: 0.18, 3: 0.32}
+EDGE_PAD_SECONDS = 0.03  # the same lead-in and tail on every chunk, so joined chunks sound even
+MAX_SYLLABLES = 40  # clause-sized model inputs: faster and far less memory than whole sentences
+
+
+def clauses(items: list[Token]) -> list[tuple[list[Token], int]]:
+    """Split at commas and sentence ends (and at word edges in very long runs); each with its break."""
+    out: list[tuple[list[Token], int]] = []
+    current: list[Token] = []
+    count = 0
+    for i, item in enumerate(items):
+        if isinstance(item, Break) and item.strength >= 2:
+            if count:
+                out.append((current, item.strength))
+            current, count = [], 0
+            continue
+        current.append(item)
+        if isinstance(item, Syllable):
+            count += 1
+            nxt = items[i + 1] if i + 1 < len(items) else None
+            if count >= MAX_SYLLABLES and (not isinstance(nxt, Syllable) or nxt.word != item.word):
+                out.append((current, 1))
+                current, count = [], 0
+    if count:
+        out.append((current, 3))
+    return out
+
+
+class LocalEngine:
+    """Engine ``local``: a female Mandarin voice (Baker corpus), 24 kHz, entirely on this machine."""
+
+    name = "local"
+    voices = ("baker",)
+    default_voice = "baker"
+    max_chunk_chars = 80
+
+    def __init__(self, cache_dir: Path, *, workers: int = 1, threads: int = 2) -> None:
+        assets = asset_dir()
+        self._models = BakerModels(cache_dir, num_threads=threads, assets=assets)
+        self._table = json.loads((assets / MAPPER_FILE).read_text(encoding="utf-8"))
+        # One interpreter pair per worker thread: LiteRT interpreters are not thread-safe.
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="local-tts")
+        digest = "".join(file_digest(assets / name)[:8] for name in (ACOUSTIC_FILE, VOCODER_FILE))
+        self.version = f"baker-fs2-mbmelgan-{digest}-fe{FRONTEND_VERSION}"
+
+    async def synthesize(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
+        check_voice(self, voice)
+        loop = asyncio.get_running_loop()
+        samples = await loop.run_in_executor(self._executor, functools.partial(self.render, text, prosody))
+        audio = await asyncio.to_thread(mp3.encode, pcm.to_int16(samples), SAMPLE_RATE)
+        return Synthesis(audio=audio, duration=mp3.duration(audio))
+
+    def render(self, text: str, prosody: Prosody | None = None) -> np.ndarray:
+        """Float samples at 24 kHz for ``text`` (blocking; runs on a worker thread)."""
+        prosody = prosody or Prosody()
+        speed = 100 / (100 + prosody.rate)  # FastSpeech2 scales durations: below 1 speaks faster
+        pieces = []
+        for clause, strength in clauses(tokens(text)):
+            symbols = phonemes.symbols(clause, self._table["pinyin_dict"])
+            ids = phonemes.ids(symbols, self._table["symbol_to_id"])
+            audio = pcm.trim(self._models.synthesize(ids, speed=speed), SAMPLE_RATE)
+            if audio.size:
+                pause = pcm.silence(PAUSE_SECONDS.get(strength, 0.08), SAMPLE_RATE)
+                pieces += [pcm.fade(audio, SAMPLE_RATE), pause]
+        body = np.concatenate(pieces[:-1]) if pieces else pcm.silence(0.2, SAMPLE_RATE)
+        pad = pcm.silence(EDGE_PAD_SECONDS, SAMPLE_RATE)
+        return np.concatenate([pad, body, pad]) * ((100 + prosody.volume) / 100)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,176 @@
+"""Spoken text → syllables with tones: pypinyin on jieba words, plus tone sandhi for 一, 不 and 3+3.
+
+Pure functions; the word segmenter's dictionary loads once per process, on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from pypinyin import Style, lazy_pinyin
+
+log = logging.getLogger(__name__)
+
+# Letters as a Chinese reader says them aloud (A = ēi, W = dá bu liú …), as pinyin syllables.
+LETTERS: dict[str, tuple[str, ...]] = {
+    "A": ("ei1",), "B": ("bi4",), "C": ("xi1",), "D": ("di4",), "E": ("yi4",), "F": ("ai2", "fu5"),
+    "G": ("ji4",), "H": ("ai2", "qi1"), "I": ("ai4",), "J": ("jie4",), "K": ("kai1",), "L": ("ai2", "le5"),
+    "M": ("ai2", "mu5"), "N": ("en1",), "O": ("ou1",), "P": ("pi4",), "Q": ("qiu1",), "R": ("a4", "er5"),
+    "S": ("ai2", "si5"), "T": ("ti4",), "U": ("you1",), "V": ("wei1",), "W": ("da2", "bu5", "liu5"),
+    "X": ("ai2", "ke4", "si5"), "Y": ("wai4",), "Z": ("zei4",),
+}  # fmt: skip
+DIGITS = ("ling2", "yi1", "er4", "san1", "si4", "wu3", "liu4", "qi1", "ba1", "jiu3")
+
+# How strongly each punctuation mark breaks the flow: 1 = short pause, 2 = clause, 3 = sentence end.
+BREAKS = {**dict.fromkeys("、“”‘’「」『』《》〈〉（）()\"'·—–-/", 1), **dict.fromkeys("，,：:；;", 2),
+          **dict.fromkeys("。.！!？?…⋯", 3)}  # fmt: skip
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_NUMERAL = set("零〇一二三四五六七八九十百千万亿两幺")
+
+
+@dataclass(frozen=True)
+class Syllable:
+    """One spoken syllable: the text it reads, its pinyin with tone digit (5 = neutral), its word."""
+
+    text: str
+    pinyin: str
+    word: int
+    spelled: bool = False  # a letter or digit read out one by one: no 一 sandhi
+
+
+@dataclass(frozen=True)
+class Break:
+    """A pause from punctuation, strength 1-3."""
+
+    strength: int
+
+
+Token = Syllable | Break
+
+
+@functools.cache
+def _jieba():
+    import jieba  # loads its dictionary lazily, once
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def words(text: str) -> list[str]:
+    """Word segmentation (jieba); non-Han runs come back as their own pieces."""
+    return [w for w in _jieba().cut(text, HMM=True) if w]
+
+
+def _word_tokens(word: str, index: int) -> list[Token]:
+    """Tokens for one segmented word."""
+    if _HAN.search(word):
+        readings = lazy_pinyin(
+            word, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda s: [None] * len(s)
+        )
+        tokens: list[Token] = []
+        for char, reading in zip(word, readings, strict=True):
+            if reading is not None and reading[-1:].isdigit():
+                tokens.append(Syllable(char, reading, index))
+            else:
+                tokens.extend(_other_tokens(char, index))
+        return tokens
+    return _other_tokens(word, index)
+
+
+def _other_tokens(text: str, index: int) -> list[Token]:
+    """Letters and digits spelled out; punctuation as breaks; anything else skipped with a warning."""
+    tokens: list[Token] = []
+    for char in text:
+        upper = char.upper()
+        if upper in LETTERS:
+            tokens.extend(Syllable(char, p, index, spelled=True) for p in LETTERS[upper])
+        elif char.isdigit() and char.isascii():
+            tokens.append(Syllable(char, DIGITS[int(char)], index, spelled=True))
+        elif char in BREAKS:
+            tokens.append(Break(BREAKS[char]))
+        elif not char.isspace():
+            log.warning("no reading for %r (U+%04X); skipped", char, ord(char))
+    return tokens
+
+
+def tokens(text: str) -> list[Token]:
+    """Syllables and breaks for spoken text, tone sandhi applied."""
+    text = unicodedata.normalize("NFKC", text)  # full-width letters and digits become ASCII
+    result: list[Token] = []
+    for index, word in enumerate(words(text)):
+        result.extend(_word_tokens(word, index))
+    return apply_sandhi(result)
+
+
+def apply_sandhi(items: list[Token]) -> list[Token]:
+    """Tone sandhi between neighbouring syllables of one phrase (breaks reset the context)."""
+    out = list(items)
+    for start, end in _phrases(out):
+        _sandhi_yi_bu(out, start, end)
+        _sandhi_third(out, start, end)
+    return out
+
+
+def _phrases(items: list[Token]) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for i, item in enumerate([*items, Break(3)]):
+        if isinstance(item, Break):
+            if i > start:
+                spans.append((start, i))
+            start = i + 1
+    return spans
+
+
+def _tone(s: Syllable) -> int:
+    return int(s.pinyin[-1])
+
+
+def _with_tone(s: Syllable, tone: int) -> Syllable:
+    return Syllable(s.text, s.pinyin[:-1] + str(tone), s.word, s.spelled)
+
+
+def _sandhi_yi_bu(out: list, start: int, end: int) -> None:
+    """一 and 不: second tone before a fourth tone, 一 fourth before others; neutral in A一A / A不A."""
+    for i in range(start, end):
+        s = out[i]
+        if s.spelled or s.text not in "一不" or s.pinyin[:-1] not in ("yi", "bu"):
+            continue
+        prev = out[i - 1] if i > start else None
+        nxt = out[i + 1] if i + 1 < end else None
+        if nxt is None:
+            continue  # 统一, 不: citation tone at the end of a phrase
+        if (
+            prev is not None
+            and prev.text == nxt.text
+            and s.text in "一不"
+            and prev.word == nxt.word == s.word
+        ):
+            out[i] = _with_tone(s, 5)  # 看一看, 是不是
+        elif s.text == "一" and (_is_numeric(prev) or _is_numeric(nxt) or (prev and prev.text == "第")):
+            continue  # 第一, 一九九一, 十一: numbers keep yī
+        elif _tone(nxt) == 4 or (_tone(nxt) == 5 and nxt.text == "个"):
+            out[i] = _with_tone(s, 2)
+        elif s.text == "一":
+            out[i] = _with_tone(s, 4)
+
+
+def _is_numeric(s: Syllable | None) -> bool:
+    return s is not None and (s.text in _NUMERAL or s.text.isdigit())
+
+
+def _sandhi_third(out: list, start: int, end: int) -> None:
+    """3+3 → 2+3: first inside words (on the dictionary tones), then across word boundaries (on the result).
+
+    So 展览馆 → zhan2 lan2 guan3 and 我很好 → wo3 hen2 hao3, the common readings.
+    """
+    original = [_tone(out[i]) for i in range(start, end)]
+    for i in range(start, end - 1):
+        if out[i].word == out[i + 1].word and original[i - start] == 3 and original[i + 1 - start] == 3:
+            out[i] = _with_tone(out[i], 2)
+    for i in range(end - 2, start - 1, -1):
+        if out[i].word != out[i + 1].word and _tone(out[i]) == 3 and _tone(out[i + 1]) == 3:
+            out[i] = _with_tone(out[i], 2)
