@@ -133,8 +133,8 @@ CONFIGS = {
     "raw model, clauses, 1 thread": "raw:1:clause",
     "raw model, sentences, 2 threads": "raw:2:sentence",
     "raw model, sentences, 1 thread": "raw:1:sentence",
-    "tts-service synth, 2 workers x 2 threads (default)": "cli:2:2",
-    "tts-service synth, 2 workers x 1 thread": "cli:2:1",
+    "tts-service synth, 2 workers x 1 thread (default)": "cli:2:1",
+    "tts-service synth, 2 workers x 2 threads": "cli:2:2",
     "tts-service synth, 1 worker x 2 threads": "cli:1:2",
 }
 

@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, gt=0, description="Concurrent synthesis jobs per process.")
     host: str = "127.0.0.1"
     port: int = 8000
-    local_threads: int = Field(default=2, gt=0, description="LiteRT threads per local-voice worker.")
+    local_threads: int = Field(default=1, gt=0, description="LiteRT threads per local-voice worker.")
     edge_timeout: int = Field(default=30, gt=0, description="Seconds before an edge-tts request gives up.")
 
     @property
