@@ -187,3 +187,31 @@ async def test_editor_access_disabled_without_a_token(app, client: httpx.AsyncCl
     response = await create(client)
     assert response.status_code == 401
     assert "TTS_EDITOR_TOKEN" in response.json()["detail"]
+
+
+async def test_lexicon_crud(client: httpx.AsyncClient) -> None:
+    entry = {"written": "ANSO", "spoken": "安索"}
+    assert (await client.post("/api/lexicon", json=entry)).status_code == 401
+    assert (await client.post("/api/lexicon", json=entry, headers=AUTH)).status_code == 201
+    replaced = await client.post("/api/lexicon", json={**entry, "spoken": "安所"}, headers=AUTH)
+    assert replaced.status_code == 200
+    assert (await client.get("/api/lexicon", headers=AUTH)).json() == [{"written": "ANSO", "spoken": "安所"}]
+    assert (await client.delete("/api/lexicon/ANSO", headers=AUTH)).status_code == 204
+    assert (await client.delete("/api/lexicon/ANSO", headers=AUTH)).status_code == 404
+    bad = await client.post("/api/lexicon", json={"written": "A\nB", "spoken": "x"}, headers=AUTH)
+    assert bad.status_code == 422
+
+
+async def test_lexicon_change_resynthesises_only_touched_chunks(client: httpx.AsyncClient, espeak) -> None:
+    body = {"title": "t", "text": "ANSO成立了。\n\n天气很好。", "slug": "lex"}
+    await create(client, body)
+    before = await wait_ready(client, "lex")
+    espeak.calls.clear()
+    await client.post("/api/lexicon", json={"written": "ANSO", "spoken": "安索"}, headers=AUTH)
+    pending = (await client.get("/api/articles/lex/audio")).json()
+    assert pending["chunks"][0]["url"] is None  # new spoken text, new key: not cached yet
+    assert pending["chunks"][1]["url"] == before["chunks"][1]["url"]  # untouched chunk keeps its audio
+    after = await wait_ready(client, "lex")
+    assert after["status"] == "ready"
+    assert espeak.calls == ["安索成立了。"]
+    assert after["chunks"][0]["text"] == "ANSO成立了。"  # the page still shows what was written

@@ -81,3 +81,15 @@ def test_synth_rejects_unknown_engine_or_voice(env, tmp_path: Path, args, needle
     assert result.exit_code == 1
     assert needle in result.output
     assert not (tmp_path / "x.mp3").exists()
+
+
+def test_lexicon_commands(env) -> None:
+    assert run(env, "lexicon", "add", "ANSO", "安索").output.startswith("added: ANSO")
+    assert run(env, "lexicon", "add", "ANSO", "安所").output.startswith("replaced: ANSO")
+    run(env, "lexicon", "add", "重庆", "崇庆")
+    assert run(env, "lexicon", "list").output == "ANSO\t安所\n重庆\t崇庆\n"
+    assert run(env, "lexicon", "remove", "ANSO").exit_code == 0
+    missing = run(env, "lexicon", "remove", "ANSO")
+    assert missing.exit_code == 1 and "no lexicon entry" in missing.output
+    assert run(env, "lexicon", "list").output == "重庆\t崇庆\n"
+    assert run(env, "lexicon", "add", "", "x").exit_code == 1

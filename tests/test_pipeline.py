@@ -33,7 +33,7 @@ async def add(pipeline: Pipeline, text: str, slug: str = "a"):
 
 async def test_plan_covers_the_whole_text(pipeline: Pipeline) -> None:
     text = "第一句。第二句！\n\n——\n\n第三段，很长很长。"
-    plan = pipeline.plan(await add(pipeline, text))
+    plan = await pipeline.plan(await add(pipeline, text))
     by_paragraph = {}
     for chunk in plan.chunks:
         by_paragraph.setdefault(chunk.paragraph, []).append(chunk.text)
@@ -63,13 +63,10 @@ async def test_same_sentence_in_two_articles_is_stored_once(pipeline: Pipeline, 
 
 async def test_concurrent_requests_for_one_chunk_synthesise_once(pipeline: Pipeline, espeak) -> None:
     article = await add(pipeline, "只说一次。")
-    chunk = pipeline.plan(article).spoken[0]
-    engine = pipeline.engines.get()
+    plan = await pipeline.plan(article)
+    chunk, engine = plan.spoken[0], pipeline.engines.get()
     records = await asyncio.gather(
-        *(
-            pipeline.synthesize(engine, "cmn", pipeline.plan(article).prosody, chunk.spoken, chunk.key)
-            for _ in range(20)
-        )
+        *(pipeline.synthesize(engine, "cmn", plan.prosody, chunk.spoken, chunk.key) for _ in range(20))
     )
     assert espeak.calls == ["只说一次。"]
     assert len({r.key for r in records}) == 1
@@ -77,7 +74,7 @@ async def test_concurrent_requests_for_one_chunk_synthesise_once(pipeline: Pipel
 
 async def test_background_jobs_are_not_duplicated(pipeline: Pipeline, espeak) -> None:
     article = await add(pipeline, "后台任务。只跑一次。")
-    tasks = {pipeline.start(article) for _ in range(5)}
+    tasks = {await pipeline.start(article) for _ in range(5)}
     assert len(tasks) == 1
     manifest = await tasks.pop()
     assert manifest.status == "ready"
@@ -95,4 +92,4 @@ async def test_progress_callback(pipeline: Pipeline) -> None:
 async def test_unknown_engine_on_an_article(pipeline: Pipeline) -> None:
     article = await add(pipeline, "文字。")
     with pytest.raises(InvalidInput, match="valid engines: local, espeak, edge"):
-        pipeline.plan(article.__class__(**{**article.__dict__, "engine": "nope"}))
+        await pipeline.plan(article.__class__(**{**article.__dict__, "engine": "nope"}))

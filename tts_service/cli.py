@@ -21,6 +21,7 @@ from tts_service.pipeline import Pipeline, spoken_form
 from tts_service.store import Store
 from tts_service.text import segment
 from tts_service.text.document import parse_document
+from tts_service.text.lexicon import LexiconEntry
 
 app = typer.Typer(help="tts_service: Mandarin read-aloud (语音播报) for articles.", no_args_is_help=True)
 T = TypeVar("T")
@@ -168,3 +169,44 @@ def synth(
 
     seconds = _run(work)
     typer.echo(f"wrote {out} ({seconds:.1f} s)")
+
+
+lexicon_app = typer.Typer(help="The pronunciation lexicon: how words are read.", no_args_is_help=True)
+app.add_typer(lexicon_app, name="lexicon")
+
+
+@lexicon_app.command("add")
+def lexicon_add(
+    written: Annotated[str, typer.Argument(help="As written, e.g. ANSO.")],
+    spoken: Annotated[str, typer.Argument(help="As it should be read, e.g. 安索.")],
+):
+    """Add an entry, or replace the spoken form of an existing one."""
+    with _user_errors():
+        entry = LexiconEntry(written=written, spoken=spoken)
+
+    async def work(settings: Settings, pipeline: Pipeline) -> bool:
+        return await pipeline.store.put_lexicon(entry.written, entry.spoken)
+
+    typer.echo(f"{'added' if _run(work) else 'replaced'}: {entry.written} → {entry.spoken}")
+
+
+@lexicon_app.command("list")
+def lexicon_list():
+    """Print every entry as WRITTEN<TAB>SPOKEN."""
+
+    async def work(settings: Settings, pipeline: Pipeline) -> dict[str, str]:
+        return await pipeline.store.lexicon()
+
+    for written, spoken in sorted(_run(work).items()):
+        typer.echo(f"{written}\t{spoken}")
+
+
+@lexicon_app.command("remove")
+def lexicon_remove(written: Annotated[str, typer.Argument(help="The written form to remove.")]):
+    """Remove an entry."""
+
+    async def work(settings: Settings, pipeline: Pipeline) -> None:
+        await pipeline.store.remove_lexicon(written)
+
+    _run(work)
+    typer.echo(f"removed: {written}")

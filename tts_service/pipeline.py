@@ -16,6 +16,7 @@ from tts_service.engines import Engine, EngineRegistry, Prosody, check_voice
 from tts_service.errors import SynthesisError
 from tts_service.store import AudioRecord, Store
 from tts_service.text import segment
+from tts_service.text.lexicon import Lexicon
 
 log = logging.getLogger(__name__)
 _SPEAKABLE = re.compile(r"\w")
@@ -62,17 +63,22 @@ class Manifest:
         return 1.0 if total == 0 else sum(c.key in self.records for c in self.plan.spoken) / total
 
 
-def spoken_form(display: str) -> str:
-    """What the engine reads for a piece of display text (normalisation hooks in here)."""
-    return " ".join(display.split())
+NO_LEXICON = Lexicon()
+
+
+def spoken_form(display: str, lexicon: Lexicon = NO_LEXICON) -> str:
+    """What the engine reads for a piece of display text: the lexicon applied, whitespace collapsed."""
+    return " ".join(lexicon.apply(display).split())
 
 
 @functools.lru_cache(maxsize=256)
-def _plan_chunks(text: str, engine: str, version: str, voice: str, prosody: Prosody, max_chars: int):
+def _plan_chunks(
+    text: str, engine: str, version: str, voice: str, prosody: Prosody, max_chars: int, lexicon: Lexicon
+) -> tuple[PlannedChunk, ...]:
     planned = []
     for p_index, paragraph in enumerate(segment.paragraphs(text)):
         for chunk in segment.chunks(paragraph, max_chars):
-            spoken = spoken_form(chunk.text)
+            spoken = spoken_form(chunk.text, lexicon)
             key = audio_key(engine, version, voice, prosody, spoken) if _SPEAKABLE.search(spoken) else None
             planned.append(PlannedChunk(p_index, chunk.sentences, chunk.text, spoken, key))
     return tuple(planned)
@@ -103,17 +109,20 @@ class Pipeline:
             voice = self.settings.voice
         return chosen, check_voice(chosen, voice)
 
-    def plan(self, article: Article, prosody: Prosody | None = None) -> Plan:
-        """Chunks and cache keys for an article's current revision (InvalidInput for a bad engine/voice)."""
-        engine, voice = self.resolve(article.engine, article.voice)
-        prosody = prosody or Prosody()
-        chunks = _plan_chunks(
-            article.text, engine.name, engine.version, voice, prosody, engine.max_chunk_chars
-        )
-        return Plan(engine.name, voice, prosody, chunks)
+    async def plan(self, article: Article, prosody: Prosody | None = None) -> Plan:
+        """Chunks and cache keys for an article's current revision (InvalidInput for a bad engine/voice).
 
-    async def manifest(self, article: Article) -> Manifest:
-        plan = self.plan(article)
+        The lexicon is read on every call, so an edit to it takes effect at once; a changed entry changes
+        the spoken text, and so the cache key, of exactly the chunks it touches.
+        """
+        engine, voice = self.resolve(article.engine, article.voice)
+        lexicon = Lexicon.of(await self.store.lexicon())
+        prosody = prosody or Prosody()
+        args = (article.text, engine.name, engine.version, voice, prosody, engine.max_chunk_chars, lexicon)
+        return Plan(engine.name, voice, prosody, _plan_chunks(*args))
+
+    async def manifest(self, article: Article, plan: Plan | None = None) -> Manifest:
+        plan = plan or await self.plan(article)
         records = await self.store.audio_records(c.key for c in plan.spoken)
         if all(c.key in records for c in plan.spoken):
             return Manifest(plan, records, "ready")
@@ -123,9 +132,9 @@ class Pipeline:
     def _job_id(self, article: Article, plan: Plan) -> tuple:
         return (article.slug, article.revision, plan.engine, plan.voice)
 
-    def start(self, article: Article, *, retry: bool = False) -> asyncio.Task[Manifest]:
+    async def start(self, article: Article, *, retry: bool = False) -> asyncio.Task[Manifest]:
         """Generate in the background unless a job is running; a failed job restarts only on ``retry``."""
-        plan = self.plan(article)
+        plan = await self.plan(article)
         job_id = self._job_id(article, plan)
         task = self._jobs.get(job_id)
         if task is not None and (not task.done() or (job_id in self._failures and not retry)):
@@ -137,7 +146,7 @@ class Pipeline:
 
     async def generate(self, article: Article, on_progress: ProgressFn | None = None) -> Manifest:
         """Synthesise every missing chunk now; raise SynthesisError if any fails."""
-        plan = self.plan(article)
+        plan = await self.plan(article)
         manifest = await self._run(article, plan, self._job_id(article, plan), on_progress)
         if manifest.status == "failed":
             raise SynthesisError(manifest.error or "synthesis failed")
@@ -171,7 +180,7 @@ class Pipeline:
         except* Exception as errors:
             self._failures[job_id] = "internal error during synthesis"
             log.error("generation of %s crashed", article.slug, exc_info=errors.exceptions[0])
-        return await self.manifest(article)
+        return await self.manifest(article, plan)
 
     async def synthesize(
         self, engine: Engine, voice: str, prosody: Prosody, spoken: str, key: str

@@ -52,6 +52,14 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE lexicon (
+        written TEXT PRIMARY KEY,
+        spoken TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
 )
 
 _ARTICLE_SQL = """
@@ -199,6 +207,36 @@ class Store:
     async def revision_count(self, slug: str) -> int:
         sql = "SELECT count(*) FROM revisions r JOIN articles a ON a.id = r.article_id WHERE a.slug = ?"
         return await self._read(lambda c: c.execute(sql, (slug,)).fetchone()[0])
+
+    # Lexicon --------------------------------------------------------------------------------------
+
+    async def lexicon(self) -> dict[str, str]:
+        """All entries, written form → spoken form."""
+        rows = await self._read(lambda c: c.execute("SELECT written, spoken FROM lexicon").fetchall())
+        return dict(rows)
+
+    async def put_lexicon(self, written: str, spoken: str) -> bool:
+        """Add or replace an entry; True if it is new."""
+
+        def write(conn: sqlite3.Connection) -> bool:
+            now = _now()
+            existed = conn.execute("SELECT 1 FROM lexicon WHERE written = ?", (written,)).fetchone()
+            conn.execute(
+                "INSERT INTO lexicon (written, spoken, created_at, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(written) DO UPDATE"
+                " SET spoken = excluded.spoken, updated_at = excluded.updated_at",
+                (written, spoken, now, now),
+            )
+            return existed is None
+
+        return await self._write(write)
+
+    async def remove_lexicon(self, written: str) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            if conn.execute("DELETE FROM lexicon WHERE written = ?", (written,)).rowcount == 0:
+                raise NotFound(f"no lexicon entry {written!r}")
+
+        await self._write(write)
 
     # Audio ----------------------------------------------------------------------------------------
 

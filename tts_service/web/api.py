@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from tts_service.article import ArticleDraft
+from tts_service.text.lexicon import LexiconEntry
 from tts_service.web.deps import Editor, PipelineDep, StoreDep
 from tts_service.web.schemas import ArticleOut, ArticleSummary, AudioOut
 
@@ -27,7 +28,7 @@ async def create_article(
 ) -> ArticleOut:
     pipeline.check_draft(draft)
     article = await store.save_article(draft)
-    pipeline.start(article)
+    await pipeline.start(article)
     return ArticleOut.of(request, article)
 
 
@@ -37,7 +38,7 @@ async def update_article(
 ) -> ArticleOut:
     pipeline.check_draft(draft)
     article = await store.save_article(draft.model_copy(update={"slug": slug}), must_exist=True)
-    pipeline.start(article)
+    await pipeline.start(article)
     return ArticleOut.of(request, article)
 
 
@@ -53,7 +54,7 @@ async def article_audio(request: Request, slug: str, store: StoreDep, pipeline: 
     article = await store.get_article(slug)
     manifest = await pipeline.manifest(article)
     if manifest.status == "pending":
-        pipeline.start(article)
+        await pipeline.start(article)
     return AudioOut.of(request, article, manifest)
 
 
@@ -61,5 +62,25 @@ async def article_audio(request: Request, slug: str, store: StoreDep, pipeline: 
 async def start_generation(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> AudioOut:
     """Start (or retry) generation; answers at once with the manifest as it stands."""
     article = await store.get_article(slug)
-    pipeline.start(article, retry=True)
+    await pipeline.start(article, retry=True)
     return AudioOut.of(request, article, await pipeline.manifest(article))
+
+
+@router.get("/lexicon", dependencies=[Editor])
+async def list_lexicon(store: StoreDep) -> list[LexiconEntry]:
+    """The pronunciation lexicon, sorted by written form."""
+    return [LexiconEntry(written=w, spoken=s) for w, s in sorted((await store.lexicon()).items())]
+
+
+@router.post("/lexicon", dependencies=[Editor])
+async def put_lexicon(entry: LexiconEntry, store: StoreDep, response: Response) -> LexiconEntry:
+    """Add an entry (201) or replace the spoken form of an existing one (200)."""
+    created = await store.put_lexicon(entry.written, entry.spoken)
+    response.status_code = 201 if created else 200
+    return entry
+
+
+@router.delete("/lexicon/{written}", status_code=204, dependencies=[Editor])
+async def delete_lexicon(written: str, store: StoreDep) -> Response:
+    await store.remove_lexicon(written)
+    return Response(status_code=204)

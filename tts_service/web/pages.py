@@ -50,7 +50,7 @@ async def article_page(request: Request, slug: str, store: StoreDep, pipeline: P
     article = await store.get_article(slug)
     manifest = await pipeline.manifest(article)
     if manifest.status == "pending":
-        pipeline.start(article)  # render now; audio arrives in the background
+        await pipeline.start(article)  # render now; audio arrives in the background
     context = {"article": article, "paragraphs": _paragraphs(manifest.plan), "manifest": manifest}
     return _render(request, "article.html", context)
 

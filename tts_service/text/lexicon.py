@@ -1,0 +1,58 @@
+"""Pronunciation lexicon: editors' written → spoken substitutions, applied before normalisation."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field, field_validator
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """An immutable set of entries; hashable, so plans can be cached per lexicon."""
+
+    entries: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, entries: Mapping[str, str]) -> Lexicon:
+        return cls(tuple(sorted(entries.items())))
+
+    def apply(self, text: str) -> str:
+        """Replace every written form by its spoken form, longest match first, in one pass."""
+        if not self.entries:
+            return text
+        pattern, table = _compile(self.entries)
+        return pattern.sub(lambda m: table[m.group(0)], text)
+
+
+class LexiconEntry(BaseModel):
+    """One entry as editors submit it: a written form and how to say it."""
+
+    written: str = Field(min_length=1, max_length=100)
+    spoken: str = Field(min_length=1, max_length=200)
+
+    @field_validator("written", "spoken")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(c in value for c in "\r\n"):
+            raise ValueError("must be non-empty text on one line")
+        return value
+
+
+def _edge(written: str, at_start: bool) -> str:
+    """A Latin or digit edge must not sit inside a longer word: "AI" is not in "CHAIN"."""
+    char = written[0] if at_start else written[-1]
+    if char.isascii() and char.isalnum():
+        return r"(?<![A-Za-z0-9])" if at_start else r"(?![A-Za-z0-9])"
+    return ""
+
+
+@functools.lru_cache(maxsize=16)
+def _compile(entries: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+    ordered = sorted((w for w, _ in entries), key=len, reverse=True)
+    alternatives = (_edge(w, True) + re.escape(w) + _edge(w, False) for w in ordered)
+    return re.compile("|".join(alternatives)), dict(entries)
