@@ -215,3 +215,25 @@ async def test_lexicon_change_resynthesises_only_touched_chunks(client: httpx.As
     assert after["status"] == "ready"
     assert espeak.calls == ["安索成立了。"]
     assert after["chunks"][0]["text"] == "ANSO成立了。"  # the page still shows what was written
+
+
+async def test_import_page_through_the_api(client: httpx.AsyncClient) -> None:
+    from helpers import CORPUS
+
+    body = CORPUS.read_bytes()
+    assert (await client.post("/api/articles/import", content=body)).status_code == 401
+    response = await client.post(
+        "/api/articles/import?slug=coop", content=body, headers={**AUTH, "Content-Type": "text/plain"}
+    )
+    assert response.status_code == 201, response.text
+    article = response.json()
+    assert (article["slug"], article["date"], article["byline"]) == ("coop", "2020-01-17", "张亚平")
+    assert article["text"].startswith("2019年是我们伟大祖国70周年华诞")
+    assert "京ICP备" not in article["text"] and "语音播报" not in article["text"]
+
+
+async def test_import_without_an_article_is_422(client: httpx.AsyncClient) -> None:
+    page = "<nav><a href='/'>首页</a></nav>".encode()
+    response = await client.post("/api/articles/import", content=page, headers=AUTH)
+    assert response.status_code == 422
+    assert (await client.get("/api/articles")).json() == []

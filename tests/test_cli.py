@@ -93,3 +93,30 @@ def test_lexicon_commands(env) -> None:
     assert missing.exit_code == 1 and "no lexicon entry" in missing.output
     assert run(env, "lexicon", "list").output == "重庆\t崇庆\n"
     assert run(env, "lexicon", "add", "", "x").exit_code == 1
+
+
+def test_import_corpus_page(env, tmp_path: Path) -> None:
+    from helpers import CORPUS
+
+    result = run(env, "import", str(CORPUS), "--slug", "coop")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "coop"
+    listed = run(env, "pregen", "coop")
+    assert listed.exit_code == 0, listed.output
+
+
+def test_import_rejects_a_page_with_no_article(env, tmp_path: Path) -> None:
+    page = tmp_path / "nav.html"
+    page.write_text("<html><body><nav><a href='/'>首页</a> <a href='/a'>新闻</a></nav></body>", "utf-8")
+    result = run(env, "import", str(page))
+    assert result.exit_code == 1 and "error:" in result.output
+
+
+def test_normalize_and_pinyin_read_stdin_line_by_line(env) -> None:
+    run(env, "lexicon", "add", "ANSO", "安索")
+    lines = "近4000位外国人才\n\n邮编：100864\nANSO成立了\n"
+    spoken = runner.invoke(app, ["normalize"], input=lines, env=env)
+    assert spoken.exit_code == 0, spoken.output
+    assert spoken.stdout == "近四千位外国人才\n\n邮编：幺零零八六四\n安索成立了\n"
+    readings = runner.invoke(app, ["pinyin"], input="银行\n2个\n", env=env)
+    assert readings.stdout == "yin2 hang2\nliang3 ge4\n"

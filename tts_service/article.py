@@ -6,10 +6,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pypinyin import lazy_pinyin
 
 from tts_service.errors import InvalidInput, TooLarge
+from tts_service.text.document import Document
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 
@@ -52,6 +53,17 @@ class ArticleDraft(BaseModel):
     def resolved_slug(self) -> str:
         """The given slug, or one made from the title's pinyin (国际合作 → guo-ji-he-zuo)."""
         return self.slug or slugify(self.title)
+
+
+def draft_from(doc: Document, *, slug: str | None = None, title: str | None = None) -> ArticleDraft:
+    """A draft from a parsed or extracted document; InvalidInput (not a crash) if it does not validate."""
+    try:
+        return ArticleDraft(
+            title=title or doc.title, text=doc.body, slug=slug, byline=doc.byline, date=doc.date
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput(problems) from None
 
 
 def slugify(title: str) -> str:

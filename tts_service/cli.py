@@ -1,8 +1,9 @@
-"""Command line: serve, add, seed, pregen, synth."""
+"""Command line: serve, add, import, seed, pregen, synth, normalize, pinyin, lexicon."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import Progress
 
-from tts_service.article import ArticleDraft
+from tts_service.article import draft_from
 from tts_service.cache import AudioCache
 from tts_service.config import Settings
 from tts_service.engines import EngineRegistry, Prosody, Synthesis
@@ -20,8 +21,9 @@ from tts_service.errors import InvalidInput, TTSError
 from tts_service.pipeline import Pipeline, spoken_form
 from tts_service.store import Store
 from tts_service.text import segment
-from tts_service.text.document import parse_document
-from tts_service.text.lexicon import LexiconEntry
+from tts_service.text.document import Document, parse_document
+from tts_service.text.lexicon import Lexicon, LexiconEntry
+from tts_service.text.pinyin import Syllable, tokens
 
 app = typer.Typer(help="tts_service: Mandarin read-aloud (语音播报) for articles.", no_args_is_help=True)
 T = TypeVar("T")
@@ -74,9 +76,9 @@ def serve(
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
-def _add(path: Path, slug: str | None, title: str | None) -> str:
-    doc = parse_document(path.read_text(encoding="utf-8"))
-    draft = ArticleDraft(title=title or doc.title, text=doc.body, slug=slug, byline=doc.byline, date=doc.date)
+def _save(doc: Document, slug: str | None, title: str | None = None) -> str:
+    """Store a document as an article (or a new revision of it); return the slug."""
+    draft = draft_from(doc, slug=slug, title=title)
 
     async def work(settings: Settings, pipeline: Pipeline) -> str:
         pipeline.check_draft(draft)
@@ -93,7 +95,19 @@ def add(
 ):
     """Add an article from a plain-text or Markdown file (first line = title); prints its slug."""
     with _user_errors():
-        typer.echo(_add(file, slug, title))
+        typer.echo(_save(parse_document(file.read_text(encoding="utf-8")), slug, title))
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    slug: Annotated[str | None, typer.Option(help="URL name; made from the title if omitted.")] = None,
+):
+    """Import a saved article page (HTML or scraped text): title, byline, date and body, no chrome."""
+    from tts_service.text.extract import extract
+
+    with _user_errors():
+        typer.echo(_save(extract(file.read_bytes(), filename=file.name), slug))
 
 
 @app.command()
@@ -106,7 +120,8 @@ def seed():
     if _run(exists):
         typer.echo(f"demo article present: {DEMO_SLUG}")
     else:
-        typer.echo(f"added demo article: {_add(DEMO_FILE, DEMO_SLUG, None)}")
+        doc = parse_document(DEMO_FILE.read_text(encoding="utf-8"))
+        typer.echo(f"added demo article: {_save(doc, DEMO_SLUG)}")
 
 
 @app.command()
@@ -210,3 +225,28 @@ def lexicon_remove(written: Annotated[str, typer.Argument(help="The written form
 
     _run(work)
     typer.echo(f"removed: {written}")
+
+
+def _spoken_lines(lines: Iterator[str]) -> Iterator[str]:
+    """Each input line's spoken form: the stored lexicon applied, then normalisation."""
+
+    async def work(settings: Settings, pipeline: Pipeline) -> Lexicon:
+        return Lexicon.of(await pipeline.store.lexicon())
+
+    lexicon = _run(work)
+    for line in lines:
+        yield spoken_form(line.rstrip("\r\n"), lexicon)
+
+
+@app.command()
+def normalize():
+    """Read lines on stdin; write the spoken form of each (exactly what the engines read)."""
+    for line in _spoken_lines(iter(sys.stdin)):
+        typer.echo(line)
+
+
+@app.command()
+def pinyin():
+    """Read lines on stdin; write the pinyin of each line's spoken form (tone digits, 5 = neutral)."""
+    for line in _spoken_lines(iter(sys.stdin)):
+        typer.echo(" ".join(t.pinyin for t in tokens(line) if isinstance(t, Syllable)))

@@ -17,6 +17,7 @@ from tts_service.errors import SynthesisError
 from tts_service.store import AudioRecord, Store
 from tts_service.text import segment
 from tts_service.text.lexicon import Lexicon
+from tts_service.text.normalize import normalize
 
 log = logging.getLogger(__name__)
 _SPEAKABLE = re.compile(r"\w")
@@ -67,8 +68,8 @@ NO_LEXICON = Lexicon()
 
 
 def spoken_form(display: str, lexicon: Lexicon = NO_LEXICON) -> str:
-    """What the engine reads for a piece of display text: the lexicon applied, whitespace collapsed."""
-    return " ".join(lexicon.apply(display).split())
+    """What the engine reads for a piece of display text: the lexicon, then normalisation."""
+    return " ".join(normalize(lexicon.apply(display)).split())
 
 
 @functools.lru_cache(maxsize=256)

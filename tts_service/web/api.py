@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request, Response
 
-from tts_service.article import ArticleDraft
+from tts_service.article import ArticleDraft, draft_from
+from tts_service.errors import TooLarge
 from tts_service.text.lexicon import LexiconEntry
-from tts_service.web.deps import Editor, PipelineDep, StoreDep
+from tts_service.web.deps import Editor, PipelineDep, SettingsDep, StoreDep
 from tts_service.web.schemas import ArticleOut, ArticleSummary, AudioOut
 
 router = APIRouter(prefix="/api")
@@ -26,6 +29,35 @@ async def get_article(request: Request, slug: str, store: StoreDep) -> ArticleOu
 async def create_article(
     request: Request, draft: ArticleDraft, store: StoreDep, pipeline: PipelineDep
 ) -> ArticleOut:
+    pipeline.check_draft(draft)
+    article = await store.save_article(draft)
+    await pipeline.start(article)
+    return ArticleOut.of(request, article)
+
+
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/html": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post("/articles/import", status_code=201, dependencies=[Editor], openapi_extra=_IMPORT_BODY)
+async def import_article(
+    request: Request, settings: SettingsDep, store: StoreDep, pipeline: PipelineDep, slug: str | None = None
+) -> ArticleOut:
+    """Import a saved article page (HTML or scraped text) sent as the request body."""
+    from tts_service.text.extract import extract
+
+    body = await request.body()
+    if len(body) > 8 * settings.max_article_chars:  # generous for markup around the text limit
+        raise TooLarge(f"page is {len(body)} bytes; the limit is {8 * settings.max_article_chars}")
+    doc = await asyncio.to_thread(extract, body)
+    draft = draft_from(doc, slug=slug)
     pipeline.check_draft(draft)
     article = await store.save_article(draft)
     await pipeline.start(article)
