@@ -73,4 +73,4 @@ def test_clauses_split_at_commas_and_long_runs() -> None:
 
 
 def test_version_names_model_and_front_end(engine: LocalEngine) -> None:
-    assert engine.version.startswith("baker-fs2-mbmelgan-") and engine.version.endswith("-fe1")
+    assert engine.version.startswith("baker-fs2-mbmelgan-") and engine.version.endswith("-fe2")

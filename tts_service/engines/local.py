@@ -25,7 +25,7 @@ from tts_service.text import phonemes
 from tts_service.text.pinyin import Break, Syllable, Token, tokens
 
 # Bump when the front end or the post-processing changes how the same text sounds.
-FRONTEND_VERSION = 1
+FRONTEND_VERSION = 2
 # Pauses between the model inputs of one chunk, by the strength of the break that ends the input.
 PAUSE_SECONDS = {2: 0.18, 3: 0.32}
 EDGE_PAD_SECONDS = 0.03  # the same lead-in and tail on every chunk, so joined chunks sound even

@@ -1,6 +1,8 @@
-"""Spoken text → syllables with tones: pypinyin on jieba words, plus tone sandhi for 一, 不 and 3+3.
+"""Spoken text → syllables with tones: pypinyin on jieba words, polyphones from context, tone sandhi.
 
-Pure functions; the word segmenter's dictionary loads once per process, on first use.
+Pure functions; the segmenter's dictionary and the pinyin overrides load once per process, on first use.
+Polyphone resolution (phrase overrides and context rules) lives in `polyphones`; sandhi for 一, 不 and 3+3
+runs after it, on the lexical tones.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from pypinyin import Style, lazy_pinyin
+from tts_service.text import polyphones
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ Token = Syllable | Break
 @functools.cache
 def _jieba():
     import jieba  # loads its dictionary lazily, once
+    import jieba.posseg
 
     jieba.setLogLevel(logging.WARNING)
     return jieba
@@ -65,20 +68,39 @@ def words(text: str) -> list[str]:
     return [w for w in _jieba().cut(text, HMM=True) if w]
 
 
-def _word_tokens(word: str, index: int) -> list[Token]:
+def tagged_words(text: str) -> list[tuple[str, str]]:
+    """Dictionary words with part-of-speech tags (jieba.posseg without HMM: unknown runs stay single
+    characters), the context for polyphone rules. Joined, the words give back the text."""
+    return [(pair.word, pair.flag) for pair in _jieba().posseg.cut(text, HMM=False) if pair.word]
+
+
+def lexical_tokens(text: str) -> list[Token]:
+    """Syllables and breaks with their dictionary tones, polyphones resolved, before tone sandhi.
+
+    Readings come from the tagged dictionary words; the words that syllables belong to (for sandhi and
+    prosody) are jieba's usual segmentation, which also groups unknown names.
+    """
+    text = unicodedata.normalize("NFKC", text)  # full-width letters and digits become ASCII
+    readings = [r for word in polyphones.resolve(tagged_words(text)) for r in word]  # one per character
+    result: list[Token] = []
+    start = 0
+    for index, word in enumerate(words(text)):
+        result.extend(_word_tokens(word, readings[start : start + len(word)], index))
+        start += len(word)
+    return result
+
+
+def _word_tokens(word: str, readings: list[str | None], index: int) -> list[Token]:
     """Tokens for one segmented word."""
-    if _HAN.search(word):
-        readings = lazy_pinyin(
-            word, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda s: [None] * len(s)
-        )
-        tokens: list[Token] = []
-        for char, reading in zip(word, readings, strict=True):
-            if reading is not None and reading[-1:].isdigit():
-                tokens.append(Syllable(char, reading, index))
-            else:
-                tokens.extend(_other_tokens(char, index))
-        return tokens
-    return _other_tokens(word, index)
+    if not _HAN.search(word):
+        return _other_tokens(word, index)
+    tokens: list[Token] = []
+    for char, reading in zip(word, readings, strict=True):
+        if reading is not None:
+            tokens.append(Syllable(char, reading, index))
+        else:
+            tokens.extend(_other_tokens(char, index))
+    return tokens
 
 
 def _other_tokens(text: str, index: int) -> list[Token]:
@@ -99,11 +121,7 @@ def _other_tokens(text: str, index: int) -> list[Token]:
 
 def tokens(text: str) -> list[Token]:
     """Syllables and breaks for spoken text, tone sandhi applied."""
-    text = unicodedata.normalize("NFKC", text)  # full-width letters and digits become ASCII
-    result: list[Token] = []
-    for index, word in enumerate(words(text)):
-        result.extend(_word_tokens(word, index))
-    return apply_sandhi(result)
+    return apply_sandhi(lexical_tokens(text))
 
 
 def apply_sandhi(items: list[Token]) -> list[Token]:
