@@ -10,6 +10,7 @@ from helpers import decode
 from tts_service.engines import Prosody
 from tts_service.engines.local import LocalEngine, clauses
 from tts_service.errors import InvalidInput
+from tts_service.pipeline import spoken_form
 from tts_service.text.pinyin import Break, Syllable, tokens
 
 
@@ -74,3 +75,23 @@ def test_clauses_split_at_commas_and_long_runs() -> None:
 
 def test_version_names_model_and_front_end(engine: LocalEngine) -> None:
     assert engine.version.startswith("baker-fs2-mbmelgan-") and engine.version.endswith("-fe2")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "今天天气很好😀大家出门了🎉",
+        "我们用Python和FastAPI写了这个service",
+        "全角数字１２３和全角　空格",
+        "傳統字體的文章也能朗讀",
+        "编号" + "9" * 120,
+        "没有标点的一段很长的文字" * 12,
+        "<p>共<b>3</b>个&amp;项目</p>",
+    ],
+)
+def test_hostile_text_still_speaks(engine: LocalEngine, text: str) -> None:
+    spoken = spoken_form(text)
+    assert spoken.strip()
+    seconds = engine.render(spoken).size / 24000
+    han = sum("\u4e00" <= c <= "\u9fff" for c in spoken)
+    assert seconds > 0.12 * han  # every character is read, none dropped
