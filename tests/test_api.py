@@ -125,12 +125,12 @@ async def test_audio_manifest_goes_from_pending_to_ready(client: httpx.AsyncClie
     await create(client)
     manifest = await wait_ready(client, "lib")
     assert manifest["status"] == "ready" and manifest["progress"] == 1.0
-    assert [c["text"] for c in manifest["chunks"]] == ["今天开馆。欢迎大家！", "第二段只有一句。"]
-    assert [c["paragraph"] for c in manifest["chunks"]] == [0, 1]
+    assert [c["text"] for c in manifest["chunks"]] == ["今天开馆。", "欢迎大家！", "第二段只有一句。"]
+    assert [(c["paragraph"], c["sentences"]) for c in manifest["chunks"]] == [(0, [0]), (0, [1]), (1, [0])]
     for chunk in manifest["chunks"]:
         assert chunk["url"].startswith("http://testserver/audio/")
         assert 0.5 < chunk["duration"] < 10
-    assert sorted(espeak.calls) == sorted(["今天开馆。欢迎大家！", "第二段只有一句。"])
+    assert sorted(espeak.calls) == sorted(["今天开馆。", "欢迎大家！", "第二段只有一句。"])
 
 
 async def test_audio_file_http_behaviour(client: httpx.AsyncClient) -> None:

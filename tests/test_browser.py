@@ -1,14 +1,17 @@
-"""The reader page in real headless Chromium (Debian's package, driven by Playwright)."""
+"""The reader pages in real headless Chromium (Debian's package, driven by Playwright), as readers use it."""
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from helpers import LiveServer
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from helpers import AUTH, REPO_ROOT, LiveServer
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -16,12 +19,17 @@ ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
 ]  # fmt: skip
+AXE_JS = Path(importlib.util.find_spec("axe_playwright_python").submodule_search_locations[0]) / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "screenshots"
+SIZES_PX = {"s": 16, "m": 19, "l": 24, "xl": 40}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = LiveServer(tmp_path_factory.mktemp("browser-home"))
     live.cli("seed")
+    live.cli("pregen", "demo")
     live.start()
     yield live
     live.stop()
@@ -35,52 +43,247 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+def new_context(browser: Browser, server: LiveServer, *, size: str = "m", scheme: str = "auto", **options):
+    context = browser.new_context(locale="zh-CN", **options)
+    context.add_cookies(
+        [
+            {"name": "tts_size", "value": size, "url": server.url},
+            {"name": "tts_scheme", "value": scheme, "url": server.url},
+        ]
+    )
+    return context
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="zh-CN")
-    yield context.new_page()
-    context.close()
+def context(browser: Browser, server: LiveServer) -> Iterator[BrowserContext]:
+    ctx = new_context(browser, server)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
 
 
 def body_font_px(page: Page) -> float:
     return page.evaluate("parseFloat(getComputedStyle(document.querySelector('.article-body p')).fontSize)")
 
 
-def test_read_aloud_plays_and_highlights(page: Page, server: LiveServer) -> None:
-    page.goto(f"{server.url}/articles/demo")
-    button = page.get_by_role("button", name="语音播报")
-    button.click()
-    expect(button).to_have_attribute("aria-pressed", "true")
-    # Audio is generated in the background; the player starts as soon as the first chunk exists.
-    page.wait_for_function("document.querySelector('.player-audio').currentTime > 0.5", timeout=60_000)
-    expect(page.locator(".chunk.reading")).to_have_attribute("data-chunk", "0")
-    expect(page.locator(".player-status")).to_have_text("正在播报")
-    button.click()
-    expect(page.locator(".player-status")).to_have_text("已暂停")
-    assert page.evaluate("document.querySelector('.player-audio').paused")
+def current_time(page: Page) -> float:
+    return page.evaluate("document.querySelector('.player-audio').currentTime")
 
 
-def test_text_size_changes_instantly_and_is_kept(page: Page, server: LiveServer) -> None:
+def reading_index(page: Page) -> str | None:
+    return page.evaluate("document.querySelector('.chunk.reading')?.dataset.chunk ?? null")
+
+
+# --- accessibility audits ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["auto", "contrast"])
+@pytest.mark.parametrize("size", list(SIZES_PX))
+def test_axe_finds_no_wcag_violations(browser: Browser, server: LiveServer, size: str, scheme: str) -> None:
+    for color_scheme in ("light", "dark") if scheme == "auto" else ("light",):
+        ctx = new_context(browser, server, size=size, scheme=scheme, color_scheme=color_scheme)
+        page = ctx.new_page()
+        for path in ("/", "/articles/demo"):
+            page.goto(server.url + path)
+            page.add_script_tag(path=str(AXE_JS))
+            result = page.evaluate(
+                "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+            )
+            problems = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+            assert problems == [], f"{path} size={size} scheme={scheme} {color_scheme}: {problems}"
+            assert len(result["passes"]) > 10  # axe really ran
+        ctx.close()
+
+
+def contrast(page: Page, selector: str) -> float:
+    """WCAG contrast ratio between an element's text colour and the page background."""
+    return page.evaluate(
+        """sel => {
+            const rgb = s => s.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+            const lum = c => { const [r, g, b] = c.map(v => { v /= 255;
+                return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+            const fg = lum(rgb(getComputedStyle(document.querySelector(sel)).color));
+            const bg = lum(rgb(getComputedStyle(document.body).backgroundColor));
+            return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+        }""",
+        selector,
+    )
+
+
+@pytest.mark.parametrize(("scheme", "color_scheme", "least"), [("auto", "light", 7), ("auto", "dark", 7),
+                                                               ("contrast", "light", 7)])  # fmt: skip
+def test_contrast_of_text(browser: Browser, server: LiveServer, scheme: str, color_scheme: str, least: float):
+    ctx = new_context(browser, server, scheme=scheme, color_scheme=color_scheme)
+    page = ctx.new_page()
     page.goto(f"{server.url}/articles/demo")
-    medium = body_font_px(page)
-    page.get_by_role("button", name="字体大").click()
-    expect(page.get_by_role("button", name="字体大")).to_have_attribute("aria-pressed", "true")
-    assert page.url.endswith("/articles/demo")
-    large = body_font_px(page)
-    assert large / medium == pytest.approx(24 / 19, rel=0.01)
+    assert contrast(page, ".article-body p") >= least
+    assert contrast(page, ".meta") >= 4.5
+    ctx.close()
+
+
+# --- text size -----------------------------------------------------------------------------------------
+
+
+def test_text_size_steps_change_instantly_and_are_kept(page: Page, server: LiveServer) -> None:
+    page.goto(f"{server.url}/articles/demo")
+    assert body_font_px(page) == SIZES_PX["m"]
+    for size, label in (("l", "大"), ("xl", "特大"), ("s", "小")):
+        page.get_by_role("button", name=f"字体{label}").click()
+        expect(page.get_by_role("button", name=f"字体{label}")).to_have_attribute("aria-pressed", "true")
+        assert body_font_px(page) == SIZES_PX[size]
+    assert SIZES_PX["xl"] >= 2 * SIZES_PX["m"]
+    page.get_by_role("button", name="字体特大").click()
     page.reload()
-    assert body_font_px(page) == large
-    page.get_by_role("button", name="字体小").click()
-    assert body_font_px(page) / medium == pytest.approx(16 / 19, rel=0.01)
+    assert body_font_px(page) == SIZES_PX["xl"]
+    spacing = page.evaluate(
+        """() => { const p = getComputedStyle(document.querySelector('.article-body p'));
+                   return [parseFloat(p.lineHeight) / parseFloat(p.fontSize),
+                           parseFloat(p.marginBottom),
+                           parseFloat(p.lineHeight) - parseFloat(p.fontSize)]; }"""
+    )
+    assert spacing[0] >= 1.5 and spacing[1] > spacing[2]  # paragraph gap larger than the gap between lines
 
 
-def test_text_size_without_javascript(browser: Browser, server: LiveServer, tmp_path: Path) -> None:
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
+def test_measure_is_35_to_40_characters_on_wide_screens(page: Page, server: LiveServer) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{server.url}/articles/demo")
-    medium = body_font_px(page)
+    chars = page.evaluate(
+        "(() => { const p = document.querySelector('.article-body p'); "
+        "return p.clientWidth / parseFloat(getComputedStyle(p).fontSize); })()"
+    )
+    assert 35 <= chars <= 40
+
+
+@pytest.mark.parametrize("scheme", ["auto", "contrast"])
+def test_no_horizontal_scrolling_at_320px_largest_text(
+    browser: Browser, server: LiveServer, scheme: str
+) -> None:
+    ctx = new_context(browser, server, size="xl", scheme=scheme, viewport={"width": 320, "height": 800})
+    page = ctx.new_page()
+    for path in ("/", "/articles/demo"):
+        page.goto(server.url + path)
+        if path != "/":
+            page.get_by_role("button", name="语音播报").click()  # the player's controls are shown too
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
+    ctx.close()
+
+
+# --- the player ----------------------------------------------------------------------------------------
+
+
+def test_keyboard_only_reading_session(page: Page, server: LiveServer) -> None:
+    page.goto(f"{server.url}/articles/demo")
+    for _ in range(20):  # Tab to 语音播报
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "语音播报":
+            break
+    else:
+        pytest.fail("语音播报 is not reachable with Tab")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"  # visible focus
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('.player-audio').currentTime > 0.3", timeout=20_000)
+    assert reading_index(page) == "0"
+    expect(page.locator(".player-status")).to_contain_text("正在播报第 1 句")
+
+    page.keyboard.press("Tab")  # into the player controls: 上一句
+    page.keyboard.press("Tab")  # 暂停
+    page.keyboard.press("Tab")  # 下一句
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "下一句"
+    page.keyboard.press("Enter")
+    expect(page.locator(".chunk.reading")).to_have_attribute("data-chunk", "1")
+    page.keyboard.press("ArrowRight")  # player shortcut: next sentence
+    expect(page.locator(".chunk.reading")).to_have_attribute("data-chunk", "2")
+    page.keyboard.press("k")  # pause
+    expect(page.locator(".player-status")).to_have_text("已暂停")
+
+    page.locator(".chunk").first.focus()  # the text is one tab stop; arrows move between sentences
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # 指读: read from the focused sentence
+    expect(page.locator(".chunk.reading")).to_have_attribute("data-chunk", "3")
+    page.wait_for_function("!document.querySelector('.player-audio').paused")
+    status = page.locator(".player-status")
+    expect(status).to_have_attribute("role", "status")
+    expect(status).to_contain_text("正在播报第 4 句")
+
+
+def test_click_a_sentence_reads_from_it_and_continues(page: Page, server: LiveServer) -> None:
+    page.goto(f"{server.url}/articles/demo")
+    count = page.locator(".chunk").count()
+    page.locator(f'.chunk[data-chunk="{count - 2}"]').click()
+    expect(page.locator(".chunk.reading")).to_have_attribute("data-chunk", str(count - 2))
+    page.evaluate("document.querySelector('.player-audio').playbackRate = 2")
+    # 连读: reading goes on by itself to the last sentence, then stops.
+    expect(page.locator(".player-status")).to_have_text("播报结束", timeout=30_000)
+
+
+def test_speed_is_applied_and_kept(page: Page, server: LiveServer) -> None:
+    page.goto(f"{server.url}/articles/demo")
+    page.get_by_role("button", name="语音播报").click()
+    page.get_by_label("语速").select_option("1.5")
+    page.wait_for_function("document.querySelector('.player-audio').playbackRate === 1.5")
+    page.reload()
+    assert page.get_by_label("语速").input_value() == "1.5"
+
+
+def test_progress_shows_elapsed_and_total(page: Page, server: LiveServer) -> None:
+    page.goto(f"{server.url}/articles/demo")
+    page.get_by_role("button", name="语音播报").click()
+    page.wait_for_function("document.querySelector('.player-audio').currentTime > 1.1", timeout=20_000)
+    expect(page.locator(".elapsed")).to_have_text(re.compile(r"00:0[1-3]"))
+    total = page.locator(".total").text_content()
+    minutes, seconds = map(int, total.split(":"))
+    assert 120 < minutes * 60 + seconds < 900  # the whole demo article, about 1,500 characters
+
+
+def test_pending_audio_starts_without_reload(page: Page, server: LiveServer) -> None:
+    body = {"title": "新文章", "text": "这篇文章刚刚发布。音频还没有生成。请稍候片刻。", "slug": "fresh"}
+    assert httpx.post(f"{server.url}/api/articles", json=body, headers=AUTH).status_code == 201
+    page.goto(f"{server.url}/articles/fresh")
+    page.get_by_role("button", name="语音播报").click()
+    page.wait_for_function("document.querySelector('.player-audio').currentTime > 0.3", timeout=30_000)
+    assert page.url.endswith("/articles/fresh")
+
+
+# --- without JavaScript --------------------------------------------------------------------------------
+
+
+def test_without_javascript(browser: Browser, server: LiveServer) -> None:
+    ctx = new_context(browser, server, java_script_enabled=False)
+    page = ctx.new_page()
+    page.goto(f"{server.url}/articles/demo")
+    expect(page.locator("h1")).to_have_text("青禾区图书馆推出无障碍语音播报服务")
+    assert page.locator("audio[controls]").count() == 1  # the first sentence, playable natively
     with page.expect_navigation():
         page.get_by_role("button", name="字体大").click()
     assert page.url == f"{server.url}/articles/demo"
-    assert body_font_px(page) / medium == pytest.approx(24 / 19, rel=0.01)
-    context.close()
+    assert body_font_px(page) == SIZES_PX["l"]
+    with page.expect_navigation():
+        page.get_by_role("button", name="配色高对比").click()
+    assert "scheme-contrast" in page.evaluate("document.documentElement.className")
+    ctx.close()
+
+
+# --- screenshots, for people to look at ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["auto", "contrast"])
+@pytest.mark.parametrize("width", [1280, 320])
+def test_screenshots(browser: Browser, server: LiveServer, scheme: str, width: int) -> None:
+    ctx = new_context(browser, server, scheme=scheme, viewport={"width": width, "height": 900})
+    page = ctx.new_page()
+    page.goto(f"{server.url}/articles/demo")
+    page.get_by_role("button", name="语音播报").click()
+    page.wait_for_function("document.querySelector('.player-audio').currentTime > 0.2", timeout=20_000)
+    page.get_by_role("button", name="暂停").click()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"article-{scheme}-{width}.png"
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
+    ctx.close()

@@ -29,12 +29,15 @@ async def test_article_page_has_size_controls_and_player(client: httpx.AsyncClie
     )
     page = await client.get("/articles/a")
     assert page.status_code == 200
-    for label in ("小", "中", "大"):
+    for label in ("小", "中", "大", "特大"):
         assert f'aria-label="字体{label}">{label}</button>' in page.text
-    assert '<html lang="zh-CN" class="size-m">' in page.text
+    for label in ("标准", "高对比"):
+        assert f'aria-label="配色{label}">{label}</button>' in page.text
+    assert '<html lang="zh-CN" class="size-m scheme-auto">' in page.text
     assert ">语音播报</button>" in page.text
     assert 'data-manifest="http://testserver/api/articles/a/audio"' in page.text
-    assert '<span class="chunk" data-chunk="0">第一句。第二句。</span>' in page.text
+    assert '<span class="chunk" data-chunk="0">第一句。</span>' in page.text
+    assert '<span class="chunk" data-chunk="1">第二句。</span>' in page.text
 
 
 async def test_markup_is_shown_as_text(client: httpx.AsyncClient) -> None:
@@ -52,8 +55,11 @@ async def test_size_choice_without_javascript(client: httpx.AsyncClient) -> None
     assert response.headers["location"] == "/articles/a"
     assert "tts_size=l" in response.headers["set-cookie"]
     page = await client.get("/articles/a")  # the client kept the cookie
-    assert '<html lang="zh-CN" class="size-l">' in page.text
+    assert '<html lang="zh-CN" class="size-l scheme-auto">' in page.text
     assert 'value="l" aria-pressed="true"' in page.text
+    response = await client.post("/prefs", data={"scheme": "contrast", "next": "/articles/a"})
+    assert "tts_scheme=contrast" in response.headers["set-cookie"]
+    assert '<html lang="zh-CN" class="size-l scheme-contrast">' in (await client.get("/articles/a")).text
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "https://evil.example/"])
@@ -66,7 +72,8 @@ async def test_unknown_size_is_ignored(client: httpx.AsyncClient) -> None:
     response = await client.post("/prefs", data={"size": "huge", "next": "/"})
     assert "set-cookie" not in response.headers
     client.cookies.set("tts_size", "x;y")
-    assert 'class="size-m"' in (await client.get("/")).text
+    client.cookies.set("tts_scheme", "<script>")
+    assert 'class="size-m scheme-auto"' in (await client.get("/")).text
 
 
 async def test_unknown_article_page_is_404(client: httpx.AsyncClient) -> None:

@@ -38,10 +38,12 @@ async def test_plan_covers_the_whole_text(pipeline: Pipeline) -> None:
     for chunk in plan.chunks:
         by_paragraph.setdefault(chunk.paragraph, []).append(chunk.text)
     assert ["".join(v) for v in by_paragraph.values()] == ["第一句。第二句！", "——", "第三段，很长很长。"]
-    assert [c.spoken for c in plan.spoken] == [
-        "第一句。第二句！",
-        "第三段，很长很长。",
-    ]  # "——" has nothing to say
+    # One chunk per sentence; "——" has nothing to say.
+    assert [(c.spoken, c.sentences) for c in plan.spoken] == [
+        ("第一句。", (0,)),
+        ("第二句！", (1,)),
+        ("第三段，很长很长。", (0,)),
+    ]
 
 
 async def test_edit_resynthesises_only_changed_chunks(pipeline: Pipeline, espeak: CountingEngine) -> None:
@@ -73,12 +75,12 @@ async def test_concurrent_requests_for_one_chunk_synthesise_once(pipeline: Pipel
 
 
 async def test_background_jobs_are_not_duplicated(pipeline: Pipeline, espeak) -> None:
-    article = await add(pipeline, "后台任务。只跑一次。")
+    article = await add(pipeline, "后台任务。只跑一次。")  # two sentences, so two chunks
     tasks = {await pipeline.start(article) for _ in range(5)}
     assert len(tasks) == 1
     manifest = await tasks.pop()
     assert manifest.status == "ready"
-    assert len(espeak.calls) == 1
+    assert sorted(espeak.calls) == ["只跑一次。", "后台任务。"]
 
 
 async def test_progress_callback(pipeline: Pipeline) -> None:

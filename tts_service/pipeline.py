@@ -78,10 +78,14 @@ def _plan_chunks(
 ) -> tuple[PlannedChunk, ...]:
     planned = []
     for p_index, paragraph in enumerate(segment.paragraphs(text)):
-        for chunk in segment.chunks(paragraph, max_chars):
-            spoken = spoken_form(chunk.text, lexicon)
-            key = audio_key(engine, version, voice, prosody, spoken) if _SPEAKABLE.search(spoken) else None
-            planned.append(PlannedChunk(p_index, chunk.sentences, chunk.text, spoken, key))
+        # One sentence per chunk (or a piece of an over-long one), never several: the reader highlights,
+        # and starts reading from, exactly the sentence the reader points at.
+        for s_index, sentence in enumerate(segment.sentences(paragraph)):
+            for piece in segment.chunks(sentence.text, max_chars):
+                spoken = spoken_form(piece.text, lexicon)
+                speakable = _SPEAKABLE.search(spoken)
+                key = audio_key(engine, version, voice, prosody, spoken) if speakable else None
+                planned.append(PlannedChunk(p_index, (s_index,), piece.text, spoken, key))
     return tuple(planned)
 
 

@@ -1,42 +1,120 @@
-// Reader page behaviour: instant text size, and the 语音播报 player. The page works without this file.
+// Reader page behaviour: instant preferences, and the 语音播报 player with 指读 and 连读.
+// The page works without this file: preferences are forms, and the first sentence has a native player.
 "use strict";
 
 (function () {
-  const SIZE_COOKIE = "tts_size";
+  const SPEEDS = [0.75, 1, 1.25, 1.5, 2];
+  const COOKIES = { size: "tts_size", scheme: "tts_scheme" };
 
-  function setupTypeControls() {
-    for (const form of document.querySelectorAll(".type-controls")) {
+  function setupPreferences() {
+    for (const form of document.querySelectorAll(".pref-group")) {
       form.addEventListener("submit", (event) => {
         const button = event.submitter;
-        if (!button || button.name !== "size") return;
+        if (!button || !(button.name in COOKIES)) return;
         event.preventDefault();
-        const size = button.value;
-        document.cookie = `${SIZE_COOKIE}=${size}; path=/; max-age=31536000; samesite=lax`;
-        document.documentElement.className = document.documentElement.className
-          .replace(/\bsize-\w+\b/, "").trim() + ` size-${size}`;
-        for (const b of form.querySelectorAll("button[name=size]")) {
+        const { name, value } = button;
+        document.cookie = `${COOKIES[name]}=${value}; path=/; max-age=31536000; samesite=lax`;
+        const root = document.documentElement;
+        root.className = root.className.replace(new RegExp(`\\b${name}-\\S+`), `${name}-${value}`);
+        for (const b of form.querySelectorAll(`button[name=${name}]`)) {
           b.setAttribute("aria-pressed", String(b === button));
         }
       });
     }
   }
 
+  function clock(seconds) {
+    const s = Math.max(0, Math.floor(seconds || 0));
+    return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
+  }
+
   class Player {
     constructor(root) {
       this.root = root;
       this.url = root.dataset.manifest;
-      this.button = root.querySelector(".read-aloud");
-      this.status = root.querySelector(".player-status");
       this.audio = root.querySelector(".player-audio");
+      this.readAloud = root.querySelector(".read-aloud");
+      this.controls = root.querySelector(".player-controls");
+      this.playPause = root.querySelector(".play-pause");
+      this.speed = root.querySelector(".speed");
+      this.status = root.querySelector(".player-status");
+      this.elapsed = root.querySelector(".elapsed");
+      this.total = root.querySelector(".total");
+      this.progress = root.querySelector(".player-progress");
+      this.sentences = [...document.querySelectorAll(".article-body .chunk")];
       this.chunks = [];
       this.index = 0;
       this.started = false;
-      this.button.addEventListener("click", () => this.toggle());
-      this.audio.addEventListener("ended", () => this.play(this.index + 1));
+      this.waiting = null;
+      this.bind();
+    }
+
+    bind() {
+      this.readAloud.addEventListener("click", () => this.toggle());
+      this.playPause.addEventListener("click", () => this.toggle());
+      this.root.querySelector(".prev").addEventListener("click", () => this.step(-1));
+      this.root.querySelector(".next").addEventListener("click", () => this.step(1));
+      const saved = Number(localStorage.getItem("tts_speed"));
+      if (SPEEDS.includes(saved)) this.speed.value = String(saved);
+      this.speed.addEventListener("change", () => this.setSpeed(Number(this.speed.value)));
+      this.audio.addEventListener("ended", () => this.play(this.index + 1, false));
+      this.audio.addEventListener("timeupdate", () => this.showTime());
       this.audio.addEventListener("error", () => this.say("音频加载失败"));
+      this.root.addEventListener("keydown", (event) => this.onPlayerKey(event));
+      this.setupSentences();
+    }
+
+    setupSentences() {
+      // One tab stop for the whole text (roving tabindex); arrows move between sentences.
+      this.sentences.forEach((el, i) => {
+        el.tabIndex = i === 0 ? 0 : -1;
+        el.addEventListener("click", () => this.readFrom(i));
+        el.addEventListener("keydown", (event) => {
+          if (event.key === "Enter" || event.key === " ") {
+            event.preventDefault();
+            this.readFrom(i);
+          } else if (["ArrowDown", "ArrowRight", "ArrowUp", "ArrowLeft"].includes(event.key)) {
+            event.preventDefault();
+            const next = i + (event.key === "ArrowDown" || event.key === "ArrowRight" ? 1 : -1);
+            this.focusSentence(Math.min(this.sentences.length - 1, Math.max(0, next)));
+          }
+        });
+      });
+    }
+
+    focusSentence(i) {
+      this.sentences.forEach((el, j) => { el.tabIndex = j === i ? 0 : -1; });
+      this.sentences[i].focus();
+    }
+
+    onPlayerKey(event) {
+      if (event.target.tagName === "SELECT" || event.altKey || event.ctrlKey || event.metaKey) return;
+      const actions = {
+        ArrowLeft: () => this.step(-1), ArrowRight: () => this.step(1), k: () => this.toggle(),
+        "-": () => this.nudgeSpeed(-1), "=": () => this.nudgeSpeed(1), "+": () => this.nudgeSpeed(1),
+      };
+      const action = actions[event.key];
+      if (action) {
+        event.preventDefault();
+        action();
+      }
     }
 
     say(text) { this.status.textContent = text; }
+
+    setSpeed(rate) {
+      this.audio.playbackRate = rate;
+      this.audio.defaultPlaybackRate = rate;
+      localStorage.setItem("tts_speed", String(rate));
+      this.say(`语速 ${rate} 倍`);
+    }
+
+    nudgeSpeed(direction) {
+      const i = SPEEDS.indexOf(Number(this.speed.value));
+      const next = SPEEDS[Math.min(SPEEDS.length - 1, Math.max(0, i + direction))];
+      this.speed.value = String(next);
+      this.setSpeed(next);
+    }
 
     async refresh() {
       const response = await fetch(this.url, { headers: { Accept: "application/json" } });
@@ -46,44 +124,75 @@
       return manifest;
     }
 
+    setPlaying(playing) {
+      this.readAloud.setAttribute("aria-pressed", String(playing));
+      this.playPause.textContent = playing ? "暂停" : "播放";
+      this.playPause.setAttribute("aria-label", playing ? "暂停" : "播放");
+    }
+
     async toggle() {
       if (this.started && !this.audio.paused) {
         this.audio.pause();
-        this.button.setAttribute("aria-pressed", "false");
+        this.setPlaying(false);
         this.say("已暂停");
-        return;
-      }
-      this.button.setAttribute("aria-pressed", "true");
-      if (this.started && this.audio.src) {
+      } else if (this.started && this.audio.src) {
+        this.setPlaying(true);
+        this.say("继续播报");
         await this.audio.play();
-        this.say("正在播报");
-        return;
+      } else {
+        await this.readFrom(0);
       }
-      this.started = true;
-      await this.play(0);
     }
 
-    async play(index) {
+    async readFrom(index) {
+      this.started = true;
+      this.controls.hidden = false;
+      this.setPlaying(true);
+      await this.play(index, true);
+    }
+
+    async step(direction) {
+      if (!this.started) return this.readFrom(Math.max(0, direction));
+      await this.play(Math.min(Math.max(0, this.index + direction), Math.max(0, this.sentences.length - 1)), true);
+    }
+
+    async play(index, announce) {
+      clearTimeout(this.waiting);
       if (index >= this.chunks.length || !this.chunks[index].url) {
         const manifest = await this.refresh();
         if (index >= this.chunks.length) return this.finish();
         if (!this.chunks[index].url) {
           if (manifest.status === "failed") return this.say("音频生成失败");
-          this.say(`音频生成中（${Math.round(manifest.progress * 100)}%）`);
-          setTimeout(() => this.play(index), 1000);
+          this.say(announce ? "音频生成中，请稍候" : this.status.textContent);
+          this.showProgress(manifest);
+          this.waiting = setTimeout(() => this.play(index, false), 1000);
           return;
         }
       }
       this.index = index;
       this.highlight(index);
       this.audio.src = this.chunks[index].url;
-      this.say("正在播报");
-      await this.audio.play();
+      this.audio.playbackRate = Number(this.speed.value);
+      if (announce) this.say(`正在播报第 ${index + 1} 句，共 ${this.chunks.length} 句`);
+      if (this.readAloud.getAttribute("aria-pressed") === "true") await this.audio.play();
+    }
+
+    showProgress(manifest) {
+      this.total.textContent = `生成 ${Math.round(manifest.progress * 100)}%`;
+    }
+
+    showTime() {
+      const before = this.chunks.slice(0, this.index).reduce((sum, c) => sum + (c.duration || 0), 0);
+      const all = this.chunks.reduce((sum, c) => sum + (c.duration || 0), 0);
+      const done = before + this.audio.currentTime;
+      this.elapsed.textContent = clock(done);
+      this.total.textContent = this.chunks.every((c) => c.duration) ? clock(all) : "--:--";
+      this.progress.value = all ? done / all : 0;
     }
 
     highlight(index) {
       for (const el of document.querySelectorAll(".chunk.reading")) el.classList.remove("reading");
-      const el = document.querySelector(`.chunk[data-chunk="${index}"]`);
+      const el = this.sentences[index];
       if (!el) return;
       el.classList.add("reading");
       const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -93,13 +202,13 @@
     finish() {
       this.started = false;
       this.highlight(-1);
-      this.button.setAttribute("aria-pressed", "false");
+      this.setPlaying(false);
       this.say("播报结束");
     }
   }
 
   document.addEventListener("DOMContentLoaded", () => {
-    setupTypeControls();
+    setupPreferences();
     for (const root of document.querySelectorAll(".player")) new Player(root);
   });
 })();

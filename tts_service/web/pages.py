@@ -1,4 +1,4 @@
-"""Reader pages: the article list, the article with its 语音播报 player, and the text-size preference."""
+"""Reader pages: the article list, the article with its 语音播报 player, and the reading preferences."""
 
 from __future__ import annotations
 
@@ -15,18 +15,26 @@ from tts_service.web.deps import PipelineDep, StoreDep
 
 router = APIRouter()
 
-SIZES = {"s": "小", "m": "中", "l": "大"}
-SIZE_COOKIE = "tts_size"
+# Preferences live in cookies and are applied when the server renders, so the page never flashes.
+PREFS = {
+    "size": ("tts_size", {"s": "小", "m": "中", "l": "大", "xl": "特大"}, "m"),
+    "scheme": ("tts_scheme", {"auto": "标准", "contrast": "高对比"}, "auto"),
+}
 _YEAR = 365 * 24 * 3600
 
 
-def _size(request: Request) -> str:
-    value = request.cookies.get(SIZE_COOKIE, "m")
-    return value if value in SIZES else "m"
+def _prefs(request: Request) -> dict[str, str]:
+    """The reader's choices from their cookies, defaults for anything missing or unknown."""
+    chosen = {}
+    for name, (cookie, values, default) in PREFS.items():
+        value = request.cookies.get(cookie, default)
+        chosen[name] = value if value in values else default
+    return chosen
 
 
 def _render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
-    context = {"size": _size(request), "sizes": SIZES, **context}
+    prefs = _prefs(request)
+    context = {"prefs": prefs, "choices": {k: v[1] for k, v in PREFS.items()}, **context}
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
@@ -41,8 +49,10 @@ def _paragraphs(plan: Plan) -> list[list[tuple[str, int | None]]]:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def index(request: Request, store: StoreDep) -> HTMLResponse:
-    return _render(request, "index.html", {"articles": await store.list_articles()})
+async def index(request: Request, store: StoreDep, pipeline: PipelineDep) -> HTMLResponse:
+    articles = await store.list_articles()
+    manifests = [await pipeline.manifest(article) for article in articles]
+    return _render(request, "index.html", {"items": list(zip(articles, manifests, strict=True))})
 
 
 @router.get("/articles/{slug}", response_class=HTMLResponse, name="article_page")
@@ -56,13 +66,19 @@ async def article_page(request: Request, slug: str, store: StoreDep, pipeline: P
 
 
 @router.post("/prefs", name="set_prefs")
-async def set_prefs(size: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
-    """Keep the text size in a cookie and go back; this is how the size buttons work without JavaScript."""
+async def set_prefs(
+    size: Annotated[str | None, Form()] = None,
+    scheme: Annotated[str | None, Form()] = None,
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Keep a reading preference in a cookie and go back: how the controls work without JavaScript."""
     # Only same-site paths: "//host" and "/\\host" would send the reader elsewhere.
     target = next if next.startswith("/") and next[1:2] not in ("/", "\\") else "/"
     response = RedirectResponse(target, status_code=303)
-    if size in SIZES:
-        response.set_cookie(SIZE_COOKIE, size, max_age=_YEAR, samesite="lax", httponly=False)
+    for name, value in (("size", size), ("scheme", scheme)):
+        cookie, values, _ = PREFS[name]
+        if value in values:
+            response.set_cookie(cookie, value, max_age=_YEAR, samesite="lax", httponly=False)
     return response
 
 
