@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pypinyin import lazy_pinyin
 
-from tts_service.errors import InvalidInput, TooLarge
+from tts_service.errors import InvalidInput, TooLarge, invalid_input
 from tts_service.text.document import Document
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
@@ -62,8 +62,7 @@ def draft_from(doc: Document, *, slug: str | None = None, title: str | None = No
             title=title or doc.title, text=doc.body, slug=slug, byline=doc.byline, date=doc.date
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InvalidInput(problems) from None
+        raise invalid_input(exc) from None
 
 
 def slugify(title: str) -> str:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from tts_service.engines.base import Prosody
 from tts_service.errors import NotFound
+from tts_service.files import write_atomic
 
 # Bump when the stored bytes change for the same inputs (container, bitrate, post-processing).
 FORMAT_VERSION = 1
@@ -56,17 +55,5 @@ class AudioCache:
             raise NotFound("no such audio") from None
 
     def write(self, key: str, audio: bytes) -> Path:
-        """Write to a temp file in the same directory, fsync, then rename over the final name."""
-        final = self.path(key)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{key[:8]}-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(audio)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return final
+        """Store ``audio`` under ``key`` atomically: no reader ever sees a partial file."""
+        return write_atomic(self.path(key), audio)

@@ -17,7 +17,7 @@ from tts_service.article import draft_from
 from tts_service.cache import AudioCache
 from tts_service.config import Settings
 from tts_service.engines import EngineRegistry, Prosody, Synthesis
-from tts_service.errors import InvalidInput, TTSError
+from tts_service.errors import InvalidInput, TTSError, invalid_input
 from tts_service.pipeline import Pipeline, spoken_form
 from tts_service.store import Store
 from tts_service.text import segment
@@ -58,8 +58,7 @@ def _user_errors() -> Iterator[None]:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        typer.echo(f"error: {problems}", err=True)
+        typer.echo(f"error: {invalid_input(exc).message}", err=True)
         raise typer.Exit(1) from None
 
 

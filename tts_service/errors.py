@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class TTSError(Exception):
     """Base class for every error the service reports to a user."""
@@ -17,6 +19,11 @@ class TTSError(Exception):
 class InvalidInput(TTSError):
     status_code = 422
     code = "invalid_input"
+
+
+def invalid_input(exc: ValidationError) -> InvalidInput:
+    """One readable InvalidInput from a pydantic ValidationError ("title: String should have…")."""
+    return InvalidInput("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
 
 
 class TooLarge(TTSError):

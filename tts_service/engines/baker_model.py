@@ -6,8 +6,6 @@ import functools
 import hashlib
 import importlib.util
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +17,7 @@ from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
 
 from tts_service.errors import InvalidInput, SynthesisError
+from tts_service.files import write_atomic
 
 SAMPLE_RATE = 24000
 ACOUSTIC_FILE = "fastspeech2_quan.tflite"
@@ -83,19 +82,8 @@ def prepare_acoustic_model(source: Path, cache_dir: Path) -> Path:
         rewritten = remove_dropout(source.read_bytes())
     except (ValueError, IndexError, KeyError) as exc:
         raise SynthesisError(f"cannot prepare {source.name} for LiteRT: {exc}") from exc
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    # Temp file + rename: a concurrent process sees either no file or the complete one, never a partial.
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".fastspeech2-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(rewritten)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    # A concurrent process sees either no file or the complete one, never a partial.
+    return write_atomic(target, rewritten)
 
 
 def opcode_name(code: schema.OperatorCodeT) -> str:
