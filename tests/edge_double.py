@@ -63,12 +63,12 @@ def expected_seconds(text: str) -> float:
 
 
 @cache
-def tone(seconds: float) -> bytes:
+def tone(seconds: float, amplitude: int = 8000) -> bytes:
     """A 220 Hz sine as 24 kHz mono MP3, like the real service's audio-24khz-48kbitrate-mono-mp3."""
     samples = array.array(
         "h",
         (
-            int(8000 * math.sin(2 * math.pi * 220 * i / SAMPLE_RATE))
+            int(amplitude * math.sin(2 * math.pi * 220 * i / SAMPLE_RATE))
             for i in range(int(seconds * SAMPLE_RATE))
         ),
     )
@@ -132,6 +132,7 @@ class EdgeDouble:
         self.requests: list[EdgeRequest] = []
         self.protocol_errors: list[str] = []
         self.port = 0
+        self.amplitude = 8000  # of the tone sent back, out of 32767
         self._faults: deque[Fault] = deque()
         self._runner: web.AppRunner | None = None
 
@@ -190,7 +191,7 @@ class EdgeDouble:
             await ws.close(code=aiohttp.WSCloseCode.PROTOCOL_ERROR)
             return ws
         text = prosody.text or ""
-        audio = b"" if fault else tone(expected_seconds(text))
+        audio = b"" if fault else tone(expected_seconds(text), self.amplitude)
         self.requests.append(
             EdgeRequest(
                 voice=voice.get("name", ""),

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import miniaudio
 
+from tts_service.audio import loudness, pcm
+from tts_service.audio import mp3 as mp3_format
 from tts_service.engines import Engine, Prosody, Synthesis
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +38,30 @@ def decode(mp3: bytes) -> tuple[float, float]:
     samples = array.array("h", sound.samples)
     rms = math.sqrt(sum(s * s for s in samples) / max(1, len(samples))) / 32768
     return len(samples) / sound.sample_rate, rms
+
+
+MPEG2_L3_KBPS = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+MPEG2_RATES = (22050, 24000, 16000)
+
+
+def frame_formats(mp3: bytes) -> set[tuple[int, int, int]]:
+    """Walk every frame header (which must all be MPEG-2 Layer III); the set of (rate, kbps, channels)."""
+    formats, pos = set(), 0
+    while pos < len(mp3):
+        header = int.from_bytes(mp3[pos : pos + 4], "big")
+        assert header >> 21 == 0x7FF, f"no frame sync at byte {pos}"
+        assert (header >> 19) & 3 == 2 and (header >> 17) & 3 == 1, f"not MPEG-2 Layer III at byte {pos}"
+        kbps, rate = MPEG2_L3_KBPS[(header >> 12) & 15], MPEG2_RATES[(header >> 10) & 3]
+        formats.add((rate, kbps, 1 if (header >> 6) & 3 == 3 else 2))
+        pos += 72_000 * kbps // rate + ((header >> 9) & 1)
+    return formats
+
+
+def loudness_of(mp3: bytes) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of the decoded MP3."""
+    samples = pcm.from_int16(mp3_format.decode(mp3))
+    rate = mp3_format.SAMPLE_RATE
+    return loudness.integrated_lufs(samples, rate), loudness.true_peak_dbtp(samples, rate)
 
 
 class CountingEngine:

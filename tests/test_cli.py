@@ -31,7 +31,7 @@ def test_add_prints_the_slug_and_readding_makes_a_revision(env, tmp_path: Path) 
     assert run(env, "add", str(doc), "--slug", "xin-guan-kai-fang", "--title", "改名").exit_code == 0
     listed = run(env, "pregen", "xin-guan-kai-fang")
     assert listed.exit_code == 0, listed.output
-    assert len(list((tmp_path / "audio_cache").rglob("*.mp3"))) == 1
+    assert len(list((tmp_path / "audio_cache").rglob("*.mp3"))) == 2  # the sentence, and the whole article
 
 
 def test_add_rejects_an_empty_file(env, tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ import edge_tts
 import pytest
 from edge_double import EDGE_HOST, FRAME_BYTES, EdgeDouble, Fault, expected_seconds
 from edge_tts.constants import TRUSTED_CLIENT_TOKEN
+from helpers import frame_formats, loudness_of
 
+from tts_service.audio import mp3
 from tts_service.engines.base import Engine, Prosody
 from tts_service.engines.edge import EdgeEngine
 from tts_service.errors import InvalidInput, SynthesisError
@@ -40,9 +42,22 @@ async def test_audio_is_reassembled_and_decodes_to_tone_length(
 
     (request,) = edge_double.requests
     assert len(request.audio) > 4 * FRAME_BYTES  # so reassembly across frames is exercised
-    assert result.audio == request.audio
+    # Transcoded once (for loudness), in the same format and on the same timeline, give or take a frame.
+    assert frame_formats(result.audio) == frame_formats(request.audio) == {(24000, 48, 1)}
+    assert result.duration == pytest.approx(mp3.duration(request.audio), abs=0.03)
     assert result.duration == pytest.approx(3.8, abs=0.1)
     assert result.duration == pytest.approx(expected_seconds(text), abs=0.1)
+
+
+async def test_quiet_voice_is_brought_to_target_loudness(engine: EdgeEngine, edge_double: EdgeDouble) -> None:
+    edge_double.amplitude = 1000  # about -34 LUFS as sent
+    result = await engine.synthesize("今天天气很好我们去公园散步吧", "zh-CN-XiaoxiaoNeural", Prosody())
+
+    (request,) = edge_double.requests
+    assert loudness_of(request.audio)[0] < -30
+    lufs, peak = loudness_of(result.audio)
+    assert lufs == pytest.approx(-16.0, abs=1.0)
+    assert peak <= -1.0
 
 
 async def test_ssml_carries_voice_and_prosody(engine: EdgeEngine, edge_double: EdgeDouble) -> None:

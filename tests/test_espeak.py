@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import decode
+from helpers import decode, frame_formats, loudness_of
 
 from tts_service.engines import Prosody
 from tts_service.engines.espeak import EspeakEngine
@@ -22,6 +22,20 @@ async def test_speaks_mandarin_as_mp3(engine: EspeakEngine) -> None:
     assert abs(seconds - result.duration) < 0.01
     assert 0.12 < seconds / len(text) < 0.6  # plausible time per Han character
     assert rms > 0.02  # not silence
+
+
+async def test_output_is_the_common_chunk_format_at_target_loudness(engine: EspeakEngine) -> None:
+    result = await engine.synthesize("语音播报服务今天正式上线，欢迎大家使用。", "cmn", Prosody())
+    # espeak-ng speaks at 22,050 Hz; chunks come out resampled to 24 kHz mono, CBR 48 kbps.
+    assert frame_formats(result.audio) == {(24000, 48, 1)}
+    lufs, peak = loudness_of(result.audio)
+    assert lufs == pytest.approx(-16.0, abs=1.0)
+    assert peak < -0.5  # -1 dBTP before encoding, plus a little encoder overshoot at most
+
+
+async def test_volume_moves_the_loudness_target(engine: EspeakEngine) -> None:
+    quiet = await engine.synthesize("语音播报服务今天正式上线。", "cmn", Prosody(volume=-50))
+    assert loudness_of(quiet.audio)[0] == pytest.approx(-22.0, abs=1.0)  # half the amplitude: -6 LU
 
 
 async def test_rate_changes_the_duration(engine: EspeakEngine) -> None:

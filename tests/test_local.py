@@ -5,7 +5,7 @@ from __future__ import annotations
 import miniaudio
 import numpy as np
 import pytest
-from helpers import decode
+from helpers import decode, frame_formats, loudness_of
 
 from tts_service.engines import Prosody
 from tts_service.engines.local import LocalEngine, clauses
@@ -31,6 +31,10 @@ async def test_sentence_is_speech_length_mp3(engine: LocalEngine) -> None:
     assert abs(seconds - result.duration) < 0.01
     assert 0.15 < seconds / han < 0.45  # Mandarin news reading: roughly 3-6 characters a second
     assert rms > 0.03
+    assert frame_formats(result.audio) == {(24000, 48, 1)}
+    lufs, peak = loudness_of(result.audio)
+    assert lufs == pytest.approx(-16.0, abs=1.0)
+    assert peak < -0.5  # -1 dBTP before encoding, plus a little encoder overshoot at most
 
 
 def test_rendered_audio_has_quiet_even_edges(engine: LocalEngine) -> None:

@@ -36,6 +36,13 @@ class NotFound(TTSError):
     code = "not_found"
 
 
+class NotReady(TTSError):
+    """What was asked for depends on audio that is still being made (or failed)."""
+
+    status_code = 409
+    code = "not_ready"
+
+
 class Unauthorized(TTSError):
     status_code = 401
     code = "unauthorized"

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tts_service.article import Article, ArticleDraft
+from tts_service.assembly import Assembler
 from tts_service.cache import AudioCache, audio_key
 from tts_service.config import Settings
 from tts_service.engines import Engine, EngineRegistry, Prosody, check_voice
-from tts_service.errors import SynthesisError
-from tts_service.store import AudioRecord, Store
+from tts_service.errors import NotFound, SynthesisError
+from tts_service.store import AssemblyRecord, AudioRecord, Store
 from tts_service.text import segment
 from tts_service.text.lexicon import Lexicon
 from tts_service.text.normalize import normalize
@@ -97,6 +98,7 @@ class Pipeline:
 
     def __init__(self, settings: Settings, store: Store, cache: AudioCache, engines: EngineRegistry) -> None:
         self.settings, self.store, self.cache, self.engines = settings, store, cache, engines
+        self.assembler = Assembler(store, cache)
         self._slots = asyncio.Semaphore(settings.workers)
         self._inflight: dict[str, asyncio.Future[AudioRecord]] = {}
         self._jobs: dict[tuple, asyncio.Task[Manifest]] = {}
@@ -133,6 +135,17 @@ class Pipeline:
             return Manifest(plan, records, "ready")
         error = self._failures.get(self._job_id(article, plan))
         return Manifest(plan, records, "failed" if error else "pending", error)
+
+    async def whole(self, article: Article, manifest: Manifest) -> AssemblyRecord | None:
+        """The whole-article MP3 once every chunk is ready (built on first use, then cached); else None."""
+        if manifest.status != "ready" or not manifest.plan.spoken:
+            return None
+        spoken = manifest.plan.spoken
+        try:
+            return await self.assembler.get(article, [c.key for c in spoken], [c.paragraph for c in spoken])
+        except (ValueError, OSError, NotFound) as exc:  # mismatched or missing chunks: the rest still plays
+            log.error("cannot assemble the audio of %s: %s", article.slug, exc)
+            return None
 
     def _job_id(self, article: Article, plan: Plan) -> tuple:
         return (article.slug, article.revision, plan.engine, plan.voice)
@@ -185,7 +198,9 @@ class Pipeline:
         except* Exception as errors:
             self._failures[job_id] = "internal error during synthesis"
             log.error("generation of %s crashed", article.slug, exc_info=errors.exceptions[0])
-        return await self.manifest(article, plan)
+        manifest = await self.manifest(article, plan)
+        await self.whole(article, manifest)  # pre-generation includes the whole-article file
+        return manifest
 
     async def synthesize(
         self, engine: Engine, voice: str, prosody: Prosody, spoken: str, key: str
@@ -223,3 +238,4 @@ class Pipeline:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.assembler.aclose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -60,6 +61,15 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE assemblies (
+        key TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        duration REAL NOT NULL,
+        spans TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
 )
 
 _ARTICLE_SQL = """
@@ -74,6 +84,16 @@ class AudioRecord:
     key: str
     size: int
     duration: float
+
+
+@dataclass(frozen=True)
+class AssemblyRecord:
+    """A whole-article MP3: its key, size, duration, and each chunk's (start, end) in seconds."""
+
+    key: str
+    size: int
+    duration: float
+    spans: tuple[tuple[float, float], ...]
 
 
 def _now() -> str:
@@ -263,5 +283,27 @@ class Store:
                 "INSERT OR REPLACE INTO audio (key, size, duration, engine, voice, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (key, size, duration, engine, voice, _now()),
+            )
+        )
+
+    # Whole-article audio --------------------------------------------------------------------------
+
+    async def assembly(self, key: str) -> AssemblyRecord | None:
+        row = await self._read(
+            lambda c: c.execute(
+                "SELECT key, size, duration, spans FROM assemblies WHERE key = ?", (key,)
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        spans = tuple((start, end) for start, end in json.loads(row[3]))
+        return AssemblyRecord(row[0], row[1], row[2], spans)
+
+    async def record_assembly(self, record: AssemblyRecord) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO assemblies (key, size, duration, spans, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (record.key, record.size, record.duration, json.dumps(record.spans), _now()),
             )
         )

@@ -1,8 +1,11 @@
-"""Float PCM clean-up before encoding: trim silent edges, fade, pad, convert to 16-bit."""
+"""Float PCM: convert from and to 16-bit, resample, trim silent edges, fade, pad."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy import signal
 
 FADE_SECONDS = 0.005
 
@@ -38,3 +41,16 @@ def silence(seconds: float, rate: int) -> np.ndarray:
 def to_int16(samples: np.ndarray, gain: float = 1.0) -> bytes:
     """Little-endian signed 16-bit PCM, clipped."""
     return (np.clip(samples * gain, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+
+def from_int16(data: bytes) -> np.ndarray:
+    """Float32 samples in [-1, 1] from little-endian signed 16-bit PCM."""
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768
+
+
+def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """Band-limited polyphase resampling (22,050 -> 24,000 Hz is up 160, down 147)."""
+    if from_rate == to_rate:
+        return samples
+    common = math.gcd(from_rate, to_rate)
+    return signal.resample_poly(samples, to_rate // common, from_rate // common).astype(np.float32)

@@ -10,7 +10,7 @@ import aiohttp
 import edge_tts
 from edge_tts.exceptions import EdgeTTSException, NoAudioReceived
 
-from tts_service.audio import mp3
+from tts_service.audio import chunk, mp3, pcm
 from tts_service.engines.base import Prosody, Synthesis, check_voice
 from tts_service.errors import SynthesisError
 
@@ -35,6 +35,18 @@ VOICES = (
 def _signed(value: int, unit: str) -> str:
     """edge-tts only accepts an explicit sign, e.g. "+0%" or "-10Hz"."""
     return f"{value:+d}{unit}"
+
+
+def transcode(audio: bytes, volume: int) -> bytes:
+    """Edge's MP3, loudness-normalised and re-encoded in the common chunk format (blocking)."""
+    # Edge already sends our format, but loudness can only be set on PCM: MP3's own gain field moves in
+    # 1.5 dB steps and cannot limit peaks. So edge audio is transcoded exactly once, here, and cached;
+    # joining chunks later copies frames and never re-encodes.
+    samples = pcm.from_int16(mp3.decode(audio))
+    # Drop the codec delay at the head: the new encoding adds its own, so the timeline does not shift.
+    # (The delay is LAME's; Edge's encoder could not be measured offline, but its voices open with a
+    # lead-in of silence, so a few ms either way only moves where that silence ends.)
+    return chunk.encode(samples[mp3.CODEC_DELAY :], mp3.SAMPLE_RATE, volume=volume)
 
 
 class EdgeEngine:
@@ -83,5 +95,5 @@ class EdgeEngine:
             raise SynthesisError(f"edge-tts got no response within {self._timeout} s") from exc
         except (EdgeTTSException, aiohttp.ClientError) as exc:
             raise SynthesisError(f"edge-tts request failed: {type(exc).__name__}: {exc}") from exc
-        audio = b"".join(chunks)
+        audio = await asyncio.to_thread(transcode, b"".join(chunks), prosody.volume)
         return Synthesis(audio=audio, duration=mp3.duration(audio))

@@ -6,7 +6,7 @@ import asyncio
 import shutil
 import subprocess
 
-from tts_service.audio import mp3, wav
+from tts_service.audio import chunk, mp3, pcm, wav
 from tts_service.engines.base import Prosody, Synthesis, check_voice
 from tts_service.errors import SynthesisError
 
@@ -21,7 +21,7 @@ def _espeak_version(binary: str) -> str:
 
 
 class EspeakEngine:
-    """Engine ``espeak``: espeak-ng ``cmn`` voice, WAV on stdout, encoded to MP3 with LAME."""
+    """Engine ``espeak``: espeak-ng ``cmn`` voice, WAV on stdout, normalised and encoded to MP3 with LAME."""
 
     name = "espeak"
     voices = ("cmn", "cmn-latn-pinyin")
@@ -35,22 +35,16 @@ class EspeakEngine:
         self._binary = path
         self.version = _espeak_version(path)
 
+    def _command(self, voice: str, prosody: Prosody) -> list[str]:
+        speed = round(_BASE_WPM * (100 + prosody.rate) / 100)
+        pitch = max(0, min(99, _BASE_PITCH + prosody.pitch))
+        # No -a: volume is applied by loudness normalisation, the same way for every engine.
+        return [self._binary, "-v", voice, "--stdout", "-s", str(speed), "-p", str(pitch)]
+
     async def synthesize(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
         voice = check_voice(self, voice)
-        args = [
-            self._binary,
-            "-v",
-            voice,
-            "--stdout",
-            "-s",
-            str(round(_BASE_WPM * (100 + prosody.rate) / 100)),
-            "-p",
-            str(max(0, min(99, _BASE_PITCH + prosody.pitch))),
-            "-a",
-            str(round(100 * (100 + prosody.volume) / 100)),
-        ]
         proc = await asyncio.create_subprocess_exec(
-            *args,
+            *self._command(voice, prosody),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -67,7 +61,10 @@ class EspeakEngine:
             raise SynthesisError(
                 f"espeak-ng exited with {proc.returncode}: {err.decode(errors='replace')[:200]}"
             )
-        pcm = wav.read(out)
-        audio = await asyncio.to_thread(mp3.encode, pcm.data, pcm.sample_rate)
+        wave = wav.read(out)
+        if (wave.channels, wave.sample_width) != (1, 2):
+            raise SynthesisError(f"espeak-ng wrote {wave.channels}-channel {8 * wave.sample_width}-bit audio")
+        samples = pcm.from_int16(wave.data)  # 22,050 Hz: chunk.encode resamples to the common 24 kHz
+        audio = await asyncio.to_thread(chunk.encode, samples, wave.sample_rate, volume=prosody.volume)
         # Measure the encoded file, not the PCM: LAME adds padding, and players time the MP3.
         return Synthesis(audio=audio, duration=mp3.duration(audio))

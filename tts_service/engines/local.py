@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tts_service.audio import mp3, pcm
+from tts_service.audio import chunk, mp3, pcm
 from tts_service.engines.baker_model import (
     ACOUSTIC_FILE,
     MAPPER_FILE,
@@ -76,7 +76,8 @@ class LocalEngine:
         check_voice(self, voice)
         loop = asyncio.get_running_loop()
         samples = await loop.run_in_executor(self._executor, functools.partial(self.render, text, prosody))
-        audio = await asyncio.to_thread(mp3.encode, pcm.to_int16(samples), SAMPLE_RATE)
+        # Normalising is pure gain and limiting, so the silent edge padding stays silent.
+        audio = await asyncio.to_thread(chunk.encode, samples, SAMPLE_RATE, volume=prosody.volume)
         return Synthesis(audio=audio, duration=mp3.duration(audio))
 
     def render(self, text: str, prosody: Prosody | None = None) -> np.ndarray:

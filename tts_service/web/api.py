@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 
+from tts_service import captions
 from tts_service.article import ArticleDraft, draft_from
-from tts_service.errors import TooLarge
+from tts_service.errors import NotReady, TooLarge
 from tts_service.text.lexicon import LexiconEntry
 from tts_service.web.deps import Editor, PipelineDep, SettingsDep, StoreDep
 from tts_service.web.schemas import ArticleOut, ArticleSummary, AudioOut
@@ -87,7 +89,7 @@ async def article_audio(request: Request, slug: str, store: StoreDep, pipeline: 
     manifest = await pipeline.manifest(article)
     if manifest.status == "pending":
         await pipeline.start(article)
-    return AudioOut.of(request, article, manifest)
+    return AudioOut.of(request, article, manifest, await pipeline.whole(article, manifest))
 
 
 @router.post("/articles/{slug}/audio", status_code=202, dependencies=[Editor])
@@ -95,7 +97,20 @@ async def start_generation(request: Request, slug: str, store: StoreDep, pipelin
     """Start (or retry) generation; answers at once with the manifest as it stands."""
     article = await store.get_article(slug)
     await pipeline.start(article, retry=True)
-    return AudioOut.of(request, article, await pipeline.manifest(article))
+    manifest = await pipeline.manifest(article)
+    return AudioOut.of(request, article, manifest, await pipeline.whole(article, manifest))
+
+
+@router.get("/articles/{slug}/captions.vtt", name="article_captions", response_class=PlainTextResponse)
+async def article_captions(slug: str, store: StoreDep, pipeline: PipelineDep) -> PlainTextResponse:
+    """WebVTT with one cue per sentence, showing the text as the page shows it; 409 until audio is ready."""
+    article = await store.get_article(slug)
+    manifest = await pipeline.manifest(article)
+    whole = await pipeline.whole(article, manifest)
+    if whole is None:
+        raise NotReady(f"the audio of {slug!r} is {manifest.status}; captions follow when it is ready")
+    text = captions.webvtt(captions.sentence_cues(manifest.plan.spoken, whole.spans))
+    return PlainTextResponse(text, media_type="text/vtt; charset=utf-8")
 
 
 @router.get("/lexicon", dependencies=[Editor])

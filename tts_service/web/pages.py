@@ -61,7 +61,9 @@ async def article_page(request: Request, slug: str, store: StoreDep, pipeline: P
     manifest = await pipeline.manifest(article)
     if manifest.status == "pending":
         await pipeline.start(article)  # render now; audio arrives in the background
+    whole = await pipeline.whole(article, manifest)
     context = {"article": article, "paragraphs": _paragraphs(manifest.plan), "manifest": manifest}
+    context["whole"] = whole
     return _render(request, "article.html", context)
 
 

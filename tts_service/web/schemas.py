@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from tts_service.article import Article
 from tts_service.pipeline import Manifest
+from tts_service.store import AssemblyRecord
 
 
 class ArticleSummary(BaseModel):
@@ -55,10 +56,13 @@ class ArticleOut(ArticleSummary):
 class ChunkOut(BaseModel):
     index: int
     paragraph: int
+    sentence: int  # index of the sentence within its paragraph
     sentences: list[int]
     text: str
     url: str | None
     duration: float | None
+    start: float | None = None  # seconds into the whole-article file, once it exists
+    end: float | None = None
 
 
 class AudioOut(BaseModel):
@@ -69,22 +73,31 @@ class AudioOut(BaseModel):
     status: str
     progress: float
     error: str | None
+    url: str | None  # the whole-article MP3, once every chunk is ready
+    duration: float | None
+    captions_url: str
     chunks: list[ChunkOut]
 
     @classmethod
-    def of(cls, request: Request, article: Article, manifest: Manifest) -> AudioOut:
+    def of(
+        cls, request: Request, article: Article, manifest: Manifest, whole: AssemblyRecord | None
+    ) -> AudioOut:
         chunks = []
         for index, chunk in enumerate(manifest.plan.spoken):
             record = manifest.records.get(chunk.key)
             url = str(request.url_for("audio_file", key=chunk.key)) if record else None
+            start, end = whole.spans[index] if whole else (None, None)
             chunks.append(
                 ChunkOut(
                     index=index,
                     paragraph=chunk.paragraph,
+                    sentence=chunk.sentences[0],
                     sentences=list(chunk.sentences),
                     text=chunk.text.strip(),
                     url=url,
                     duration=record and record.duration,
+                    start=start,
+                    end=end,
                 )
             )
         return cls(
@@ -95,5 +108,8 @@ class AudioOut(BaseModel):
             status=manifest.status,
             progress=round(manifest.progress, 4),
             error=manifest.error,
+            url=str(request.url_for("audio_file", key=whole.key)) if whole else None,
+            duration=whole.duration if whole else None,
+            captions_url=str(request.url_for("article_captions", slug=article.slug)),
             chunks=chunks,
         )

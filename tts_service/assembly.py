@@ -1,0 +1,70 @@
+"""Whole-article MP3s: cached chunk frames joined with pauses, no re-encoding, content-addressed."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+
+from tts_service.article import Article
+from tts_service.audio.assemble import Piece, Tags, assemble
+from tts_service.cache import AudioCache
+from tts_service.store import AssemblyRecord, Store
+
+# Bump when the same chunks and pauses would give different bytes (tag layout, framing).
+ASSEMBLY_VERSION = 1
+SENTENCE_PAUSE = 0.25
+PARAGRAPH_PAUSE = 0.6
+
+
+def assembly_key(chunk_keys: list[str], paragraphs: list[int], tags: Tags) -> str:
+    """Hash of everything in the file: the chunks in order, where paragraphs break, the pauses, the tags."""
+    material = [ASSEMBLY_VERSION, chunk_keys, paragraphs, SENTENCE_PAUSE, PARAGRAPH_PAUSE,
+                [tags.title, tags.artist, tags.date]]  # fmt: skip
+    return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def tags_for(article: Article) -> Tags:
+    return Tags(title=article.title, artist=article.byline or "", date=article.date or "")
+
+
+class Assembler:
+    """Builds each whole-article file once (single flight) and remembers its timeline in the store."""
+
+    def __init__(self, store: Store, cache: AudioCache) -> None:
+        self.store, self.cache = store, cache
+        self._inflight: dict[str, asyncio.Task[AssemblyRecord]] = {}
+
+    async def get(self, article: Article, chunk_keys: list[str], paragraphs: list[int]) -> AssemblyRecord:
+        """The whole-article file for these (already cached) chunks, built now if it does not exist."""
+        tags = tags_for(article)
+        key = assembly_key(chunk_keys, paragraphs, tags)
+        record = await self.store.assembly(key)
+        if record is not None and await asyncio.to_thread(self.cache.exists, key):
+            return record
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.create_task(self._build(key, chunk_keys, paragraphs, tags))
+            self._inflight[key] = task
+            task.add_done_callback(lambda _: self._inflight.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _build(
+        self, key: str, chunk_keys: list[str], paragraphs: list[int], tags: Tags
+    ) -> AssemblyRecord:
+        def build() -> tuple[int, float, list]:
+            pieces = [Piece(self.cache.read(k), p) for k, p in zip(chunk_keys, paragraphs, strict=True)]
+            audio, spans, total = assemble(
+                pieces, sentence_pause=SENTENCE_PAUSE, paragraph_pause=PARAGRAPH_PAUSE, tags=tags
+            )
+            self.cache.write(key, audio)
+            return len(audio), total, [(round(s.start, 3), round(s.end, 3)) for s in spans]
+
+        size, total, spans = await asyncio.to_thread(build)
+        record = AssemblyRecord(key, size, round(total, 3), tuple(spans))
+        await self.store.record_assembly(record)
+        return record
+
+    async def aclose(self) -> None:
+        """Let builds in progress finish (they take milliseconds), so none is cut off mid-write."""
+        await asyncio.gather(*self._inflight.values(), return_exceptions=True)
