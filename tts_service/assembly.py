@@ -7,7 +7,8 @@ import hashlib
 import json
 
 from tts_service.article import Article
-from tts_service.audio.assemble import Piece, Tags, assemble
+from tts_service.audio.assemble import Piece, Tags, assemble, pause_audio
+from tts_service.audio.frames import audio_bytes
 from tts_service.cache import AudioCache
 from tts_service.store import AssemblyRecord, Store
 
@@ -68,3 +69,13 @@ class Assembler:
     async def aclose(self) -> None:
         """Let builds in progress finish (they take milliseconds), so none is cut off mid-write."""
         await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+
+
+def stream_parts(previous: Piece | None, piece: Piece) -> list[bytes]:
+    """What a stream sends for ``piece``: the same pause and frames the assembled file has (minus its tag)."""
+    parts = []
+    if previous is not None:
+        pause = SENTENCE_PAUSE if previous.paragraph == piece.paragraph else PARAGRAPH_PAUSE
+        parts.append(pause_audio(pause, piece.audio))
+    parts.append(audio_bytes(piece.audio))
+    return parts

@@ -147,6 +147,15 @@ class Pipeline:
             log.error("cannot assemble the audio of %s: %s", article.slug, exc)
             return None
 
+    async def chunk_audio(self, plan: Plan, chunk: PlannedChunk) -> bytes:
+        """One chunk's MP3, synthesised now if it is not cached yet (sharing any synthesis in flight)."""
+        assert chunk.key is not None
+        cached = await self.store.audio_records([chunk.key])
+        if not cached or not await asyncio.to_thread(self.cache.exists, chunk.key):
+            engine = self.engines.get(plan.engine)
+            await self.synthesize(engine, plan.voice, plan.prosody, chunk.spoken, chunk.key)
+        return await asyncio.to_thread(self.cache.read, chunk.key)
+
     def _job_id(self, article: Article, plan: Plan) -> tuple:
         return (article.slug, article.revision, plan.engine, plan.voice)
 

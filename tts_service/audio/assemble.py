@@ -183,3 +183,9 @@ def _synchsafe(size: int) -> bytes:
     if not 0 <= size < 1 << 28:
         raise ValueError(f"ID3 size out of range: {size}")
     return bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+
+
+def pause_audio(seconds: float, like: bytes) -> bytes:
+    """Pre-encoded silence in the format of ``like``, sized exactly as ``assemble`` sizes its pauses."""
+    first = _parse("piece", like, None)[0]
+    return _pause(seconds, _Format.of(first), first.samples).audio

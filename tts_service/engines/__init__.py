@@ -55,6 +55,12 @@ class EngineRegistry:
             self._engines[name] = _FACTORIES[check_engine(name)](self._settings)
         return self._engines[name]
 
+    async def warm(self, name: str | None = None) -> None:
+        """Build an engine and let it load what it loads lazily (models, dictionaries), if it has a way."""
+        warm = getattr(self.get(name), "warm", None)
+        if warm is not None:
+            await warm()
+
     def close(self) -> None:
         """Release what engines hold (worker threads)."""
         for engine in self._engines.values():

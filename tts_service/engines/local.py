@@ -96,5 +96,10 @@ class LocalEngine:
         pad = pcm.silence(EDGE_PAD_SECONDS, SAMPLE_RATE)
         return np.concatenate([pad, body, pad]) * ((100 + prosody.volume) / 100)
 
+    async def warm(self) -> None:
+        """Load the word dictionary, pinyin data and a worker's models now, so the first reader waits less."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, functools.partial(self.render, "你好。"))
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(settings.db_path)
         registry = EngineRegistry(settings, engines)
-        registry.get()  # fail at start-up, not on the first request, if the default engine is unusable
+        # Fail at start-up, not on the first request, if the default engine is unusable; and load its models
+        # and dictionaries now, so that the first reader's audio starts quickly.
+        await registry.warm()
         app.state.settings = settings
         app.state.store = store
         app.state.cache = AudioCache(settings.cache_dir)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 
+from tts_service.article import Article
+from tts_service.assembly import stream_parts
+from tts_service.audio.assemble import Piece
 from tts_service.cache import AudioCache
-from tts_service.errors import NotFound
+from tts_service.errors import NotFound, SynthesisError
+from tts_service.pipeline import Manifest, Pipeline
 from tts_service.web.deps import PipelineDep, StoreDep
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -30,16 +37,37 @@ async def audio_file(
     return FileResponse(path, media_type="audio/mpeg", headers={"ETag": etag, "Cache-Control": _IMMUTABLE})
 
 
-@router.get("/articles/{slug}/audio.mp3", name="article_mp3")
+@router.api_route("/articles/{slug}/audio.mp3", methods=["GET", "HEAD"], name="article_mp3")
 async def article_mp3(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> Response:
-    """The stable URL of an article's audio: a redirect to the current revision's file, never cached."""
+    """The stable URL of an article's audio: a redirect to the current revision's file, never cached.
+
+    While the audio is still being made, it streams the article instead, sentence by sentence as each is
+    ready, so listening starts at once; the whole file is cached when generation finishes.
+    """
     article = await store.get_article(slug)
     manifest = await pipeline.manifest(article)
     whole = await pipeline.whole(article, manifest)
-    if whole is None:
-        if manifest.status == "pending":
-            await pipeline.start(article)
-        body = {"detail": f"the audio of {slug!r} is {manifest.status}", "progress": manifest.progress}
-        return JSONResponse(body, status_code=503, headers={"Retry-After": "5", "Cache-Control": "no-store"})
-    target = str(request.url_for("audio_file", key=whole.key))
-    return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-cache"})
+    if whole is not None:
+        target = str(request.url_for("audio_file", key=whole.key))
+        return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-cache"})
+    if manifest.status == "failed" or not manifest.plan.spoken:
+        body = {"detail": f"the audio of {slug!r} is {manifest.status}", "error": manifest.error}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "60", "Cache-Control": "no-store"})
+    await pipeline.start(article)
+    headers = {"Cache-Control": "no-store"}
+    if request.method == "HEAD":
+        return Response(media_type="audio/mpeg", headers=headers)
+    return StreamingResponse(_stream(pipeline, article, manifest), media_type="audio/mpeg", headers=headers)
+
+
+async def _stream(pipeline: Pipeline, article: Article, manifest: Manifest) -> AsyncIterator[bytes]:
+    previous: Piece | None = None
+    for chunk in manifest.plan.spoken:
+        try:
+            piece = Piece(await pipeline.chunk_audio(manifest.plan, chunk), chunk.paragraph)
+        except SynthesisError as exc:  # headers are sent: all we can do is end the stream early
+            log.warning("stream of %s ended early: %s", article.slug, exc)
+            return
+        for part in stream_parts(previous, piece):
+            yield part
+        previous = piece
