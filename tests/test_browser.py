@@ -223,6 +223,19 @@ def test_click_a_sentence_reads_from_it_and_continues(page: Page, server: LiveSe
     expect(page.locator(".player-status")).to_have_text("播报结束", timeout=30_000)
 
 
+def test_player_follows_the_whole_file_timeline(page: Page, server: LiveServer) -> None:
+    manifest = httpx.get(f"{server.url}/api/articles/demo/audio").json()
+    page.goto(f"{server.url}/articles/demo")
+    page.get_by_role("button", name="语音播报").click()
+    page.wait_for_function("document.querySelector('.player-audio').currentTime > 0.2", timeout=20_000)
+    assert page.evaluate("document.querySelector('.player-audio').src") == manifest["url"]  # one gapless file
+    seek = manifest["chunks"][5]["start"] + 0.3
+    page.evaluate(f"document.querySelector('.player-audio').currentTime = {seek}")
+    expect(page.locator(".chunk.reading")).to_have_attribute("data-chunk", "5")
+    download = page.locator(".player-download a")
+    expect(download).to_have_attribute("href", f"{server.url}/articles/demo/audio.mp3")
+
+
 def test_speed_is_applied_and_kept(page: Page, server: LiveServer) -> None:
     page.goto(f"{server.url}/articles/demo")
     page.get_by_role("button", name="语音播报").click()

@@ -46,6 +46,7 @@
       this.index = 0;
       this.started = false;
       this.waiting = null;
+      this.whole = null;
       this.bind();
     }
 
@@ -57,8 +58,10 @@
       const saved = Number(localStorage.getItem("tts_speed"));
       if (SPEEDS.includes(saved)) this.speed.value = String(saved);
       this.speed.addEventListener("change", () => this.setSpeed(Number(this.speed.value)));
-      this.audio.addEventListener("ended", () => this.play(this.index + 1, false));
-      this.audio.addEventListener("timeupdate", () => this.showTime());
+      // With the whole-article file, one source plays through and the timeline drives the highlight;
+      // while it is still being made, each sentence's own file plays in turn.
+      this.audio.addEventListener("ended", () => (this.whole ? this.finish() : this.play(this.index + 1, false)));
+      this.audio.addEventListener("timeupdate", () => this.onTime());
       this.audio.addEventListener("error", () => this.say("音频加载失败"));
       this.root.addEventListener("keydown", (event) => this.onPlayerKey(event));
       this.setupSentences();
@@ -121,6 +124,7 @@
       if (!response.ok) throw new Error(`manifest ${response.status}`);
       const manifest = await response.json();
       this.chunks = manifest.chunks;
+      this.whole = manifest.url ? { url: manifest.url, duration: manifest.duration } : null;
       return manifest;
     }
 
@@ -158,9 +162,12 @@
 
     async play(index, announce) {
       clearTimeout(this.waiting);
+      if (!this.whole && this.chunks.length) await this.refresh();  // the whole file may exist by now
+      if (this.whole && index < this.chunks.length) return this.playWhole(index, announce);
       if (index >= this.chunks.length || !this.chunks[index].url) {
         const manifest = await this.refresh();
         if (index >= this.chunks.length) return this.finish();
+        if (this.whole) return this.playWhole(index, announce);
         if (!this.chunks[index].url) {
           if (manifest.status === "failed") return this.say("音频生成失败");
           this.say(announce ? "音频生成中，请稍候" : this.status.textContent);
@@ -177,16 +184,41 @@
       if (this.readAloud.getAttribute("aria-pressed") === "true") await this.audio.play();
     }
 
+    async playWhole(index, announce) {
+      if (this.audio.src !== this.whole.url) this.audio.src = this.whole.url;
+      this.index = index;
+      this.highlight(index);
+      this.audio.currentTime = Math.max(0, this.chunks[index].start - 0.05);
+      this.audio.playbackRate = Number(this.speed.value);
+      if (announce) this.say(`正在播报第 ${index + 1} 句，共 ${this.chunks.length} 句`);
+      if (this.readAloud.getAttribute("aria-pressed") === "true") await this.audio.play();
+    }
+
+    onTime() {
+      if (this.whole) {
+        // The sentence being heard: the last one whose start has passed (pauses belong to the one before).
+        const t = this.audio.currentTime + 0.05;
+        let i = this.index;
+        while (i + 1 < this.chunks.length && this.chunks[i + 1].start <= t) i += 1;
+        while (i > 0 && this.chunks[i].start > t) i -= 1;
+        if (i !== this.index) {
+          this.index = i;
+          this.highlight(i);
+        }
+      }
+      this.showTime();
+    }
+
     showProgress(manifest) {
       this.total.textContent = `生成 ${Math.round(manifest.progress * 100)}%`;
     }
 
     showTime() {
       const before = this.chunks.slice(0, this.index).reduce((sum, c) => sum + (c.duration || 0), 0);
-      const all = this.chunks.reduce((sum, c) => sum + (c.duration || 0), 0);
-      const done = before + this.audio.currentTime;
+      const all = this.whole ? this.whole.duration : this.chunks.reduce((sum, c) => sum + (c.duration || 0), 0);
+      const done = this.whole ? this.audio.currentTime : before + this.audio.currentTime;
       this.elapsed.textContent = clock(done);
-      this.total.textContent = this.chunks.every((c) => c.duration) ? clock(all) : "--:--";
+      this.total.textContent = this.whole || this.chunks.every((c) => c.duration) ? clock(all) : "--:--";
       this.progress.value = all ? done / all : 0;
     }
 
