@@ -229,6 +229,8 @@ def test_player_follows_the_whole_file_timeline(page: Page, server: LiveServer) 
     page.get_by_role("button", name="语音播报").click()
     page.wait_for_function("document.querySelector('.player-audio').currentTime > 0.2", timeout=20_000)
     assert page.evaluate("document.querySelector('.player-audio').src") == manifest["url"]  # one gapless file
+    track = page.locator(".player-audio track")
+    expect(track).to_have_attribute("src", manifest["captions_url"])
     seek = manifest["chunks"][5]["start"] + 0.3
     page.evaluate(f"document.querySelector('.player-audio').currentTime = {seek}")
     expect(page.locator(".chunk.reading")).to_have_attribute("data-chunk", "5")

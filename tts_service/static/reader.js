@@ -125,6 +125,13 @@
       const manifest = await response.json();
       this.chunks = manifest.chunks;
       this.whole = manifest.url ? { url: manifest.url, duration: manifest.duration } : null;
+      if (this.whole && !this.audio.querySelector("track")) {
+        // Captions for assistive technology, where the browser exposes them for audio.
+        const track = Object.assign(document.createElement("track"), {
+          kind: "captions", srclang: "zh-CN", label: "中文字幕", src: manifest.captions_url,
+        });
+        this.audio.append(track);
+      }
       return manifest;
     }
 
