@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from helpers import AUTH
+from test_api import wait_ready
 
 HOSTILE = {
     "title": "<script>alert(1)</script>标题",
@@ -80,3 +82,106 @@ async def test_unknown_article_page_is_404(client: httpx.AsyncClient) -> None:
     page = await client.get("/articles/missing")
     assert page.status_code == 404
     assert "text/html" in page.headers["content-type"] and "missing" in page.text
+
+
+@pytest.fixture
+def renders(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the templates rendered, in order."""
+    names: list[str] = []
+    templates = app.state.templates
+    original = templates.TemplateResponse
+
+    def counting(request, name, *args, **kwargs):
+        names.append(name)
+        return original(request, name, *args, **kwargs)
+
+    monkeypatch.setattr(templates, "TemplateResponse", counting)
+    return names
+
+
+async def ready_article(client: httpx.AsyncClient, body: dict) -> None:
+    assert (await client.post("/api/articles", json=body, headers=AUTH)).status_code == 201
+    assert (await wait_ready(client, body["slug"]))["status"] == "ready"
+
+
+async def test_same_page_is_rendered_once(client: httpx.AsyncClient, renders: list[str]) -> None:
+    await ready_article(client, {"title": "标题", "text": "第一句。第二句。", "slug": "a"})
+    client.cookies.set("tts_size", "l")
+    first, second = await client.get("/articles/a"), await client.get("/articles/a")
+    assert renders == ["article.html"]
+    assert first.status_code == second.status_code == 200 and first.content == second.content
+    assert "text/html" in second.headers["content-type"] and "size-l" in second.text
+    index = [(await client.get("/")).content for _ in range(2)]
+    assert renders == ["article.html", "index.html"] and index[0] == index[1]
+
+
+async def test_cache_key_follows_preferences(client: httpx.AsyncClient, renders: list[str]) -> None:
+    await ready_article(client, {"title": "标题", "text": "正文。", "slug": "a"})
+    classes = []
+    for size, scheme in (("l", "auto"), ("xl", "auto"), ("xl", "contrast"), ("l", "auto")):
+        client.cookies.set("tts_size", size)
+        client.cookies.set("tts_scheme", scheme)
+        classes.append((await client.get("/articles/a")).text.split("<html", 1)[1].split(">", 1)[0])
+    assert classes == [
+        ' lang="zh-CN" class="size-l scheme-auto"',
+        ' lang="zh-CN" class="size-xl scheme-auto"',
+        ' lang="zh-CN" class="size-xl scheme-contrast"',
+        ' lang="zh-CN" class="size-l scheme-auto"',
+    ]
+    assert len(renders) == 3  # the last one came from the cache
+
+
+async def test_cache_key_follows_the_host(client: httpx.AsyncClient) -> None:
+    """Absolute URLs come from the request: one Host must never see another's links."""
+    await ready_article(client, {"title": "标题", "text": "正文。", "slug": "a"})
+    assert "http://testserver/api/articles/a/audio" in (await client.get("/articles/a")).text
+    other = (await client.get("/articles/a", headers={"Host": "other.example"})).text
+    assert "http://other.example/api/articles/a/audio" in other and "testserver" not in other
+    assert "other.example" not in (await client.get("/articles/a")).text
+
+
+async def test_new_revision_and_audio_state_are_shown(client: httpx.AsyncClient) -> None:
+    await ready_article(client, {"title": "标题", "text": "旧的一句。", "slug": "a"})
+    assert "旧的一句。" in (await client.get("/articles/a")).text
+    update = {"title": "新标题", "text": "旧的一句。新的一句。"}
+    assert (await client.put("/api/articles/a", json=update, headers=AUTH)).status_code == 200
+    page = (await client.get("/articles/a")).text
+    assert "新标题" in page and '<span class="chunk" data-chunk="1">新的一句。</span>' in page
+    assert "音频生成中" in page and "下载全文音频" not in page
+    await wait_ready(client, "a")
+    page = (await client.get("/articles/a")).text
+    assert "音频已就绪" in page and "下载全文音频" in page
+    # A slug deleted and added again starts over at revision 1: the page must still be the new one.
+    assert (await client.delete("/api/articles/a", headers=AUTH)).status_code == 204
+    await ready_article(client, {"title": "又一篇", "text": "旧的一句。", "slug": "a"})
+    page = (await client.get("/articles/a")).text
+    assert "又一篇" in page and "新标题" not in page and "新的一句" not in page
+
+
+async def test_index_shows_new_articles(client: httpx.AsyncClient) -> None:
+    await ready_article(client, {"title": "第一篇", "text": "正文。", "slug": "one"})
+    assert "第一篇" in (await client.get("/")).text
+    await ready_article(client, {"title": "第二篇", "text": "正文。", "slug": "two"})
+    page = (await client.get("/")).text
+    assert "第一篇" in page and "第二篇" in page
+
+
+async def test_etag_and_if_none_match(client: httpx.AsyncClient) -> None:
+    await ready_article(client, {"title": "标题", "text": "正文。", "slug": "a"})
+    page = await client.get("/articles/a")
+    etag = page.headers["etag"]
+    assert etag.startswith('"') and etag.endswith('"') and len(etag) > 20  # strong
+    assert page.headers["cache-control"] == "no-cache" and page.headers["vary"] == "Cookie"
+    for header in (etag, f'"other", W/{etag}', "*"):
+        again = await client.get("/articles/a", headers={"If-None-Match": header})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert (await client.get("/articles/a", headers={"If-None-Match": '"other"'})).status_code == 200
+    client.cookies.set("tts_scheme", "contrast")  # another page, so another validator
+    contrast = await client.get("/articles/a", headers={"If-None-Match": etag})
+    assert contrast.status_code == 200 and contrast.headers["etag"] != etag
+    client.cookies.delete("tts_scheme")
+    await client.put("/api/articles/a", json={"title": "标题", "text": "改过的正文。"}, headers=AUTH)
+    changed = await client.get("/articles/a", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and "改过的正文。" in changed.text
+    index = await client.get("/")
+    assert (await client.get("/", headers={"If-None-Match": index.headers["etag"]})).status_code == 304

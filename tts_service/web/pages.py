@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from itertools import groupby
 from typing import Annotated
 
@@ -10,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from tts_service.errors import TTSError
-from tts_service.pipeline import Plan
+from tts_service.pipeline import Manifest, Plan
 from tts_service.web.deps import PipelineDep, StoreDep
 
 router = APIRouter()
@@ -21,6 +24,33 @@ PREFS = {
     "scheme": ("tts_scheme", {"auto": "标准", "contrast": "高对比"}, "auto"),
 }
 _YEAR = 365 * 24 * 3600
+# The page varies with the preference cookies; browsers keep it but ask (If-None-Match) before reusing it.
+_PAGE_HEADERS = {"Cache-Control": "no-cache", "Vary": "Cookie"}
+
+
+class PageCache:
+    """Rendered pages with their ETags, by everything that shapes their HTML; least recently used go first."""
+
+    def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._pages: OrderedDict[Hashable, tuple[bytes, str]] = OrderedDict()
+        self._size = 0
+
+    def get(self, key: Hashable) -> tuple[bytes, str] | None:
+        page = self._pages.get(key)
+        if page is not None:
+            self._pages.move_to_end(key)
+        return page
+
+    def put(self, key: Hashable, body: bytes) -> tuple[bytes, str]:
+        """Keep ``body`` under ``key``; return it with its strong ETag (a hash of the bytes)."""
+        page = body, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+        old = self._pages.pop(key, None)
+        self._size += len(body) - (len(old[0]) if old else 0)
+        self._pages[key] = page
+        while self._size > self.max_bytes and len(self._pages) > 1:
+            self._size -= len(self._pages.popitem(last=False)[1][0])
+        return page
 
 
 def _prefs(request: Request) -> dict[str, str]:
@@ -39,6 +69,27 @@ def _render(request: Request, name: str, context: dict, status_code: int = 200) 
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
+def _cached_page(request: Request, name: str, key: Hashable, context: Callable[[], dict]) -> Response:
+    """The page from the cache, or rendered now, with a strong ETag; 304 if the reader already has it.
+
+    ``key`` must hold everything the template reads from its context. What it reads from the request is added
+    here: the base URL (absolute links), the path (the preference forms) and the preferences.
+    """
+    cache: PageCache | None = getattr(request.app.state, "page_cache", None)
+    if cache is None:
+        cache = request.app.state.page_cache = PageCache()
+    full_key = (name, str(request.base_url), request.url.path, tuple(_prefs(request).values()), key)
+    page = cache.get(full_key)
+    if page is None:
+        page = cache.put(full_key, bytes(_render(request, name, context()).body))
+    body, etag = page
+    headers = {"ETag": etag, **_PAGE_HEADERS}
+    wanted = request.headers.get("if-none-match", "")
+    if etag in {tag.strip().removeprefix("W/") for tag in wanted.split(",")} or wanted.strip() == "*":
+        return Response(status_code=304, headers=headers)
+    return HTMLResponse(body, headers=headers)
+
+
 def _paragraphs(plan: Plan) -> list[list[tuple[str, int | None]]]:
     """Each paragraph as (text, spoken chunk index or None) pieces, so the page can mark what is read."""
     spoken_index = {id(c): i for i, c in enumerate(plan.spoken)}
@@ -48,23 +99,38 @@ def _paragraphs(plan: Plan) -> list[list[tuple[str, int | None]]]:
     ]
 
 
+def _audio_state(manifest: Manifest) -> tuple:
+    """What the pages show of a manifest: status, progress, whether the first chunk is ready."""
+    spoken = manifest.plan.spoken
+    return manifest.status, manifest.progress, bool(spoken) and spoken[0].key in manifest.records
+
+
 @router.get("/", response_class=HTMLResponse)
-async def index(request: Request, store: StoreDep, pipeline: PipelineDep) -> HTMLResponse:
+async def index(request: Request, store: StoreDep, pipeline: PipelineDep) -> Response:
     articles = await store.list_articles()
     manifests = [await pipeline.manifest(article) for article in articles]
-    return _render(request, "index.html", {"items": list(zip(articles, manifests, strict=True))})
+    items = list(zip(articles, manifests, strict=True))
+    key = tuple((a.slug, a.title, a.date, _audio_state(m)) for a, m in items)
+    return _cached_page(request, "index.html", key, lambda: {"items": items})
 
 
 @router.get("/articles/{slug}", response_class=HTMLResponse, name="article_page")
-async def article_page(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> HTMLResponse:
+async def article_page(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> Response:
     article = await store.get_article(slug)
     manifest = await pipeline.manifest(article)
     if manifest.status == "pending":
         await pipeline.start(article)  # render now; audio arrives in the background
     whole = await pipeline.whole(article, manifest)
-    context = {"article": article, "paragraphs": _paragraphs(manifest.plan), "manifest": manifest}
-    context["whole"] = whole
-    return _render(request, "article.html", context)
+    # Not (slug, revision) alone: a deleted article's slug starts again at revision 1. The chunks carry
+    # the text as the page splits it, which the lexicon, engine and voice also shape.
+    shown = (article.slug, article.revision, article.title, article.byline, article.date)
+    key = (shown, manifest.plan.chunks, _audio_state(manifest), whole.duration if whole else None)
+
+    def context() -> dict:
+        paragraphs = _paragraphs(manifest.plan)
+        return {"article": article, "paragraphs": paragraphs, "manifest": manifest, "whole": whole}
+
+    return _cached_page(request, "article.html", key, context)
 
 
 @router.post("/prefs", name="set_prefs")

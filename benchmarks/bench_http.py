@@ -1,0 +1,281 @@
+"""HTTP serving on loopback: the article page, a chunk MP3 and the whole-article MP3, against nginx.
+
+Run: .venv/bin/python benchmarks/bench_http.py [--rounds 2 --duration 10 --connections 50]
+Needs wrk and nginx (Debian: apt-get install -y --no-install-recommends wrk nginx); installs nothing itself.
+
+In a temporary TTS_HOME it seeds the demo article and pre-generates its audio (`tts-service seed`, `pregen
+demo`), then starts, each on a free 127.0.0.1 port:
+- `tts-service serve`: the shipped server (one uvicorn process; uvloop and httptools when installed);
+- when uvloop and httptools are installed, the same app under uvicorn with `--loop asyncio --http h11`, to
+  show what they buy;
+- for the page targets only, the same app with its page cache turned off (patched in that process), to show
+  what the cache buys;
+- nginx (one worker, access log on like uvicorn's) serving the same audio_cache/ directory with the
+  location block documented in README.md, and a copy of the rendered article page saved to disk.
+wrk then loads each target on each server in turn, interleaved, for N rounds: the article page, the page
+revalidated with If-None-Match, the first chunk's MP3 and the whole-article MP3. Every request names the
+host reader.example, so every server answers with the same bytes (checked before the runs). Ratios are
+taken against nginx (and against `tts-service serve`) within the same round; the medians over rounds are
+reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+CLI = str(Path(sys.executable).with_name("tts-service"))
+# Every request names the same host, so the pages (absolute URLs) are the same bytes on every server.
+HOST = "reader.example"
+NGINX_CONF = """\
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+{user}
+events {{ worker_connections 1024; }}
+http {{
+    access_log {tmp}/nginx-access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    sendfile on;
+    tcp_nopush on;
+    types {{ text/html html; audio/mpeg mp3; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location = /articles/demo {{
+            charset utf-8;
+            alias {tmp}/page.html;
+        }}
+        location ~ "^/audio/(?<shard>[0-9a-f]{{2}})(?<rest>[0-9a-f]{{62}})\\.mp3$" {{
+            alias {cache}/$shard/$shard$rest.mp3;
+            add_header Cache-Control "public, max-age=31536000, immutable";
+        }}
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url: str) -> tuple[bytes, dict[str, str]]:
+    request = urllib.request.Request(url, headers={"Host": HOST})
+    with urllib.request.urlopen(request, timeout=30) as response:  # loopback URLs built here
+        return response.read(), {k.lower(): v for k, v in response.headers.items()}
+
+
+def wait_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            fetch(url)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+# The shipped app with its page cache turned off (every request renders), for the page targets only.
+_NO_PAGE_CACHE = (
+    "import sys, uvicorn; from tts_service.web import create_app, pages;"
+    " pages.PageCache.get = lambda self, key: None;"
+    " uvicorn.run(create_app(), host=sys.argv[2], port=int(sys.argv[4]))"
+)
+PAGES_ONLY = {"page cache off"}
+
+
+def app_servers() -> dict[str, list[str]]:
+    """The app's configurations, by name: the command, to which --host and --port are added."""
+    servers = {"tts-service serve": [CLI, "serve"]}
+    if has_fast_stack():
+        uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "tts_service.web:create_app"]
+        servers["uvicorn asyncio+h11"] = [*uvicorn, "--loop", "asyncio", "--http", "h11"]
+    servers["page cache off"] = [sys.executable, "-c", _NO_PAGE_CACHE]
+    return servers
+
+
+def has_fast_stack() -> bool:
+    """Whether uvicorn here picks uvloop and httptools (what `uvicorn[standard]` installs)."""
+    return all(importlib.util.find_spec(name) for name in ("uvloop", "httptools"))
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def run_wrk(url: str, args: argparse.Namespace, headers: dict[str, str]) -> dict:
+    """One wrk run: requests per second, p99 latency in ms, and any errors wrk reports."""
+    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s"]
+    for name, value in {"Host": HOST, **headers}.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*cmd, "--latency", url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M).groups()
+    errors = re.findall(r"(Non-2xx or 3xx responses: \d+|Socket errors: .*)", out)
+    return {"rps": rps, "p99": float(value) * _UNITS[unit], "errors": errors}
+
+
+class Servers:
+    """The servers under test, started in a temporary TTS_HOME; ``close()`` stops every one."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TTS_")}
+        self.env["TTS_HOME"] = str(home)
+        self.procs: list[subprocess.Popen] = []
+        self.urls: dict[str, str] = {}
+
+    def _start(self, name: str, cmd: list[str], probe: str) -> None:
+        log = self.home / f"{name.split()[0]}-{len(self.procs)}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        wait_up(probe, proc, log)
+
+    def start_app(self, name: str, command: list[str]) -> None:
+        port = free_port()
+        self.urls[name] = f"http://127.0.0.1:{port}"
+        self._start(
+            name, [*command, "--host", "127.0.0.1", "--port", str(port)], f"{self.urls[name]}/api/articles"
+        )
+
+    def start_nginx(self, page: bytes) -> None:
+        port = free_port()
+        tmp = self.home / "nginx"
+        tmp.mkdir()
+        (tmp / "page.html").write_bytes(page)
+        # The cache writes its files 0600; as root, nginx's workers must stay root to read them.
+        user = "user root root;" if os.geteuid() == 0 else ""
+        conf = NGINX_CONF.format(tmp=tmp, port=port, cache=self.home / "audio_cache", user=user)
+        (tmp / "nginx.conf").write_text(conf, encoding="utf-8")
+        cmd = ["nginx", "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "nginx-error.log")]
+        self.urls["nginx"] = f"http://127.0.0.1:{port}"
+        self._start("nginx", cmd, f"{self.urls['nginx']}/articles/demo")
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def prepare(servers: Servers) -> dict[str, str]:
+    """Seed, pre-generate and start everything; return the target paths (same bytes on every server)."""
+    for command in (["seed"], ["pregen", "demo"]):
+        subprocess.run([CLI, *command], env=servers.env, check=True, capture_output=True)
+    for name, command in app_servers().items():
+        servers.start_app(name, command)
+    ours = servers.urls["tts-service serve"]
+    audio = json.loads(fetch(f"{ours}/api/articles/demo/audio")[0])
+    public = f"http://{HOST}"
+    assert audio["status"] == "ready", audio["status"]
+    page = fetch(f"{ours}/articles/demo")[0]
+    servers.start_nginx(page)
+    targets = {
+        "article page": "/articles/demo",
+        "article page, If-None-Match": "/articles/demo",
+        "chunk MP3": audio["chunks"][0]["url"].removeprefix(public),
+        "whole-article MP3": audio["url"].removeprefix(public),
+    }
+    for name, path in targets.items():
+        bodies = {fetch(base + path)[0] for base in servers.urls.values()}
+        assert len(bodies) == 1, f"{name}: the servers disagree"
+        print(f"{name}: {path} ({len(bodies.pop()):,} bytes)", file=sys.stderr)
+    return targets
+
+
+def headers_for(target: str, base: str, path: str) -> dict[str, str]:
+    """Request headers for a target: the server's own ETag for the revalidation row."""
+    if "If-None-Match" not in target:
+        return {}
+    etag = fetch(base + path)[1].get("etag")
+    return {"If-None-Match": etag} if etag else {}
+
+
+def measure(servers: Servers, targets: dict[str, str], args: argparse.Namespace) -> dict:
+    """wrk on every (target, server), interleaved, ``args.rounds`` times: results by (target, server)."""
+    results: dict[tuple[str, str], list[dict]] = {}
+    for round_no in range(args.rounds):
+        for target, path in targets.items():
+            for server, base in servers.urls.items():
+                if server in PAGES_ONLY and "page" not in target:
+                    continue
+                headers = headers_for(target, base, path)
+                result = run_wrk(base + path, args, headers)
+                result["note"] = "" if headers or "If-None-Match" not in target else "no ETag: 200"
+                results.setdefault((target, server), []).append(result)
+                print(
+                    f"round {round_no + 1}: {target} / {server}: {result['rps']:.0f} req/s,"
+                    f" p99 {result['p99']:.1f} ms {' '.join(result['errors'])}",
+                    file=sys.stderr,
+                )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as home:
+        servers = Servers(Path(home))
+        try:
+            results = measure(servers, prepare(servers), args)
+        finally:
+            servers.close()
+    report(results, args, list(servers.urls))
+
+
+def _ratio(runs: list[dict], base: list[dict], field: str) -> float:
+    """The median over rounds of this configuration's figure over the baseline's in the same round."""
+    return statistics.median(r[field] / b[field] for r, b in zip(runs, base, strict=True))
+
+
+def report(results: dict[tuple[str, str], list[dict]], args: argparse.Namespace, names: list[str]) -> None:
+    stack = "uvloop + httptools" if has_fast_stack() else "asyncio + h11"
+    print(
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.rounds} rounds, medians;"
+        f" `tts-service serve` runs on {stack}.\n"
+    )
+    print("| target | server | req/s | p99 ms | req/s vs nginx | p99 vs nginx | req/s vs serve |")
+    print("|---|---|---|---|---|---|---|")
+    for target in dict.fromkeys(t for t, _ in results):
+        nginx, serve = results[(target, "nginx")], results[(target, "tts-service serve")]
+        for server in (name for name in names if (target, name) in results):
+            runs = results[(target, server)]
+            rps = statistics.median(r["rps"] for r in runs)
+            p99 = statistics.median(r["p99"] for r in runs)
+            notes = {r["note"] for r in runs if r["note"]} | {e for r in runs for e in r["errors"]}
+            label = f"{server} ({', '.join(sorted(notes))})" if notes else server
+            print(
+                f"| {target} | {label} | {rps:,.0f} | {p99:.1f} | {_ratio(runs, nginx, 'rps'):.3f}x"
+                f" | {_ratio(runs, nginx, 'p99'):.1f}x | {_ratio(runs, serve, 'rps'):.2f}x |"
+            )
+
+
+if __name__ == "__main__":
+    main()
