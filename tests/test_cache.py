@@ -83,3 +83,8 @@ def test_rewrite_replaces_whole_file(tmp_path) -> None:
 def test_missing_audio_is_not_found(tmp_path) -> None:
     with pytest.raises(NotFound):
         AudioCache(tmp_path).read(audio_key(**BASE))
+
+
+def test_files_are_readable_by_a_front_server(tmp_path) -> None:
+    path = AudioCache(tmp_path).write(audio_key(**BASE), b"audio")
+    assert path.stat().st_mode & 0o777 == 0o644

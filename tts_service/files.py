@@ -12,6 +12,7 @@ def write_atomic(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:12]}-", suffix=".part")
     try:
+        os.fchmod(fd, 0o644)  # readable by a front server (nginx) running as another user, like any file
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
