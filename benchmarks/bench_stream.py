@@ -57,7 +57,9 @@ def main() -> None:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("TTS_")}
         env |= {"TTS_HOME": home, "TTS_EDITOR_TOKEN": TOKEN}
-        server = subprocess.Popen([CLI, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             with httpx.Client(
