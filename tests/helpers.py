@@ -127,3 +127,18 @@ class LiveServer:
 
 def _cli() -> str:
     return str(Path(sys.executable).with_name("tts-service"))
+
+
+def lame_encode(samples, rate: int = 24000, bitrate: int = 48, channels: int = 1) -> bytes:
+    """Float samples encoded as the service encodes chunks (lameenc, CBR, quality 2), in any format."""
+    import lameenc
+    import numpy as np
+
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(bitrate)
+    encoder.set_in_sample_rate(rate)
+    encoder.set_out_sample_rate(rate)
+    encoder.set_channels(channels)
+    encoder.set_quality(2)
+    pcm = (np.repeat(samples, channels) * 32767).astype("<i2").tobytes()
+    return bytes(encoder.encode(pcm) + encoder.flush())

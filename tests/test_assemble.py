@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-import lameenc
 import miniaudio
 import numpy as np
 import pytest
+from helpers import lame_encode
 from test_frames import tag_frame
 
 from tts_service.audio.assemble import (
@@ -40,14 +40,7 @@ def tone(seconds: float, freq: float = 440.0, rate: int = RATE) -> np.ndarray:
 
 def encode(samples: np.ndarray, rate: int = RATE, bitrate: int = 48, channels: int = 1) -> bytes:
     """Encode like ``mp3.encode(pcm, 24000)``: lameenc, CBR, quality 2."""
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(bitrate)
-    encoder.set_in_sample_rate(rate)
-    encoder.set_out_sample_rate(rate)
-    encoder.set_channels(channels)
-    encoder.set_quality(2)
-    pcm = (np.repeat(samples, channels) * 32767).astype("<i2").tobytes()
-    return bytes(encoder.encode(pcm) + encoder.flush())
+    return lame_encode(samples, rate, bitrate, channels)
 
 
 def decode(data: bytes) -> np.ndarray:

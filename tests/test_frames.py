@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import random
 
-import lameenc
 import miniaudio
 import numpy as np
 import pytest
+from helpers import lame_encode
 
 from tts_service.audio.frames import audio_bytes, duration, frames, id3v2_end, main_data_begin
 
@@ -18,15 +18,7 @@ RATE = 24000
 def encode(seconds: float, rate: int = RATE, bitrate: int = 48, channels: int = 1) -> bytes:
     """A 440 Hz tone encoded the way the service encodes chunks (lameenc, CBR, quality 2)."""
     n = round(seconds * rate)
-    tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(n) / rate)
-    pcm = (np.repeat(tone, channels) * 32767).astype("<i2").tobytes()
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(bitrate)
-    encoder.set_in_sample_rate(rate)
-    encoder.set_out_sample_rate(rate)
-    encoder.set_channels(channels)
-    encoder.set_quality(2)
-    return bytes(encoder.encode(pcm) + encoder.flush())
+    return lame_encode(0.5 * np.sin(2 * np.pi * 440 * np.arange(n) / rate), rate, bitrate, channels)
 
 
 def tag_frame(first: bytes, marker: bytes, *, delay: int, padding: int, count: int) -> bytes:
