@@ -159,9 +159,14 @@ class Pipeline:
     def _job_id(self, article: Article, plan: Plan) -> tuple:
         return (article.slug, article.revision, plan.engine, plan.voice)
 
-    async def start(self, article: Article, *, retry: bool = False) -> asyncio.Task[Manifest]:
-        """Generate in the background unless a job is running; a failed job restarts only on ``retry``."""
-        plan = await self.plan(article)
+    async def start(
+        self, article: Article, *, retry: bool = False, plan: Plan | None = None
+    ) -> asyncio.Task[Manifest]:
+        """Generate in the background unless a job is running; a failed job restarts only on ``retry``.
+
+        Callers that already hold the article's plan (from its manifest) pass it, to skip planning again.
+        """
+        plan = plan or await self.plan(article)
         job_id = self._job_id(article, plan)
         task = self._jobs.get(job_id)
         if task is not None and (not task.done() or (job_id in self._failures and not retry)):

@@ -88,7 +88,7 @@ async def article_audio(request: Request, slug: str, store: StoreDep, pipeline: 
     article = await store.get_article(slug)
     manifest = await pipeline.manifest(article)
     if manifest.status == "pending":
-        await pipeline.start(article)
+        await pipeline.start(article, plan=manifest.plan)
     return AudioOut.of(request, article, manifest, await pipeline.whole(article, manifest))
 
 

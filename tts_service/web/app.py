@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
 
     app = FastAPI(title="tts_service", version=__version__, lifespan=lifespan)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    app.state.page_cache = pages.PageCache()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)

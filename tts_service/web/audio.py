@@ -63,7 +63,7 @@ async def article_mp3(request: Request, slug: str, store: StoreDep, pipeline: Pi
     if manifest.status == "failed" or not manifest.plan.spoken:
         body = {"detail": f"the audio of {slug!r} is {manifest.status}", "error": manifest.error}
         return JSONResponse(body, status_code=503, headers={"Retry-After": "60", "Cache-Control": "no-store"})
-    await pipeline.start(article)
+    await pipeline.start(article, plan=manifest.plan)
     # X-Accel-Buffering: a proxy in front (nginx) passes each sentence on as soon as it is sent.
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     if request.method == "HEAD":

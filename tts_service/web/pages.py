@@ -75,9 +75,7 @@ def _cached_page(request: Request, name: str, key: Hashable, context: Callable[[
     ``key`` must hold everything the template reads from its context. What it reads from the request is added
     here: the base URL (absolute links), the path (the preference forms) and the preferences.
     """
-    cache: PageCache | None = getattr(request.app.state, "page_cache", None)
-    if cache is None:
-        cache = request.app.state.page_cache = PageCache()
+    cache: PageCache = request.app.state.page_cache
     full_key = (name, str(request.base_url), request.url.path, tuple(_prefs(request).values()), key)
     page = cache.get(full_key)
     if page is None:
@@ -119,7 +117,7 @@ async def article_page(request: Request, slug: str, store: StoreDep, pipeline: P
     article = await store.get_article(slug)
     manifest = await pipeline.manifest(article)
     if manifest.status == "pending":
-        await pipeline.start(article)  # render now; audio arrives in the background
+        await pipeline.start(article, plan=manifest.plan)  # render now; audio arrives in the background
     whole = await pipeline.whole(article, manifest)
     # Not (slug, revision) alone: a deleted article's slug starts again at revision 1. The chunks carry
     # the text as the page splits it, which the lexicon, engine and voice also shape.
