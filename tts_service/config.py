@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +25,31 @@ class Settings(BaseSettings):
     port: int = 8000
     local_threads: int = Field(default=1, gt=0, description="LiteRT threads per local-voice worker.")
     edge_timeout: int = Field(default=30, gt=0, description="Seconds before an edge-tts request gives up.")
+    edge_concurrency: int = Field(default=4, gt=0, description="Requests in flight to Microsoft at once.")
+    edge_retries: int = Field(default=3, ge=0, description="Retries of a failed edge request (after the first).")
+    edge_backoff: float = Field(default=0.5, ge=0, description="First retry delay in seconds; doubles, capped.")
+    edge_backoff_cap: float = Field(default=8.0, ge=0, description="Longest delay between retries, seconds.")
+    breaker_threshold: int = Field(default=5, gt=0, description="Failures in a row that open the circuit.")
+    breaker_cooldown: float = Field(default=30.0, ge=0, description="Seconds an open circuit stays open.")
+    fallback_engine: str | None = Field(
+        default="local", description="Engine for a whole article when its own engine fails; empty: none."
+    )
+    cors_origins: str = Field(default="", description="Comma-separated origins allowed to read the API, or *.")
+    public_tts: bool = Field(default=False, description="Let anyone use POST /api/tts, rate-limited per client.")
+    public_tts_per_minute: int = Field(default=10, gt=0, description="POST /api/tts calls per client a minute.")
+    tts_max_chars: int = Field(default=500, gt=0, description="Longest text POST /api/tts accepts.")
+    max_body_bytes: int = Field(default=2_000_000, gt=0, description="Largest request body accepted.")
+    max_lexicon_entries: int = Field(default=5_000, gt=0, description="Most entries the lexicon may hold.")
+    session_hours: float = Field(default=8.0, gt=0, description="How long an editor's sign-in lasts.")
+
+    @field_validator("fallback_engine")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def db_path(self) -> Path:

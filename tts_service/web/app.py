@@ -19,7 +19,7 @@ from tts_service.engines import Engine, EngineRegistry
 from tts_service.errors import TTSError, Unauthorized
 from tts_service.pipeline import Pipeline
 from tts_service.store import Store
-from tts_service.web import api, audio, feed, pages
+from tts_service.web import admin, api, audio, feed, middleware, pages
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.include_router(api.router)
     app.include_router(audio.router)
     app.include_router(feed.router)
+    app.include_router(admin.router)
+    middleware.install(app, settings)
     app.add_exception_handler(TTSError, _handle_error)
     return app
 
