@@ -38,8 +38,8 @@ async def edge_double(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[EdgeDoub
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings with all state under a temporary TTS_HOME and a known editor token."""
-    return Settings(home=tmp_path, engine="espeak", editor_token=TOKEN, workers=2)
+    """Settings with all state under a temporary TTS_HOME and a known editor token; no fallback engine."""
+    return Settings(home=tmp_path, engine="espeak", editor_token=TOKEN, workers=2, fallback_engine=None)
 
 
 @pytest.fixture

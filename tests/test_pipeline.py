@@ -51,9 +51,10 @@ async def test_edit_resynthesises_only_changed_chunks(pipeline: Pipeline, espeak
     assert len(espeak.calls) == 3
     espeak.calls.clear()
     edited = await add(pipeline, "春天来了。\n\n夏天非常热。\n\n秋天凉快。")
-    manifest = await pipeline.generate(edited)
+    job = await pipeline.generate(edited)
     assert espeak.calls == ["夏天非常热。"]
-    assert manifest.status == "ready" and edited.revision == 2
+    assert job.status == "done" and job.revision == edited.revision == 2
+    assert (await pipeline.manifest(edited)).status == "ready"
 
 
 async def test_same_sentence_in_two_articles_is_stored_once(pipeline: Pipeline, espeak, settings) -> None:
@@ -77,11 +78,14 @@ async def test_concurrent_requests_for_one_chunk_synthesise_once(pipeline: Pipel
 
 async def test_background_jobs_are_not_duplicated(pipeline: Pipeline, espeak) -> None:
     article = await add(pipeline, "后台任务。只跑一次。")  # two sentences, so two chunks
-    tasks = {await pipeline.start(article) for _ in range(5)}
-    assert len(tasks) == 1
-    manifest = await tasks.pop()
-    assert manifest.status == "ready"
+    jobs = await asyncio.gather(*(pipeline.start(article) for _ in range(5)))
+    assert len({job.id for job in jobs}) == 1
+    done = await pipeline.wait(jobs[0])
+    assert done.status == "done" and (done.done, done.total) == (2, 2)
     assert sorted(espeak.calls) == ["只跑一次。", "后台任务。"]
+    # Once done, asking again makes a new job that finds everything cached.
+    again = await pipeline.wait(await pipeline.start(article))
+    assert again.id != done.id and again.status == "done" and len(espeak.calls) == 2
 
 
 async def test_progress_callback(pipeline: Pipeline) -> None:

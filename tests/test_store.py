@@ -8,7 +8,7 @@ import pytest
 
 from tts_service.article import ArticleDraft
 from tts_service.errors import NotFound
-from tts_service.store import MIGRATIONS, Store, migrate
+from tts_service.store import MIGRATIONS, AudioRecord, Store, migrate
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ async def test_list_is_newest_first(store: Store) -> None:
 async def test_audio_records_in_batches(store: Store) -> None:
     keys = [f"{i:064x}" for i in range(1200)]
     for key in keys[::2]:
-        await store.record_audio(key, 100, 1.5, "espeak", "cmn")
+        await store.record_audio(AudioRecord(key, 100, 1.5, "ab" * 32), "espeak", "cmn")
     found = await store.audio_records(keys)
     assert set(found) == set(keys[::2])
     assert found[keys[0]].duration == 1.5 and found[keys[0]].size == 100
@@ -91,5 +91,5 @@ async def test_a_failed_write_is_rolled_back(store: Store) -> None:
         raise RuntimeError("halfway")
 
     with pytest.raises(RuntimeError):
-        await store._write(bad)
+        await store.write(bad)
     assert await store.list_articles() == []

@@ -89,3 +89,6 @@ class Article:
     voice: str | None
     created_at: str
     updated_at: str
+    # Set when this revision's audio had to be made with the fallback engine (its own engine failed).
+    audio_engine: str | None = None
+    audio_voice: str | None = None

@@ -53,16 +53,16 @@ class Assembler:
     async def _build(
         self, key: str, chunk_keys: list[str], paragraphs: list[int], tags: Tags
     ) -> AssemblyRecord:
-        def build() -> tuple[int, float, list]:
+        def build() -> AssemblyRecord:
             pieces = [Piece(self.cache.read(k), p) for k, p in zip(chunk_keys, paragraphs, strict=True)]
             audio, spans, total = assemble(
                 pieces, sentence_pause=SENTENCE_PAUSE, paragraph_pause=PARAGRAPH_PAUSE, tags=tags
             )
             self.cache.write(key, audio)
-            return len(audio), total, [(round(s.start, 3), round(s.end, 3)) for s in spans]
+            timeline = tuple((round(s.start, 3), round(s.end, 3)) for s in spans)
+            return AssemblyRecord(key, len(audio), round(total, 3), timeline, hashlib.sha256(audio).hexdigest())
 
-        size, total, spans = await asyncio.to_thread(build)
-        record = AssemblyRecord(key, size, round(total, 3), tuple(spans))
+        record = await asyncio.to_thread(build)
         await self.store.record_assembly(record)
         return record
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from tts_service.article import Article, ArticleDraft
 from tts_service.assembly import Assembler
@@ -15,6 +18,8 @@ from tts_service.cache import AudioCache, audio_key
 from tts_service.config import Settings
 from tts_service.engines import Engine, EngineRegistry, Prosody, check_voice
 from tts_service.errors import NotFound, SynthesisError
+from tts_service.generation import JobRunner
+from tts_service.jobs import Job, JobStore, orphaned
 from tts_service.store import AssemblyRecord, AudioRecord, Store
 from tts_service.text import segment
 from tts_service.text.lexicon import Lexicon
@@ -93,16 +98,33 @@ def _plan_chunks(
 ProgressFn = Callable[[int, int], None]
 
 
-class Pipeline:
-    """Plans articles, synthesises missing chunks (single-flight, bounded), reports manifests."""
+class Metrics(Protocol):
+    """What the pipeline reports to (``tts_service.metrics.Metrics``); optional."""
 
-    def __init__(self, settings: Settings, store: Store, cache: AudioCache, engines: EngineRegistry) -> None:
+    def observe_synthesis(self, engine: str, seconds: float) -> None: ...
+    def cache(self, hit: bool) -> None: ...
+
+
+class Pipeline:
+    """Plans articles, runs generation jobs, synthesises missing chunks (single flight, bounded)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        cache: AudioCache,
+        engines: EngineRegistry,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.settings, self.store, self.cache, self.engines = settings, store, cache, engines
+        self.metrics = metrics
+        self.jobs = JobStore(store)
         self.assembler = Assembler(store, cache)
         self._slots = asyncio.Semaphore(settings.workers)
+        self._job_slots = asyncio.Semaphore(settings.workers)
         self._inflight: dict[str, asyncio.Future[AudioRecord]] = {}
-        self._jobs: dict[tuple, asyncio.Task[Manifest]] = {}
-        self._failures: dict[tuple, str] = {}
+        self._tasks: dict[int, asyncio.Task[Job]] = {}
+        self._starting: dict[tuple[str, int], asyncio.Lock] = {}
 
     def check_draft(self, draft: ArticleDraft) -> None:
         """Reject a draft before it is stored: too large (413), unknown engine or voice (422)."""
@@ -116,13 +138,22 @@ class Pipeline:
             voice = self.settings.voice
         return chosen, check_voice(chosen, voice)
 
-    async def plan(self, article: Article, prosody: Prosody | None = None) -> Plan:
+    async def plan(
+        self, article: Article, prosody: Prosody | None = None, *, using: tuple[str, str] | None = None
+    ) -> Plan:
         """Chunks and cache keys for an article's current revision (InvalidInput for a bad engine/voice).
 
-        The lexicon is read on every call, so an edit to it takes effect at once; a changed entry changes
-        the spoken text, and so the cache key, of exactly the chunks it touches.
+        By default the revision is planned with the engine its audio is made with: its own, or the fallback
+        engine if its own failed. ``using`` names an engine and voice instead. The lexicon is read on every
+        call, so an edit takes effect at once; a changed entry changes the spoken text, and so the cache
+        key, of exactly the chunks it touches.
         """
-        engine, voice = self.resolve(article.engine, article.voice)
+        if using is not None:
+            engine, voice = self.resolve(*using)
+        elif article.audio_engine:
+            engine, voice = self.resolve(article.audio_engine, article.audio_voice)
+        else:
+            engine, voice = self.resolve(article.engine, article.voice)
         lexicon = Lexicon.of(await self.store.lexicon())
         prosody = prosody or Prosody()
         args = (article.text, engine.name, engine.version, voice, prosody, engine.max_chunk_chars, lexicon)
@@ -133,8 +164,10 @@ class Pipeline:
         records = await self.store.audio_records(c.key for c in plan.spoken)
         if all(c.key in records for c in plan.spoken):
             return Manifest(plan, records, "ready")
-        error = self._failures.get(self._job_id(article, plan))
-        return Manifest(plan, records, "failed" if error else "pending", error)
+        job = await self.jobs.latest(article.slug, article.revision)
+        if job is not None and job.status == "failed" and job.engine == plan.engine:
+            return Manifest(plan, records, "failed", job.error)
+        return Manifest(plan, records, "pending")
 
     async def whole(self, article: Article, manifest: Manifest) -> AssemblyRecord | None:
         """The whole-article MP3 once every chunk is ready (built on first use, then cached); else None."""
@@ -151,70 +184,94 @@ class Pipeline:
         """One chunk's MP3, synthesised now if it is not cached yet (sharing any synthesis in flight)."""
         assert chunk.key is not None
         cached = await self.store.audio_records([chunk.key])
-        if not cached or not await asyncio.to_thread(self.cache.exists, chunk.key):
+        hit = bool(cached) and await asyncio.to_thread(self.cache.exists, chunk.key)
+        if self.metrics:
+            self.metrics.cache(hit)
+        if not hit:
             engine = self.engines.get(plan.engine)
             await self.synthesize(engine, plan.voice, plan.prosody, chunk.spoken, chunk.key)
         return await asyncio.to_thread(self.cache.read, chunk.key)
 
-    def _job_id(self, article: Article, plan: Plan) -> tuple:
-        return (article.slug, article.revision, plan.engine, plan.voice)
+    # Jobs -----------------------------------------------------------------------------------------
 
     async def start(
-        self, article: Article, *, retry: bool = False, plan: Plan | None = None
-    ) -> asyncio.Task[Manifest]:
-        """Generate in the background unless a job is running; a failed job restarts only on ``retry``.
-
-        Callers that already hold the article's plan (from its manifest) pass it, to skip planning again.
+        self,
+        article: Article,
+        *,
+        retry: bool = False,
+        plan: Plan | None = None,
+        on_progress: ProgressFn | None = None,
+    ) -> Job:
+        """The article revision's generation job: the one running, or a new one (``retry``: even after a
+        failure, and with the article's own engine again after a fallback). An orphaned job (its process
+        died) is taken over and finished. Callers holding the article's plan pass it, to skip planning.
         """
-        plan = plan or await self.plan(article)
-        job_id = self._job_id(article, plan)
-        task = self._jobs.get(job_id)
-        if task is not None and (not task.done() or (job_id in self._failures and not retry)):
-            return task
-        self._failures.pop(job_id, None)
-        task = asyncio.create_task(self._run(article, plan, job_id, None), name=f"generate:{article.slug}")
-        self._jobs[job_id] = task
-        return task
+        key = (article.slug, article.revision)
+        async with self._starting.setdefault(key, asyncio.Lock()):  # two requests, one job
+            job = await self.jobs.latest(*key)
+            task = self._tasks.get(job.id) if job else None
+            if job is not None and task is not None and not task.done():
+                return job
+            if job is not None and orphaned(job) and await self.jobs.claim(job):
+                log.info("resuming job %d (%s) left by %s", job.id, job.slug, job.owner)
+                return self._launch(article, await self.jobs.get(job.id), on_progress)
+            if job is not None and (job.active or (job.status == "failed" and not retry)):
+                return job  # running in another live process, or failed until someone retries
+            if retry:  # after a fallback, a retry tries the article's own engine again
+                engine, voice = self.resolve(article.engine, article.voice)
+                plan = await self.plan(article, using=(engine.name, voice))
+            plan = plan or await self.plan(article)
+            job = await self.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
+            return self._launch(article, job, on_progress)
 
-    async def generate(self, article: Article, on_progress: ProgressFn | None = None) -> Manifest:
-        """Synthesise every missing chunk now; raise SynthesisError if any fails."""
-        plan = await self.plan(article)
-        manifest = await self._run(article, plan, self._job_id(article, plan), on_progress)
-        if manifest.status == "failed":
-            raise SynthesisError(manifest.error or "synthesis failed")
-        return manifest
+    async def wait(self, job: Job) -> Job:
+        """Wait for a job this process runs to end; its final state."""
+        task = self._tasks.get(job.id)
+        if task is not None:
+            try:
+                return await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise  # it is the waiter that is cancelled
+        return await self.jobs.get(job.id)  # stopped (shutdown, deletion), or run by another process
 
-    async def _run(
-        self, article: Article, plan: Plan, job_id: tuple, on_progress: ProgressFn | None
-    ) -> Manifest:
-        engine = self.engines.get(plan.engine)
-        records = await self.store.audio_records(c.key for c in plan.spoken)
-        todo = list({c.key: c for c in plan.spoken if c.key not in records}.values())
-        total = len(plan.spoken)
-        done = sum(c.key in records for c in plan.spoken)
-        if on_progress:
-            on_progress(done, total)
+    async def generate(self, article: Article, on_progress: ProgressFn | None = None) -> Job:
+        """Run (or resume) the article's job now; raise SynthesisError if it fails."""
+        job = await self.wait(await self.start(article, on_progress=on_progress))
+        if job.status == "failed":
+            raise SynthesisError(job.error or "synthesis failed")
+        return job
 
-        async def one(chunk: PlannedChunk) -> None:
-            nonlocal done
-            await self.synthesize(engine, plan.voice, plan.prosody, chunk.spoken, chunk.key)
-            done += sum(c.key == chunk.key for c in plan.spoken)
-            if on_progress:
-                on_progress(done, total)
+    async def resume(self) -> list[Job]:
+        """Take over every job whose process died (at start-up); the jobs now running here."""
+        resumed = []
+        for job in await self.jobs.orphans():
+            try:
+                article = await self.store.get_article(job.slug)
+            except NotFound:
+                article = None
+            if article is None or article.revision != job.revision:
+                if await self.jobs.claim(job):
+                    await self.jobs.update(job.id, status="failed", error="superseded: the article changed")
+                continue
+            resumed.append(await self.start(article))
+        return resumed
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                for chunk in todo:
-                    group.create_task(one(chunk))
-        except* SynthesisError as errors:
-            self._failures[job_id] = str(errors.exceptions[0])
-            log.warning("generation of %s failed: %s", article.slug, errors.exceptions[0])
-        except* Exception as errors:
-            self._failures[job_id] = "internal error during synthesis"
-            log.error("generation of %s crashed", article.slug, exc_info=errors.exceptions[0])
-        manifest = await self.manifest(article, plan)
-        await self.whole(article, manifest)  # pre-generation includes the whole-article file
-        return manifest
+    async def delete(self, slug: str) -> None:
+        """Delete an article: stop its jobs first, then remove it with its revisions and jobs."""
+        mine = f"job:{slug}:"
+        running = [t for t in self._tasks.values() if t.get_name().startswith(mine) and not t.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        await self.store.delete_article(slug)
+
+    def _launch(self, article: Article, job: Job, on_progress: ProgressFn | None) -> Job:
+        self._tasks = {i: t for i, t in self._tasks.items() if not t.done()}  # forget finished ones
+        runner = JobRunner(self, self._job_slots)
+        task = asyncio.create_task(runner.run(article, job, on_progress), name=f"job:{job.slug}:{job.id}")
+        self._tasks[job.id] = task
+        return job
 
     async def synthesize(
         self, engine: Engine, voice: str, prosody: Prosody, spoken: str, key: str
@@ -241,14 +298,20 @@ class Pipeline:
 
     async def _synthesize_once(self, engine: Engine, voice: str, prosody: Prosody, spoken: str, key: str):
         async with self._slots:
+            started = time.perf_counter()
             result = await engine.synthesize(spoken, voice, prosody)
+            if self.metrics:
+                self.metrics.observe_synthesis(engine.name, time.perf_counter() - started)
+        digest = hashlib.sha256(result.audio).hexdigest()
         await asyncio.to_thread(self.cache.write, key, result.audio)
-        await self.store.record_audio(key, len(result.audio), result.duration, engine.name, voice)
-        return AudioRecord(key, len(result.audio), result.duration)
+        # Recorded only once the whole file is in place: a record always means a complete file.
+        record = AudioRecord(key, len(result.audio), result.duration, digest)
+        await self.store.record_audio(record, engine.name, voice)
+        return record
 
     async def aclose(self) -> None:
-        """Cancel background jobs (at shutdown)."""
-        tasks = [t for t in self._jobs.values() if not t.done()]
+        """Cancel running jobs (at shutdown); they stay "running" in the store and resume at next start."""
+        tasks = [t for t in self._tasks.values() if not t.done()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

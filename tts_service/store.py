@@ -70,11 +70,38 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        slug TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        engine TEXT NOT NULL,
+        voice TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+        done INTEGER NOT NULL DEFAULT 0,
+        total INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        fallback TEXT,
+        owner TEXT NOT NULL,
+        heartbeat REAL NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX jobs_by_article ON jobs (slug, revision, id);
+    CREATE INDEX jobs_by_status ON jobs (status);
+    -- The engine and voice a revision's audio was actually made with, when its own engine failed.
+    ALTER TABLE revisions ADD COLUMN audio_engine TEXT;
+    ALTER TABLE revisions ADD COLUMN audio_voice TEXT;
+    -- What `tts-service cache verify` checks each file against.
+    ALTER TABLE audio ADD COLUMN sha256 TEXT;
+    ALTER TABLE assemblies ADD COLUMN sha256 TEXT;
+    """,
 )
 
 _ARTICLE_SQL = """
     SELECT a.slug, a.revision, r.title, r.text, r.byline, r.date, r.engine, r.voice,
-           a.created_at, r.created_at
+           a.created_at, r.created_at, r.audio_engine, r.audio_voice
     FROM articles a JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision
 """
 
@@ -84,6 +111,7 @@ class AudioRecord:
     key: str
     size: int
     duration: float
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +122,12 @@ class AssemblyRecord:
     size: int
     duration: float
     spans: tuple[tuple[float, float], ...]
+    sha256: str | None = None
+
+
+def _assembly(row: tuple) -> AssemblyRecord:
+    spans = tuple((start, end) for start, end in json.loads(row[3]))
+    return AssemblyRecord(row[0], row[1], row[2], spans, row[4])
 
 
 def _now() -> str:
@@ -142,10 +176,12 @@ class Store:
                 self._read_conns.append(conn)
         return conn
 
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` with this thread's read connection, in a worker thread."""
         return await asyncio.to_thread(lambda: fn(self._read_conn()))
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in one transaction on the single writer thread."""
         def run() -> T:
             conn = self._write_conn
             conn.execute("BEGIN IMMEDIATE")
@@ -162,14 +198,14 @@ class Store:
     # Articles -------------------------------------------------------------------------------------
 
     async def list_articles(self) -> list[Article]:
-        rows = await self._read(
+        rows = await self.read(
             lambda c: c.execute(_ARTICLE_SQL + " ORDER BY a.updated_at DESC, a.id DESC").fetchall()
         )
         return [Article(*row) for row in rows]
 
     async def get_article(self, slug: str) -> Article:
         """The current revision of ``slug``; NotFound if there is no such article."""
-        row = await self._read(lambda c: c.execute(_ARTICLE_SQL + " WHERE a.slug = ?", (slug,)).fetchone())
+        row = await self.read(lambda c: c.execute(_ARTICLE_SQL + " WHERE a.slug = ?", (slug,)).fetchone())
         if row is None:
             raise NotFound(f"no article {slug!r}")
         return Article(*row)
@@ -212,7 +248,7 @@ class Store:
                 ),
             )
 
-        await self._write(write)
+        await self.write(write)
         return await self.get_article(slug)
 
     async def delete_article(self, slug: str) -> None:
@@ -221,18 +257,33 @@ class Store:
         def write(conn: sqlite3.Connection) -> None:
             if conn.execute("DELETE FROM articles WHERE slug = ?", (slug,)).rowcount == 0:
                 raise NotFound(f"no article {slug!r}")
+            conn.execute("DELETE FROM jobs WHERE slug = ?", (slug,))  # a new article may reuse the slug
 
-        await self._write(write)
+        await self.write(write)
+
+    async def set_audio_voice(self, slug: str, revision: int, engine: str | None, voice: str | None) -> None:
+        """Record the engine and voice a revision's audio is made with instead of its own (None: its own)."""
+        sql = (
+            "UPDATE revisions SET audio_engine = ?, audio_voice = ?"
+            " WHERE revision = ? AND article_id = (SELECT id FROM articles WHERE slug = ?)"
+        )
+        await self.write(lambda c: c.execute(sql, (engine, voice, revision, slug)))
+
+    async def job_counts(self) -> dict[str, int]:
+        """How many generation jobs are in each state (for metrics)."""
+        sql = "SELECT status, count(*) FROM jobs GROUP BY status"
+        rows = await self.read(lambda c: c.execute(sql).fetchall())
+        return {"queued": 0, "running": 0, "done": 0, "failed": 0, **dict(rows)}
 
     async def revision_count(self, slug: str) -> int:
         sql = "SELECT count(*) FROM revisions r JOIN articles a ON a.id = r.article_id WHERE a.slug = ?"
-        return await self._read(lambda c: c.execute(sql, (slug,)).fetchone()[0])
+        return await self.read(lambda c: c.execute(sql, (slug,)).fetchone()[0])
 
     # Lexicon --------------------------------------------------------------------------------------
 
     async def lexicon(self) -> dict[str, str]:
         """All entries, written form → spoken form."""
-        rows = await self._read(lambda c: c.execute("SELECT written, spoken FROM lexicon").fetchall())
+        rows = await self.read(lambda c: c.execute("SELECT written, spoken FROM lexicon").fetchall())
         return dict(rows)
 
     async def put_lexicon(self, written: str, spoken: str) -> bool:
@@ -249,14 +300,14 @@ class Store:
             )
             return existed is None
 
-        return await self._write(write)
+        return await self.write(write)
 
     async def remove_lexicon(self, written: str) -> None:
         def write(conn: sqlite3.Connection) -> None:
             if conn.execute("DELETE FROM lexicon WHERE written = ?", (written,)).rowcount == 0:
                 raise NotFound(f"no lexicon entry {written!r}")
 
-        await self._write(write)
+        await self.write(write)
 
     # Audio ----------------------------------------------------------------------------------------
 
@@ -270,40 +321,57 @@ class Store:
                 batch = wanted[i : i + 500]
                 marks = ",".join("?" * len(batch))
                 for row in conn.execute(
-                    f"SELECT key, size, duration FROM audio WHERE key IN ({marks})", batch
+                    f"SELECT key, size, duration, sha256 FROM audio WHERE key IN ({marks})", batch
                 ):
                     found[row[0]] = AudioRecord(*row)
             return found
 
-        return await self._read(read)
+        return await self.read(read)
 
-    async def record_audio(self, key: str, size: int, duration: float, engine: str, voice: str) -> None:
-        await self._write(
+    async def record_audio(self, record: AudioRecord, engine: str, voice: str) -> None:
+        await self.write(
             lambda c: c.execute(
-                "INSERT OR REPLACE INTO audio (key, size, duration, engine, voice, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (key, size, duration, engine, voice, _now()),
+                "INSERT OR REPLACE INTO audio (key, size, duration, sha256, engine, voice, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.key, record.size, record.duration, record.sha256, engine, voice, _now()),
             )
         )
+
+    async def all_audio(self) -> list[AudioRecord]:
+        """Every chunk record (for cache verify and gc)."""
+        sql = "SELECT key, size, duration, sha256 FROM audio"
+        rows = await self.read(lambda c: c.execute(sql).fetchall())
+        return [AudioRecord(*row) for row in rows]
+
+    async def forget_audio(self, keys: Iterable[str]) -> None:
+        """Drop the records of chunk and whole-article files that are gone (gc, quarantine)."""
+        doomed = [(key,) for key in keys]
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.executemany("DELETE FROM audio WHERE key = ?", doomed)
+            conn.executemany("DELETE FROM assemblies WHERE key = ?", doomed)
+
+        await self.write(write)
 
     # Whole-article audio --------------------------------------------------------------------------
 
     async def assembly(self, key: str) -> AssemblyRecord | None:
-        row = await self._read(
+        row = await self.read(
             lambda c: c.execute(
-                "SELECT key, size, duration, spans FROM assemblies WHERE key = ?", (key,)
+                "SELECT key, size, duration, spans, sha256 FROM assemblies WHERE key = ?", (key,)
             ).fetchone()
         )
-        if row is None:
-            return None
-        spans = tuple((start, end) for start, end in json.loads(row[3]))
-        return AssemblyRecord(row[0], row[1], row[2], spans)
+        return None if row is None else _assembly(row)
+
+    async def all_assemblies(self) -> list[AssemblyRecord]:
+        sql = "SELECT key, size, duration, spans, sha256 FROM assemblies"
+        return [_assembly(row) for row in await self.read(lambda c: c.execute(sql).fetchall())]
 
     async def record_assembly(self, record: AssemblyRecord) -> None:
-        await self._write(
+        await self.write(
             lambda c: c.execute(
-                "INSERT OR REPLACE INTO assemblies (key, size, duration, spans, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (record.key, record.size, record.duration, json.dumps(record.spans), _now()),
+                "INSERT OR REPLACE INTO assemblies (key, size, duration, spans, sha256, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (record.key, record.size, record.duration, json.dumps(record.spans), record.sha256, _now()),
             )
         )

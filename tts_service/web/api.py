@@ -12,7 +12,7 @@ from tts_service.article import ArticleDraft, draft_from
 from tts_service.errors import NotReady, TooLarge
 from tts_service.text.lexicon import LexiconEntry
 from tts_service.web.deps import Editor, PipelineDep, SettingsDep, StoreDep
-from tts_service.web.schemas import ArticleOut, ArticleSummary, AudioOut
+from tts_service.web.schemas import ArticleOut, ArticleSummary, AudioOut, JobOut
 
 router = APIRouter(prefix="/api")
 
@@ -77,8 +77,8 @@ async def update_article(
 
 
 @router.delete("/articles/{slug}", status_code=204, dependencies=[Editor])
-async def delete_article(slug: str, store: StoreDep) -> Response:
-    await store.delete_article(slug)
+async def delete_article(slug: str, pipeline: PipelineDep) -> Response:
+    await pipeline.delete(slug)
     return Response(status_code=204)
 
 
@@ -87,18 +87,27 @@ async def article_audio(request: Request, slug: str, store: StoreDep, pipeline: 
     """The article's audio manifest; asking for it starts generation if nothing is running."""
     article = await store.get_article(slug)
     manifest = await pipeline.manifest(article)
-    if manifest.status == "pending":
-        await pipeline.start(article, plan=manifest.plan)
-    return AudioOut.of(request, article, manifest, await pipeline.whole(article, manifest))
+    job = await pipeline.start(article, plan=manifest.plan) if manifest.status == "pending" else None
+    job = job or await pipeline.jobs.latest(article.slug, article.revision)
+    return AudioOut.of(request, article, manifest, await pipeline.whole(article, manifest), job)
 
 
 @router.post("/articles/{slug}/audio", status_code=202, dependencies=[Editor])
-async def start_generation(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> AudioOut:
-    """Start (or retry) generation; answers at once with the manifest as it stands."""
+async def start_generation(
+    request: Request, response: Response, slug: str, store: StoreDep, pipeline: PipelineDep
+) -> AudioOut:
+    """Start (or retry) generation as a job; answers at once with the manifest and the job (Location)."""
     article = await store.get_article(slug)
-    await pipeline.start(article, retry=True)
+    job = await pipeline.start(article, retry=True)
     manifest = await pipeline.manifest(article)
-    return AudioOut.of(request, article, manifest, await pipeline.whole(article, manifest))
+    response.headers["Location"] = str(request.url_for("get_job", job_id=job.id))
+    return AudioOut.of(request, article, manifest, await pipeline.whole(article, manifest), job)
+
+
+@router.get("/jobs/{job_id}", name="get_job", dependencies=[Editor])
+async def get_job(request: Request, job_id: int, pipeline: PipelineDep) -> JobOut:
+    """A generation job: queued, running (with progress), done, or failed with its reason."""
+    return JobOut.of(request, await pipeline.jobs.get(job_id))
 
 
 @router.get("/articles/{slug}/captions.vtt", name="article_captions", response_class=PlainTextResponse)

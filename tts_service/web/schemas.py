@@ -6,6 +6,7 @@ from fastapi import Request
 from pydantic import BaseModel
 
 from tts_service.article import Article
+from tts_service.jobs import Job
 from tts_service.pipeline import Manifest
 from tts_service.store import AssemblyRecord
 
@@ -65,6 +66,46 @@ class ChunkOut(BaseModel):
     end: float | None = None
 
 
+class JobOut(BaseModel):
+    """A generation job as editors and tools see it."""
+
+    id: int
+    url: str
+    slug: str
+    revision: int
+    status: str  # queued | running | done | failed
+    progress: float
+    done: int
+    total: int
+    engine: str
+    voice: str
+    error: str | None
+    fallback: str | None  # set when the article's own engine failed and another read it
+    created_at: str
+    updated_at: str
+    finished_at: str | None
+
+    @classmethod
+    def of(cls, request: Request, job: Job) -> JobOut:
+        return cls(
+            id=job.id,
+            url=str(request.url_for("get_job", job_id=job.id)),
+            slug=job.slug,
+            revision=job.revision,
+            status=job.status,
+            progress=job.progress,
+            done=job.done,
+            total=job.total,
+            engine=job.engine,
+            voice=job.voice,
+            error=job.error,
+            fallback=job.fallback,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            finished_at=job.finished_at,
+        )
+
+
 class AudioOut(BaseModel):
     slug: str
     revision: int
@@ -77,10 +118,16 @@ class AudioOut(BaseModel):
     duration: float | None
     captions_url: str
     chunks: list[ChunkOut]
+    job: JobOut | None = None  # the revision's latest generation job
 
     @classmethod
     def of(
-        cls, request: Request, article: Article, manifest: Manifest, whole: AssemblyRecord | None
+        cls,
+        request: Request,
+        article: Article,
+        manifest: Manifest,
+        whole: AssemblyRecord | None,
+        job: Job | None = None,
     ) -> AudioOut:
         chunks = []
         for index, chunk in enumerate(manifest.plan.spoken):
@@ -112,4 +159,5 @@ class AudioOut(BaseModel):
             duration=whole.duration if whole else None,
             captions_url=str(request.url_for("article_captions", slug=article.slug)),
             chunks=chunks,
+            job=JobOut.of(request, job) if job else None,
         )

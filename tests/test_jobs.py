@@ -1,0 +1,266 @@
+"""Generation jobs: kept in the store, taken over when their process dies, falling back per article."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+
+import pytest
+from helpers import CountingEngine
+
+from tts_service.article import ArticleDraft
+from tts_service.cache import AudioCache
+from tts_service.config import Settings
+from tts_service.engines import EngineRegistry, Prosody, Synthesis
+from tts_service.errors import NotFound, SynthesisError
+from tts_service.jobs import STALE_AFTER, Job, JobStore, orphaned, this_process
+from tts_service.pipeline import Pipeline
+from tts_service.store import Store
+
+TEXT = "第一句话。第二句话。\n\n第三句话。第四句话。"
+SENTENCES = ["第一句话。", "第二句话。", "第三句话。", "第四句话。"]
+
+
+class FlakyEngine:
+    """Stands in for an online engine: works for ``ok`` calls, then fails the way a dead endpoint does."""
+
+    name, version = "edge", "flaky-1"
+    voices = default_voice = ("zh-CN-XiaoxiaoNeural",)
+    default_voice = "zh-CN-XiaoxiaoNeural"
+    max_chunk_chars = 300
+
+    def __init__(self, inner: CountingEngine, ok: int = 0) -> None:
+        self.inner, self.ok, self.calls = inner, ok, []
+
+    async def synthesize(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
+        self.calls.append(text)
+        if len(self.calls) > self.ok:
+            raise SynthesisError("edge-tts: connection lost mid-stream")
+        return await self.inner.inner.synthesize(text, "cmn", prosody)
+
+
+def dead_owner() -> str:
+    """The owner name of a process that has exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    host, _, rest = this_process().partition(":")
+    return f"{host}:{proc.pid}:dead0000"
+
+
+def make_pipeline(settings: Settings, **engines) -> Pipeline:
+    store = Store(settings.db_path)
+    return Pipeline(settings, store, AudioCache(settings.cache_dir), EngineRegistry(settings, engines))
+
+
+@pytest.fixture
+async def pipeline(settings: Settings, espeak: CountingEngine):
+    p = make_pipeline(settings, espeak=espeak)
+    yield p
+    await p.aclose()
+    p.store.close()
+
+
+async def add(pipeline: Pipeline, text: str = TEXT, slug: str = "a", engine: str | None = None):
+    draft = ArticleDraft(title="标题", text=text, slug=slug, engine=engine)
+    return await pipeline.store.save_article(draft)
+
+
+async def set_owner(pipeline: Pipeline, job_id: int, owner: str, heartbeat: float | None = None) -> None:
+    sql = "UPDATE jobs SET owner = ?, heartbeat = ? WHERE id = ?"
+    await pipeline.store.write(lambda c: c.execute(sql, (owner, heartbeat or time.time(), job_id)))
+
+
+# The job table --------------------------------------------------------------------------------------
+
+
+async def test_job_lifecycle_in_the_store(pipeline: Pipeline) -> None:
+    jobs = JobStore(pipeline.store)
+    job = await jobs.create("a", 1, "espeak", "cmn")
+    assert (job.status, job.done, job.total, job.owner) == ("queued", 0, 0, this_process())
+    assert job.finished_at is None and job.progress == 0.0
+    job = await jobs.update(job.id, status="running", done=3, total=4)
+    assert (job.status, job.progress) == ("running", 0.75)
+    job = await jobs.update(job.id, status="done", done=4)
+    assert job.finished_at is not None and job.progress == 1.0
+    assert await jobs.latest("a", 1) == job
+    assert await jobs.latest("a", 2) is None
+    assert await pipeline.store.job_counts() == {"queued": 0, "running": 0, "done": 1, "failed": 0}
+    with pytest.raises(NotFound):
+        await jobs.get(job.id + 1)
+    with pytest.raises(ValueError, match="owner"):
+        await jobs.update(job.id, owner="me")
+
+
+def _job(owner: str, heartbeat: float, status: str = "running") -> Job:
+    return Job(1, "a", 1, "espeak", "cmn", status, 0, 1, None, None, owner, heartbeat, "", "", None)
+
+
+def test_orphaned_jobs() -> None:
+    now = time.time()
+    host = this_process().partition(":")[0]
+    alive = f"{host}:{subprocess.os.getppid()}:other"  # our parent: alive, not us
+    assert orphaned(_job(dead_owner(), now), now)
+    assert not orphaned(_job(alive, now), now)
+    assert orphaned(_job(alive, now - STALE_AFTER - 1), now)  # alive PID, but silent: reused PID or hung
+    assert not orphaned(_job(this_process(), now - 3600), now)  # ours: we know whether we run it
+    assert not orphaned(_job(dead_owner(), now, status="done"), now)
+    assert not orphaned(_job("elsewhere:1:x", now), now)  # another host: only the heartbeat tells
+    assert orphaned(_job("elsewhere:1:x", now - STALE_AFTER - 1), now)
+
+
+async def test_an_orphan_is_claimed_once(pipeline: Pipeline) -> None:
+    jobs = JobStore(pipeline.store)
+    job = await jobs.create("a", 1, "espeak", "cmn")
+    await set_owner(pipeline, job.id, dead_owner())
+    orphan = await jobs.get(job.id)
+    assert await jobs.orphans() == [orphan]
+    assert await asyncio.gather(jobs.claim(orphan), jobs.claim(orphan)) in ([True, False], [False, True])
+    assert (await jobs.get(job.id)).owner == this_process()
+    assert await jobs.orphans() == []
+
+
+# Running jobs -------------------------------------------------------------------------------------
+
+
+async def test_job_runs_to_done_with_progress(pipeline: Pipeline, espeak: CountingEngine) -> None:
+    article = await add(pipeline)
+    seen: list[tuple[int, int]] = []
+    job = await pipeline.generate(article, lambda done, total: seen.append((done, total)))
+    assert (job.status, job.done, job.total, job.error, job.fallback) == ("done", 4, 4, None, None)
+    assert seen[0] == (0, 4) and seen[-1] == (4, 4)
+    assert sorted(espeak.calls) == sorted(SENTENCES)
+    manifest = await pipeline.manifest(article)
+    assert manifest.status == "ready" and await pipeline.whole(article, manifest) is not None
+
+
+async def test_job_of_a_dead_process_is_resumed(pipeline: Pipeline, espeak: CountingEngine) -> None:
+    article = await add(pipeline)
+    plan = await pipeline.plan(article)
+    engine = pipeline.engines.get()
+    for chunk in plan.spoken[:2]:  # what the killed process got done
+        await pipeline.synthesize(engine, plan.voice, plan.prosody, chunk.spoken, chunk.key)
+    left = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
+    await pipeline.jobs.update(left.id, status="running", done=2, total=4)
+    await set_owner(pipeline, left.id, dead_owner())
+    espeak.calls.clear()
+
+    (resumed,) = await pipeline.resume()
+    assert resumed.id == left.id
+    done = await pipeline.wait(resumed)
+    assert (done.id, done.status, done.done, done.total) == (left.id, "done", 4, 4)
+    assert sorted(espeak.calls) == SENTENCES[2:]  # only what was missing
+    assert (await pipeline.manifest(article)).status == "ready"
+
+
+async def test_job_of_a_live_process_is_left_alone(pipeline: Pipeline, espeak: CountingEngine) -> None:
+    article = await add(pipeline)
+    plan = await pipeline.plan(article)
+    other = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
+    host = this_process().partition(":")[0]
+    await set_owner(pipeline, other.id, f"{host}:{subprocess.os.getppid()}:other")
+    assert await pipeline.resume() == []
+    assert (await pipeline.start(article)).id == other.id  # not a second job for the same revision
+    await asyncio.sleep(0.05)
+    assert espeak.calls == []
+
+
+async def test_job_of_an_edited_article_is_superseded(pipeline: Pipeline) -> None:
+    article = await add(pipeline)
+    plan = await pipeline.plan(article)
+    left = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
+    await set_owner(pipeline, left.id, dead_owner())
+    await add(pipeline, "新的文字。")
+    assert await pipeline.resume() == []
+    job = await pipeline.jobs.get(left.id)
+    assert (job.status, job.error) == ("failed", "superseded: the article changed")
+
+
+async def test_deleting_an_article_stops_its_job(pipeline: Pipeline, espeak: CountingEngine) -> None:
+    job = await pipeline.start(await add(pipeline, "".join(f"第{i}句。" for i in range(30))))
+    await asyncio.sleep(0.2)
+    await pipeline.delete("a")
+    with pytest.raises(NotFound):
+        await pipeline.wait(job)
+    calls = len(espeak.calls)
+    assert 0 < calls < 30
+    await asyncio.sleep(0.3)
+    assert len(espeak.calls) == calls  # stopped, not left running
+
+
+# Fallback for the whole article ---------------------------------------------------------------------
+
+
+async def _audio_engines(pipeline: Pipeline, keys: list[str]) -> set[str]:
+    marks = ",".join("?" * len(keys))
+    sql = f"SELECT DISTINCT engine FROM audio WHERE key IN ({marks})"
+    return {row[0] for row in await pipeline.store.read(lambda c: c.execute(sql, keys).fetchall())}
+
+
+async def test_failing_engine_falls_back_for_the_whole_article(settings: Settings, espeak) -> None:
+    edge = FlakyEngine(espeak, ok=2)  # the first two sentences work, then the endpoint dies
+    with_fallback = settings.model_copy(update={"fallback_engine": "espeak"})
+    pipeline = make_pipeline(with_fallback, espeak=espeak, edge=edge)
+    try:
+        article = await add(pipeline, engine="edge")
+        job = await pipeline.generate(article)
+        assert job.status == "done" and (job.engine, job.voice) == ("espeak", "cmn")
+        assert job.fallback.startswith("edge failed (edge-tts: connection lost mid-stream)")
+        assert job.fallback.endswith("the whole article is read by espeak")
+        # Every sentence, including the two edge had made, is read by the fallback: one voice throughout.
+        assert sorted(espeak.calls) == sorted(SENTENCES)
+        article = await pipeline.store.get_article("a")
+        manifest = await pipeline.manifest(article)
+        assert (manifest.status, manifest.plan.engine) == ("ready", "espeak")
+        assert await _audio_engines(pipeline, [c.key for c in manifest.plan.spoken]) == {"espeak"}
+        whole = await pipeline.whole(article, manifest)
+        assert whole is not None and len(whole.spans) == 4
+
+        # Once edge works again, a retry brings the article back to its own voice, all in edge.
+        edge.ok = 100
+        espeak.calls.clear()
+        retried = await pipeline.wait(await pipeline.start(article, retry=True))
+        assert (retried.status, retried.engine, retried.fallback) == ("done", "edge", None)
+        article = await pipeline.store.get_article("a")
+        assert article.audio_engine is None
+        manifest = await pipeline.manifest(article)
+        assert (manifest.status, manifest.plan.engine) == ("ready", "edge")
+        assert await _audio_engines(pipeline, [c.key for c in manifest.plan.spoken]) == {"edge"}
+        assert espeak.calls == []
+    finally:
+        await pipeline.aclose()
+        pipeline.store.close()
+
+
+async def test_without_a_fallback_the_job_fails_with_the_reason(pipeline: Pipeline, espeak) -> None:
+    pipeline.engines = EngineRegistry(pipeline.settings, {"espeak": espeak, "edge": FlakyEngine(espeak)})
+    article = await add(pipeline, engine="edge")
+    with pytest.raises(SynthesisError, match="connection lost mid-stream"):
+        await pipeline.generate(article)
+    job = await pipeline.jobs.latest("a", 1)
+    assert (job.status, job.error) == ("failed", "edge-tts: connection lost mid-stream")
+    manifest = await pipeline.manifest(article)
+    assert (manifest.status, manifest.error) == ("failed", "edge-tts: connection lost mid-stream")
+    # A failed job is not restarted by readers, only by a retry.
+    assert (await pipeline.start(article)).id == job.id
+
+
+async def test_when_the_fallback_fails_too_both_reasons_are_given(settings: Settings, espeak) -> None:
+    async def broken(text, voice, prosody):
+        raise SynthesisError("espeak-ng exited with 1")
+
+    espeak.inner.synthesize = broken
+    pipeline = make_pipeline(
+        settings.model_copy(update={"fallback_engine": "espeak"}), espeak=espeak, edge=FlakyEngine(espeak)
+    )
+    try:
+        job = await pipeline.wait(await pipeline.start(await add(pipeline, engine="edge")))
+        assert job.status == "failed"
+        assert job.error == (
+            "edge failed (edge-tts: connection lost mid-stream); the whole article is read by espeak;"
+            " espeak failed too (espeak-ng exited with 1)"
+        )
+    finally:
+        await pipeline.aclose()
+        pipeline.store.close()

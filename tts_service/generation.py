@@ -1,0 +1,135 @@
+"""Running one generation job: synthesise what is missing, fall back for the whole article, assemble."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tts_service.article import Article
+from tts_service.errors import InvalidInput, NotFound, SynthesisError
+from tts_service.jobs import HEARTBEAT_SECONDS, Job
+
+if TYPE_CHECKING:
+    from tts_service.pipeline import Pipeline, Plan
+
+log = logging.getLogger(__name__)
+ProgressFn = Callable[[int, int], None]
+
+
+class JobRunner:
+    """Runs one job to its end and records every step of it in the store."""
+
+    def __init__(self, pipeline: Pipeline, slots: asyncio.Semaphore) -> None:
+        self.pipeline, self.jobs, self.slots = pipeline, pipeline.jobs, slots
+
+    async def run(self, article: Article, job: Job, on_progress: ProgressFn | None = None) -> Job:
+        """Queue for a slot, then generate; the job's final state. Cancelling leaves it to be resumed."""
+        heartbeat = asyncio.create_task(self._beat(job.id))
+        try:
+            async with self.slots:
+                job = await self.jobs.update(job.id, status="running")
+                return await self._generate(article, job, on_progress)
+        except asyncio.CancelledError:
+            raise  # shutdown: the job stays "running" and the next process resumes it
+        except NotFound:  # the article, and with it the job, was deleted meanwhile
+            log.info("job %d (%s) ended: the article was deleted", job.id, job.slug)
+            return dataclasses.replace(job, status="failed", error="the article was deleted")
+        except Exception:
+            log.exception("job %d (%s) crashed", job.id, job.slug)
+            return await self.jobs.update(job.id, status="failed", error="internal error during synthesis")
+        finally:
+            heartbeat.cancel()
+
+    async def _beat(self, job_id: int) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await self.jobs.update(job_id)
+
+    async def _generate(self, article: Article, job: Job, on_progress: ProgressFn | None) -> Job:
+        pipeline = self.pipeline
+        plan = await pipeline.plan(article, using=(job.engine, job.voice))
+        error = await self._synthesize_all(job, plan, on_progress)
+        if error is not None:
+            fallback = self._fallback(plan)
+            if fallback is None:
+                log.warning("job %d (%s) failed: %s", job.id, job.slug, error)
+                return await self.jobs.update(job.id, status="failed", error=error)
+            engine, voice = fallback
+            # Never two voices in one revision: the fallback engine reads the whole article, and the
+            # revision remembers it, so pages, streams and the whole file all use the fallback's audio.
+            note = f"{plan.engine} failed ({error}); the whole article is read by {engine}"
+            log.warning("job %d (%s): %s", job.id, job.slug, note)
+            job = await self.jobs.update(job.id, engine=engine, voice=voice, fallback=note, done=0)
+            await pipeline.store.set_audio_voice(article.slug, article.revision, engine, voice)
+            plan = await pipeline.plan(article, using=fallback)
+            error = await self._synthesize_all(job, plan, on_progress)
+            if error is not None:
+                failure = f"{note}; {engine} failed too ({error})"
+                return await self.jobs.update(job.id, status="failed", error=failure)
+        elif article.audio_engine and (plan.engine, plan.voice) != _fallen_back(article):
+            # A retry on the article's own engine worked: its audio is its own voice again.
+            await pipeline.store.set_audio_voice(article.slug, article.revision, None, None)
+        await self._assemble(article, plan)
+        return await self.jobs.update(job.id, status="done", done=len(plan.spoken), total=len(plan.spoken))
+
+    def _fallback(self, plan: Plan) -> tuple[str, str] | None:
+        """The fallback engine and voice for a plan whose engine failed; None if there is none."""
+        name = self.pipeline.settings.fallback_engine
+        if not name or name == plan.engine:
+            return None
+        try:
+            engine, voice = self.pipeline.resolve(name, None)
+        except InvalidInput as exc:
+            log.error("the fallback engine is misconfigured: %s", exc.message)
+            return None
+        return engine.name, voice
+
+    async def _synthesize_all(self, job: Job, plan: Plan, on_progress: ProgressFn | None) -> str | None:
+        """Synthesise every chunk of ``plan`` not cached yet; the first failure's reason, or None."""
+        pipeline = self.pipeline
+        keys = [c.key for c in plan.spoken if c.key is not None]
+        records = await pipeline.store.audio_records(keys)
+        present = set(await asyncio.to_thread(lambda: {k for k in records if pipeline.cache.exists(k)}))
+        todo = list({c.key: c for c in plan.spoken if c.key not in present}.values())
+        total, done = len(keys), sum(k in present for k in keys)
+        if pipeline.metrics:
+            for key in keys:
+                pipeline.metrics.cache(key in present)
+        await self.jobs.update(job.id, done=done, total=total)
+        if on_progress:
+            on_progress(done, total)
+        engine = pipeline.engines.get(plan.engine)
+
+        async def one(chunk) -> None:
+            nonlocal done
+            await pipeline.synthesize(engine, plan.voice, plan.prosody, chunk.spoken, chunk.key)
+            done += keys.count(chunk.key)
+            await self.jobs.update(job.id, done=done)
+            if on_progress:
+                on_progress(done, total)
+
+        failures: list[SynthesisError] = []
+        try:
+            async with asyncio.TaskGroup() as group:  # the first failure cancels the rest
+                for chunk in todo:
+                    group.create_task(one(chunk))
+        except* SynthesisError as errors:
+            failures.extend(e for e in errors.exceptions if isinstance(e, SynthesisError))
+        return str(failures[0]) if failures else None
+
+    async def _assemble(self, article: Article, plan: Plan) -> None:
+        """Build the whole-article file now, so the first listener gets it at once."""
+        pipeline = self.pipeline
+        try:
+            current = await pipeline.store.get_article(article.slug)
+        except NotFound:
+            return  # deleted while generating
+        if current.revision == article.revision:
+            await pipeline.whole(current, await pipeline.manifest(current, plan))
+
+
+def _fallen_back(article: Article) -> tuple[str | None, str | None]:
+    return article.audio_engine, article.audio_voice

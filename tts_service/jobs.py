@@ -1,0 +1,166 @@
+"""Generation jobs, kept in the store: queued → running (with progress) → done, or failed with a reason.
+
+A job belongs to the process that runs it (its ``owner``) and carries a heartbeat. When that process dies
+(``kill -9``), the job is left "running" with a dead owner or a stale heartbeat; the next process to look
+(the server at start-up, or ``tts-service pregen``) claims it and runs it to the end. Chunks already cached
+are not made again, and cache files are only ever renamed into place whole, so nothing is lost or torn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import secrets
+import socket
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tts_service.errors import NotFound
+from tts_service.store import Store
+
+ACTIVE = ("queued", "running")
+STATES = ("queued", "running", "done", "failed")
+HEARTBEAT_SECONDS = 10.0
+STALE_AFTER = 60.0  # a job whose heartbeat is older than this has lost its process
+_COLUMNS = (
+    "id, slug, revision, engine, voice, status, done, total, error, fallback, owner, heartbeat,"
+    " created_at, updated_at, finished_at"
+)
+# Unique per process, even when a restarted process gets the PID of the one that was killed.
+_NONCE = secrets.token_hex(4)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    slug: str
+    revision: int
+    engine: str
+    voice: str
+    status: str
+    done: int
+    total: int
+    error: str | None
+    fallback: str | None  # why and to which engine the job fell back, if it did
+    owner: str
+    heartbeat: float
+    created_at: str
+    updated_at: str
+    finished_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def progress(self) -> float:
+        if self.status == "done":
+            return 1.0
+        return 0.0 if self.total == 0 else round(self.done / self.total, 4)
+
+
+def this_process() -> str:
+    """The owner name of jobs run by this process: host, PID and a per-process nonce."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_NONCE}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """False only when the owner is certainly dead: a process on this host that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # cannot tell from here; the heartbeat decides
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def orphaned(job: Job, now: float | None = None) -> bool:
+    """True for an active job whose process is gone (dead PID) or silent (heartbeat too old)."""
+    if not job.active or job.owner == this_process():
+        return False
+    now = time.time() if now is None else now
+    return not _owner_alive(job.owner) or now - job.heartbeat > STALE_AFTER
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _row(conn: sqlite3.Connection, job_id: int) -> Job:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no job {job_id}")
+    return Job(*row)
+
+
+class JobStore:
+    """The jobs table, on the service's one Store (same connection rules: reads in threads, one writer)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def create(self, slug: str, revision: int, engine: str, voice: str) -> Job:
+        def write(conn: sqlite3.Connection) -> Job:
+            now = _now()
+            job_id = conn.execute(
+                "INSERT INTO jobs (slug, revision, engine, voice, status, owner, heartbeat, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                (slug, revision, engine, voice, this_process(), time.time(), now, now),
+            ).lastrowid
+            assert job_id is not None
+            return _row(conn, job_id)
+
+        return await self.store.write(write)
+
+    async def get(self, job_id: int) -> Job:
+        """The job; NotFound if there is none."""
+        return await self.store.read(lambda c: _row(c, job_id))
+
+    async def latest(self, slug: str, revision: int) -> Job | None:
+        sql = f"SELECT {_COLUMNS} FROM jobs WHERE slug = ? AND revision = ? ORDER BY id DESC LIMIT 1"
+        row = await self.store.read(lambda c: c.execute(sql, (slug, revision)).fetchone())
+        return None if row is None else Job(*row)
+
+    async def orphans(self) -> list[Job]:
+        """Active jobs whose process is gone, oldest first."""
+        sql = f"SELECT {_COLUMNS} FROM jobs WHERE status IN ('queued', 'running') ORDER BY id"
+        rows = await self.store.read(lambda c: c.execute(sql).fetchall())
+        return [job for job in map(lambda row: Job(*row), rows) if orphaned(job)]
+
+    async def claim(self, job: Job) -> bool:
+        """Take over an orphaned job; False if another process claimed it first (compare and set)."""
+
+        def write(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE jobs SET owner = ?, heartbeat = ?, updated_at = ? WHERE id = ? AND owner = ?"
+                " AND heartbeat = ? AND status IN ('queued', 'running')",
+                (this_process(), time.time(), _now(), job.id, job.owner, job.heartbeat),
+            )
+            return cursor.rowcount == 1
+
+        return await self.store.write(write)
+
+    async def update(self, job_id: int, **fields: Any) -> Job:
+        """Set columns of a job (status, done, total, error, engine, voice, fallback); stamps heartbeat."""
+        allowed = {f.name for f in dataclasses.fields(Job)} - {"id", "owner", "created_at", "updated_at"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"not job columns: {sorted(unknown)}")
+        if fields.get("status") in ("done", "failed"):
+            fields["finished_at"] = _now()
+        fields = {"heartbeat": time.time(), **fields, "updated_at": _now()}
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+
+        def write(conn: sqlite3.Connection) -> Job:
+            conn.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*fields.values(), job_id))
+            return _row(conn, job_id)
+
+        return await self.store.write(write)
