@@ -98,7 +98,7 @@ class LiveServer:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
-        self.log = (self.home / "server.log").open("wb")
+        self.log = (self.home / "server.log").open("ab")
         self.proc = subprocess.Popen(
             [_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
@@ -114,6 +114,14 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError("server did not come up")
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash or an OOM kill."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+        self.proc = None
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
@@ -122,7 +130,7 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
+            self.log.close()
 
 
 def _cli() -> str:

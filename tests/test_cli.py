@@ -120,3 +120,51 @@ def test_normalize_and_pinyin_read_stdin_line_by_line(env) -> None:
     assert spoken.stdout == "近四千位外国人才\n\n邮编：幺零零八六四\n安索成立了\n"
     readings = runner.invoke(app, ["pinyin"], input="银行\n2个\n", env=env)
     assert readings.stdout == "yin2 hang2\nliang3 ge4\n"
+
+
+def test_pregen_reports_each_job(env, tmp_path: Path) -> None:
+    doc = tmp_path / "a.md"
+    doc.write_text("# 标题\n\n第一句。第二句。", encoding="utf-8")
+    run(env, "add", str(doc), "--slug", "a")
+    result = run(env, "pregen", "a")
+    assert result.exit_code == 0, result.output
+    assert "job 1 a: done, 2/2 chunks" in result.output
+    again = run(env, "pregen", "a")  # a new job that finds everything cached
+    assert "job 2 a: done, 2/2 chunks" in again.output
+
+
+def test_pregen_without_its_engine_exits_1_with_the_reason(env, tmp_path: Path) -> None:
+    doc = tmp_path / "a.md"
+    doc.write_text("# 标题\n\n第一句。", encoding="utf-8")
+    run(env, "add", str(doc), "--slug", "a")
+    failing = {**env, "PATH": str(tmp_path)}  # no espeak-ng on the PATH
+    result = run(failing, "pregen", "a")
+    assert result.exit_code == 1
+    assert "error: espeak-ng is not installed" in result.output
+
+
+def test_cache_verify_and_gc(env, tmp_path: Path) -> None:
+    doc = tmp_path / "a.md"
+    doc.write_text("# 标题\n\n不变的一句。会改的一句。", encoding="utf-8")
+    run(env, "add", str(doc), "--slug", "a")
+    run(env, "pregen", "a")
+    verify = run(env, "cache", "verify")
+    assert verify.exit_code == 0, verify.output
+    assert "checked 3 files: 3 ok, 0 bad (0 quarantined), 0 without a recorded hash" in verify.output
+
+    doc.write_text("# 标题\n\n不变的一句。改好的一句。", encoding="utf-8")
+    run(env, "add", str(doc), "--slug", "a")
+    run(env, "pregen", "a")
+    dry = run(env, "cache", "gc", "--dry-run", "--min-age", "0")
+    assert dry.exit_code == 0 and "would remove 2 files" in dry.output, dry.output
+    assert len(list((tmp_path / "audio_cache").rglob("*.mp3"))) == 5
+    gc = run(env, "cache", "gc", "--min-age", "0")
+    assert "removed 2 files" in gc.output
+    assert len(list((tmp_path / "audio_cache").rglob("*.mp3"))) == 3
+
+    victim = next((tmp_path / "audio_cache").rglob("*.mp3"))
+    victim.write_bytes(victim.read_bytes()[:100])
+    bad = run(env, "cache", "verify", "--quarantine")
+    assert bad.exit_code == 1
+    assert f"bad {victim.stem}: size 100 bytes" in bad.output and "(quarantined)" in bad.output
+    assert run(env, "cache", "verify").exit_code == 0  # forgotten, so nothing bad is left on record

@@ -18,6 +18,7 @@ from tts_service.cache import AudioCache
 from tts_service.config import Settings
 from tts_service.engines import EngineRegistry, Prosody, Synthesis
 from tts_service.errors import InvalidInput, TTSError, invalid_input
+from tts_service.jobs import Job
 from tts_service.pipeline import Pipeline, spoken_form
 from tts_service.store import Store
 from tts_service.text import segment
@@ -128,14 +129,15 @@ def pregen(
     slugs: Annotated[list[str] | None, typer.Argument(help="Articles to generate audio for.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every article.")] = False,
 ):
-    """Synthesise and cache the audio of articles ahead of time."""
+    """Synthesise and cache the audio of articles ahead of time, as jobs (an interrupted job resumes)."""
     if bool(slugs) == all_:
         typer.echo("error: give article slugs or --all (not both)", err=True)
         raise typer.Exit(2)
 
-    async def work(settings: Settings, pipeline: Pipeline) -> None:
+    async def work(settings: Settings, pipeline: Pipeline) -> list[Job]:
         store = pipeline.store
         articles = await store.list_articles() if all_ else [await store.get_article(s) for s in slugs or []]
+        finished = []
         with Progress() as progress:
             for article in articles:
                 bar = progress.add_task(article.slug, total=None)
@@ -143,9 +145,19 @@ def pregen(
                 def update(done: int, total: int, bar=bar) -> None:
                     progress.update(bar, completed=done, total=total)
 
-                await pipeline.generate(article, update)
+                job = await pipeline.start(article, on_progress=update)
+                while (job := await pipeline.wait(job, update)).active:
+                    job = await pipeline.start(article, on_progress=update)  # its process died: take it over
+                progress.update(bar, description=f"{article.slug} [{job.status}]")
+                finished.append(job)
+        return finished
 
-    _run(work)
+    jobs = _run(work)
+    for job in jobs:
+        note = f" — {job.error}" if job.error else (f" — {job.fallback}" if job.fallback else "")
+        typer.echo(f"job {job.id} {job.slug}: {job.status}, {job.done}/{job.total} chunks{note}")
+    if any(job.status == "failed" for job in jobs):
+        raise typer.Exit(1)
 
 
 def _rate(value: str) -> int:
@@ -249,3 +261,55 @@ def pinyin():
     """Read lines on stdin; write the pinyin of each line's spoken form (tone digits, 5 = neutral)."""
     for line in _spoken_lines(iter(sys.stdin)):
         typer.echo(" ".join(t.pinyin for t in tokens(line) if isinstance(t, Syllable)))
+
+
+cache_app = typer.Typer(help="The audio cache: check it, and remove what nothing uses.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("verify")
+def cache_verify(
+    quarantine: Annotated[
+        bool, typer.Option(help="Move bad files to audio_cache/quarantine/ and forget them (made again).")
+    ] = False,
+):
+    """Check that every cached file decodes and matches its recorded size and hash; exit 1 if any is bad."""
+    from tts_service import upkeep
+
+    async def work(settings: Settings, pipeline: Pipeline) -> upkeep.VerifyReport:
+        return await upkeep.verify(pipeline, quarantine=quarantine)
+
+    report = _run(work)
+    for problem in report.bad:
+        moved = " (quarantined)" if problem.key in report.quarantined else ""
+        typer.echo(f"bad {problem.key}: {problem.reason}{moved}")
+    for name in report.unrecorded:
+        typer.echo(f"unrecorded {name}")
+    typer.echo(
+        f"checked {report.checked} files: {report.checked - len(report.bad)} ok, {len(report.bad)} bad"
+        f" ({len(report.quarantined)} quarantined), {report.unhashed} without a recorded hash,"
+        f" {len(report.unrecorded)} not recorded (removed by `cache gc`)"
+    )
+    if report.bad:
+        raise typer.Exit(1)
+
+
+@cache_app.command("gc")
+def cache_gc(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would go; remove nothing.")] = False,
+    min_age: Annotated[
+        float, typer.Option(help="Keep files younger than this many seconds (work in progress).")
+    ] = 900.0,
+):
+    """Remove cached audio that no current article revision references; report the bytes freed."""
+    from tts_service import upkeep
+
+    async def work(settings: Settings, pipeline: Pipeline) -> upkeep.GcReport:
+        return await upkeep.collect(pipeline, dry_run=dry_run, min_age=min_age)
+
+    report = _run(work)
+    verb = "would remove" if dry_run else "removed"
+    for path in report.removed:
+        typer.echo(f"{verb} {path.name}")
+    typer.echo(f"{verb} {len(report.removed)} files, {report.freed} bytes ({report.freed / 1e6:.1f} MB);"
+               f" kept {report.kept}")

@@ -224,8 +224,9 @@ class Pipeline:
             job = await self.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
             return self._launch(article, job, on_progress)
 
-    async def wait(self, job: Job) -> Job:
-        """Wait for a job this process runs to end; its final state."""
+    async def wait(self, job: Job, on_progress: ProgressFn | None = None, poll: float = 0.5) -> Job:
+        """Wait for a job to end; its final state. A job run by another process is followed in the store
+        until it ends or is orphaned (then it is returned still active: ``start`` again to take it over)."""
         task = self._tasks.get(job.id)
         if task is not None:
             try:
@@ -233,7 +234,13 @@ class Pipeline:
             except asyncio.CancelledError:
                 if not task.cancelled():
                     raise  # it is the waiter that is cancelled
-        return await self.jobs.get(job.id)  # stopped (shutdown, deletion), or run by another process
+        while True:
+            job = await self.jobs.get(job.id)  # stopped (shutdown, deletion), or run by another process
+            if not job.active or orphaned(job):
+                return job
+            if on_progress:
+                on_progress(job.done, job.total)
+            await asyncio.sleep(poll)
 
     async def generate(self, article: Article, on_progress: ProgressFn | None = None) -> Job:
         """Run (or resume) the article's job now; raise SynthesisError if it fails."""
