@@ -10,6 +10,7 @@ import edge_tts.communicate
 import httpx
 import pytest
 from edge_double import EdgeDouble
+from edge_tts.drm import DRM
 from fastapi import FastAPI
 from helpers import TOKEN, CountingEngine
 
@@ -29,6 +30,8 @@ async def edge_double(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[EdgeDoub
     # edge-tts passes its module-level certifi context to ws_connect, overriding the connector's;
     # swapping it (undone at teardown) for one trusting the test CA leaves no global residue.
     monkeypatch.setattr(edge_tts.communicate, "_SSL_CTX", double.client_ssl_context())
+    # A 403 makes edge-tts adjust its process-wide clock skew; put it back after each test.
+    monkeypatch.setattr(DRM, "clock_skew_seconds", DRM.clock_skew_seconds)
     await double.start()
     try:
         yield double

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import asyncio
 import enum
 import json
 import math
@@ -22,7 +23,7 @@ import trustme
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from tts_service.audio import mp3
+from tts_service.audio import frames, mp3
 
 EDGE_HOST = "speech.platform.bing.com"
 WS_PATH = "/consumer/speech/synthesize/readaloud/edge/v1"
@@ -35,10 +36,17 @@ TICKS_PER_SECOND = 10_000_000
 
 
 class Fault(enum.Enum):
-    """Ways to make the next request misbehave; the handler branches on these after turn.start."""
+    """Ways to make a request misbehave, each one a fault seen from the real service."""
 
+    FORBIDDEN = "forbidden"  # HTTP 403 on the WebSocket handshake, before the upgrade (stale Sec-MS-GEC)
+    THROTTLED = "throttled"  # HTTP 429 on the handshake, with a Retry-After header
+    RESET = "reset"  # turn.start and part of the audio, then the TCP connection is dropped, no close frame
     NO_AUDIO = "no_audio"  # turn.start, then close: edge-tts raises NoAudioReceived
     STALL = "stall"  # turn.start, then silence until the client gives up
+    TRUNCATED = "truncated"  # turn.start, audio cut inside an MP3 frame, then turn.end as if all was well
+
+
+_HANDSHAKE_FAULTS = {Fault.FORBIDDEN: web.HTTPForbidden, Fault.THROTTLED: web.HTTPTooManyRequests}
 
 
 @dataclass
@@ -129,16 +137,26 @@ class EdgeDouble:
 
     def __init__(self) -> None:
         self.ca = trustme.CA()
-        self.requests: list[EdgeRequest] = []
+        self.requests: list[EdgeRequest] = []  # those that got as far as sending their SSML
+        self.attempts: list[Fault | None] = []  # every connection attempt, handshake failures included
         self.protocol_errors: list[str] = []
         self.port = 0
         self.amplitude = 8000  # of the tone sent back, out of 32767
+        self.delay = 0.0  # seconds each request is held before it is answered
+        self.retry_after = 1  # seconds, in the Retry-After header of a THROTTLED answer
+        self.max_concurrent = 0  # most requests being answered at once
+        self._active = 0
         self._faults: deque[Fault] = deque()
+        self._persistent: Fault | None = None
         self._runner: web.AppRunner | None = None
 
     def fail_next(self, fault: Fault, times: int = 1) -> None:
-        """Make the next ``times`` requests misbehave as ``fault``."""
+        """Make the next ``times`` requests misbehave as ``fault`` (before any ``fail_all`` fault)."""
         self._faults.extend([fault] * times)
+
+    def fail_all(self, fault: Fault | None) -> None:
+        """Make every request misbehave as ``fault`` from now on; None makes them behave again."""
+        self._persistent = fault
 
     def client_ssl_context(self) -> ssl.SSLContext:
         """A client context that trusts only the double's CA."""
@@ -174,60 +192,102 @@ class EdgeDouble:
         if missing:
             self.protocol_errors.append(f"missing query parameters {missing}")
             raise web.HTTPBadRequest(text=f"missing query parameters {missing}")
-        fault = self._faults.popleft() if self._faults else None
+        fault = self._faults.popleft() if self._faults else self._persistent
+        self.attempts.append(fault)
+        # Counted until the answer is out, not until the client hangs up: a client that has read its
+        # answer may already be opening its next connection while this handler waits for the close.
+        self._active += 1
+        self.max_concurrent = max(self.max_concurrent, self._active)
+        try:
+            ws = await self._answer(request, fault)
+        finally:
+            self._active -= 1
+        if fault is Fault.NO_AUDIO:
+            await ws.close()
+        elif fault is not Fault.RESET:
+            async for _ in ws:  # wait for the client to close (after turn.end, or after giving up on a stall)
+                pass
+        return ws
+
+    async def _answer(self, request: web.Request, fault: Fault | None) -> web.WebSocketResponse:
+        """Refuse the handshake, or read the request and stream back a tone (or ``fault``'s take on one)."""
+        if fault in _HANDSHAKE_FAULTS:
+            headers = {"Retry-After": str(self.retry_after)} if fault is Fault.THROTTLED else None
+            raise _HANDSHAKE_FAULTS[fault](headers=headers)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        received = await self._receive(ws, request, fault)
+        if received is None:
+            return ws
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        request_id, stream_id, record = received
+        await ws.send_str(_text_message(request_id, "turn.start", {"context": {"serviceTag": stream_id}}))
+        audio = record.audio
+        for start in range(0, len(audio), FRAME_BYTES):
+            await ws.send_bytes(_audio_frame(request_id, stream_id, audio[start : start + FRAME_BYTES]))
+        if fault is Fault.RESET:
+            assert request.transport is not None
+            request.transport.abort()  # as a reset looks to the client: no close frame, no TLS close_notify
+        elif fault in (None, Fault.TRUNCATED):
+            await self._end_turn(ws, request_id, stream_id, record.text)
+        return ws
 
+    async def _receive(
+        self, ws: web.WebSocketResponse, request: web.Request, fault: Fault | None
+    ) -> tuple[str, str, EdgeRequest] | None:
+        """Read speech.config and the SSML; record the request, or close on a protocol error (None)."""
         config_headers, config_body = _parse_message(await ws.receive_str())
         ssml_headers, ssml = _parse_message(await ws.receive_str())
         if config_headers.get("Path") != "speech.config" or ssml_headers.get("Path") != "ssml":
             self.protocol_errors.append(f"unexpected paths {config_headers} / {ssml_headers}")
             await ws.close(code=aiohttp.WSCloseCode.PROTOCOL_ERROR)
-            return ws
+            return None
         voice = ElementTree.fromstring(ssml).find(f"{SSML_NS}voice")
         prosody = voice.find(f"{SSML_NS}prosody") if voice is not None else None
         if voice is None or prosody is None:
             self.protocol_errors.append(f"SSML without voice/prosody: {ssml}")
             await ws.close(code=aiohttp.WSCloseCode.PROTOCOL_ERROR)
-            return ws
+            return None
         text = prosody.text or ""
-        audio = b"" if fault else tone(expected_seconds(text), self.amplitude)
-        self.requests.append(
-            EdgeRequest(
-                voice=voice.get("name", ""),
-                rate=prosody.get("rate", ""),
-                pitch=prosody.get("pitch", ""),
-                volume=prosody.get("volume", ""),
-                text=text,
-                ssml=ssml,
-                config=json.loads(config_body),
-                headers=dict(request.headers),
-                query=dict(request.query),
-                audio=audio,
-            )
+        record = EdgeRequest(
+            voice=voice.get("name", ""),
+            rate=prosody.get("rate", ""),
+            pitch=prosody.get("pitch", ""),
+            volume=prosody.get("volume", ""),
+            text=text,
+            ssml=ssml,
+            config=json.loads(config_body),
+            headers=dict(request.headers),
+            query=dict(request.query),
+            audio=_audio_for(fault, tone(expected_seconds(text), self.amplitude)),
         )
+        self.requests.append(record)
+        return ssml_headers["X-RequestId"], uuid.uuid4().hex.upper(), record
 
-        request_id = ssml_headers["X-RequestId"]
-        stream_id = uuid.uuid4().hex.upper()
-        await ws.send_str(_text_message(request_id, "turn.start", {"context": {"serviceTag": stream_id}}))
-        if fault is Fault.NO_AUDIO:
-            await ws.close()
-            return ws
-        if fault is None:
-            for start in range(0, len(audio), FRAME_BYTES):
-                await ws.send_bytes(_audio_frame(request_id, stream_id, audio[start : start + FRAME_BYTES]))
-            boundary = {
-                "Type": "SentenceBoundary",
-                "Data": {
-                    "Offset": 0,
-                    "Duration": round(expected_seconds(text) * TICKS_PER_SECOND),
-                    "text": {"Text": escape(text), "Length": len(text), "BoundaryType": "SentenceBoundary"},
-                },
-            }
-            await ws.send_str(_text_message(request_id, "audio.metadata", {"Metadata": [boundary]}))
-            await ws.send_bytes(_audio_frame(request_id, stream_id, b""))
-            await ws.send_str(_text_message(request_id, "turn.end", {}))
-        # Wait for the client to close (after turn.end, or after giving up on a stall).
-        async for _ in ws:
-            pass
-        return ws
+    async def _end_turn(self, ws: web.WebSocketResponse, request_id: str, stream_id: str, text: str) -> None:
+        """The sentence boundary for all of ``text``, the empty closing audio message and turn.end."""
+        boundary = {
+            "Type": "SentenceBoundary",
+            "Data": {
+                "Offset": 0,
+                "Duration": round(expected_seconds(text) * TICKS_PER_SECOND),
+                "text": {"Text": escape(text), "Length": len(text), "BoundaryType": "SentenceBoundary"},
+            },
+        }
+        await ws.send_str(_text_message(request_id, "audio.metadata", {"Metadata": [boundary]}))
+        await ws.send_bytes(_audio_frame(request_id, stream_id, b""))
+        await ws.send_str(_text_message(request_id, "turn.end", {}))
+
+
+def _audio_for(fault: Fault | None, audio: bytes) -> bytes:
+    """What of ``audio`` a request with ``fault`` gets to send: all, a cut-off part, or nothing."""
+    if fault is None:
+        return audio
+    if fault is Fault.RESET:
+        return audio[: len(audio) // 2]
+    if fault is Fault.TRUNCATED:
+        found = frames.frames(audio)
+        middle = found[len(found) // 2]
+        return audio[: middle.offset + middle.length // 2]  # half-way through the middle frame
+    return b""

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
+import aiohttp
 import edge_tts
 import pytest
-from edge_double import EDGE_HOST, FRAME_BYTES, EdgeDouble, Fault, expected_seconds
+from edge_double import EDGE_HOST, FRAME_BYTES, EdgeDouble, Fault, expected_seconds, tone
 from edge_tts.constants import TRUSTED_CLIENT_TOKEN
+from edge_tts.drm import DRM
+from edge_tts.exceptions import NoAudioReceived, SkewAdjustmentError, UnexpectedResponse
 from helpers import frame_formats, loudness_of
 
-from tts_service.audio import mp3
+from tts_service.audio import frames, mp3
 from tts_service.engines.base import Engine, Prosody
-from tts_service.engines.edge import EdgeEngine
+from tts_service.engines.edge import TICKS_PER_SECOND, EdgeEngine, failure_reason, truncation
+from tts_service.engines.resilience import Resilient
 from tts_service.errors import InvalidInput, SynthesisError
 
 LONG_VOICE = "Microsoft Server Speech Text to Speech Voice ({}, {})"
@@ -130,15 +135,77 @@ async def test_unknown_voice_is_invalid_input_listing_voices(
     assert edge_double.requests == []
 
 
-async def test_turn_without_audio_is_synthesis_error(engine: EdgeEngine, edge_double: EdgeDouble) -> None:
-    edge_double.fail_next(Fault.NO_AUDIO)
-    with pytest.raises(SynthesisError, match="no audio"):
+# What each fault from the double must come out as: a reason a person can act on.
+FAULT_REASONS = {
+    Fault.FORBIDDEN: r"^edge-tts: Microsoft refused the request \(HTTP 403\)$",
+    Fault.THROTTLED: r"^edge-tts: Microsoft throttled the request \(HTTP 429; it asks to retry after 1 s\)$",
+    Fault.RESET: r"^edge-tts: connection lost mid-stream \(\d+ bytes in\)$",
+    Fault.NO_AUDIO: r"^edge-tts: no audio received for voice zh-CN-XiaoxiaoNeural$",
+    Fault.STALL: r"^edge-tts: no response within 0.5 s$",
+    Fault.TRUNCATED: r"^edge-tts: audio truncated: the stream stops \d+ bytes into an MP3 frame$",
+}
+
+
+@pytest.fixture(autouse=True)
+def _restore_drm_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # edge-tts answers a 403 by correcting a process-wide clock skew from the reply's Date header.
+    monkeypatch.setattr(DRM, "clock_skew_seconds", DRM.clock_skew_seconds)
+
+
+def test_every_fault_has_a_reason() -> None:
+    assert set(FAULT_REASONS) == set(Fault)
+
+
+@pytest.mark.parametrize("fault", list(Fault), ids=lambda fault: fault.name)
+async def test_fault_is_synthesis_error_with_clear_reason(edge_double: EdgeDouble, fault: Fault) -> None:
+    engine = EdgeEngine(timeout=0.5, connector_factory=edge_double.connector_factory)
+    edge_double.fail_next(fault)
+    started = time.monotonic()
+    with pytest.raises(SynthesisError, match=FAULT_REASONS[fault]) as excinfo:
         await engine.synthesize("你好", "zh-CN-XiaoxiaoNeural", Prosody())
 
+    assert time.monotonic() - started < 2.5
+    assert excinfo.type is SynthesisError  # no RuntimeError or aiohttp error leaks out
+    if fault not in (Fault.RESET, Fault.TRUNCATED):  # those two the engine finds in what edge-tts yields
+        assert excinfo.value.__cause__ is not None
+    # One attempt reached the double: edge-tts's own retry after a 403 dies on the closed connector.
+    assert edge_double.attempts == [fault]
     # The fault is used up: the next request works, on a fresh connector.
     result = await engine.synthesize("你好", "zh-CN-XiaoxiaoNeural", Prosody())
     assert result.duration == pytest.approx(0.4, abs=0.1)
-    assert len(edge_double.requests) == 2
+    assert edge_double.attempts == [fault, None]
+
+
+async def test_forbidden_adjusts_the_clock_and_leaks_no_runtime_error(edge_double: EdgeDouble) -> None:
+    engine = EdgeEngine(timeout=5, connector_factory=edge_double.connector_factory)
+    edge_double.fail_next(Fault.FORBIDDEN)
+    DRM.clock_skew_seconds = 3600.0  # an hour off; the double's Date header says the real time
+    with pytest.raises(SynthesisError, match="HTTP 403") as excinfo:
+        await engine.synthesize("你好", "zh-CN-XiaoxiaoNeural", Prosody())
+
+    assert isinstance(excinfo.value.__cause__, RuntimeError)  # "Session is closed", kept as the cause
+    assert abs(DRM.clock_skew_seconds) < 5
+
+
+async def test_throttled_handshake_carries_retry_after(edge_double: EdgeDouble) -> None:
+    engine = EdgeEngine(timeout=5, connector_factory=edge_double.connector_factory)
+    edge_double.retry_after = 7
+    edge_double.fail_next(Fault.THROTTLED)
+    with pytest.raises(SynthesisError, match=r"HTTP 429; it asks to retry after 7 s"):
+        await engine.synthesize("你好", "zh-CN-XiaoxiaoNeural", Prosody())
+
+    assert edge_double.requests == []  # refused before the upgrade: no SSML was ever sent
+
+
+async def test_reset_sent_part_of_the_audio_before_dropping(edge_double: EdgeDouble) -> None:
+    engine = EdgeEngine(timeout=5, connector_factory=edge_double.connector_factory)
+    edge_double.fail_next(Fault.RESET)
+    with pytest.raises(SynthesisError, match="connection lost mid-stream") as excinfo:
+        await engine.synthesize("今天天气很好我们去公园", "zh-CN-XiaoxiaoNeural", Prosody())
+
+    (request,) = edge_double.requests
+    assert 0 < len(request.audio) < len(tone(expected_seconds(request.text)))
+    assert f"({len(request.audio)} bytes in)" in excinfo.value.message
 
 
 async def test_stalled_stream_times_out(edge_double: EdgeDouble) -> None:
@@ -148,8 +215,80 @@ async def test_stalled_stream_times_out(edge_double: EdgeDouble) -> None:
     with pytest.raises(SynthesisError, match="within 1 s"):
         await engine.synthesize("你好", "zh-CN-XiaoxiaoNeural", Prosody())
 
-    assert time.monotonic() - started < 3
+    assert 0.9 < time.monotonic() - started < 3
     assert len(edge_double.requests) == 1
+
+
+def test_whole_audio_is_not_truncated() -> None:
+    audio = tone(2.0)
+    assert truncation(audio, 2 * TICKS_PER_SECOND) is None
+    # Rounding slack: words that end a few ms after the last frame are still whole.
+    assert truncation(audio, round((mp3.duration(audio) + 0.05) * TICKS_PER_SECOND)) is None
+
+
+def test_audio_cut_inside_a_frame_is_truncated() -> None:
+    audio = tone(2.0)
+    middle = frames.frames(audio)[40]
+    assert truncation(audio[: middle.offset + 100], 0) == "the stream stops 100 bytes into an MP3 frame"
+
+
+def test_audio_cut_between_frames_but_short_of_the_words_is_truncated() -> None:
+    audio = tone(2.0)
+    half = frames.frames(audio)[len(frames.frames(audio)) // 2].offset
+    problem = truncation(audio[:half], 2 * TICKS_PER_SECOND)
+    assert problem is not None and re.fullmatch(r"1\.\d\d s of audio, but the words run to 2\.00 s", problem)
+    assert truncation(audio[:half], TICKS_PER_SECOND) is None
+
+
+def test_bytes_without_a_frame_are_truncated() -> None:
+    assert truncation(b"\x00" * 50, 0) == "50 bytes without a whole MP3 frame"
+
+
+def _http(status: int, message: str = "Invalid response status") -> aiohttp.ClientResponseError:
+    return aiohttp.ClientResponseError(None, (), status=status, message=message)  # type: ignore[arg-type]
+
+
+def _while_handling(first: Exception, second: Exception) -> Exception:
+    """``second`` as if raised inside an ``except`` for ``first``, as edge-tts's retry after a 403 is."""
+    second.__context__ = first
+    return second
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (_http(500, "Internal Server Error"), "edge-tts: Microsoft answered HTTP 500 Internal Server Error"),
+        (_while_handling(_http(403), SkewAdjustmentError("no Date")), "Microsoft refused the request"),
+        (_while_handling(_http(403), RuntimeError("Session is closed")), "Microsoft refused the request"),
+        # What went wrong in the second try is the news, not the 403 that led to it.
+        (_while_handling(_http(403), NoAudioReceived("none")), "edge-tts: no audio received for voice v"),
+        (_while_handling(_http(403), _http(429)), "Microsoft throttled the request (HTTP 429)"),
+        (aiohttp.ServerDisconnectedError(), "edge-tts: connection lost mid-stream"),
+        (aiohttp.ConnectionTimeoutError(), "edge-tts: no response within 2.5 s"),
+        (UnexpectedResponse("odd"), "edge-tts: unexpected response: UnexpectedResponse: odd"),
+    ],
+    ids=["500", "skew", "session-closed", "no-audio-after-403", "429-after-403", "reset", "timeout", "odd"],
+)
+def test_failure_reasons(exc: Exception, reason: str) -> None:
+    assert reason in failure_reason(exc, "v", 2.5)
+
+
+async def test_one_fault_is_recovered_by_a_retry(edge_double: EdgeDouble) -> None:
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    engine = Resilient(
+        EdgeEngine(timeout=5, connector_factory=edge_double.connector_factory), backoff=0.5, sleep=sleep
+    )
+    edge_double.fail_next(Fault.TRUNCATED)
+    result = await engine.synthesize("今天天气很好", "zh-CN-XiaoxiaoNeural", Prosody())
+
+    assert result.duration == pytest.approx(1.2, abs=0.1)
+    assert edge_double.attempts == [Fault.TRUNCATED, None]
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 0.5
+    assert engine.health() == {"circuit": "closed", "failures": 0, "retry_in": None}
 
 
 async def test_concurrent_requests(engine: EdgeEngine, edge_double: EdgeDouble) -> None:

@@ -19,8 +19,19 @@ def _espeak(settings: Settings) -> Engine:
 
 def _edge(settings: Settings) -> Engine:
     from tts_service.engines.edge import EdgeEngine
+    from tts_service.engines.resilience import Resilient
 
-    return EdgeEngine(timeout=settings.edge_timeout)
+    # Microsoft's service throttles, resets and stalls now and then: retry with backoff, bound how many
+    # requests are in flight, and stop calling it for a while when it keeps failing.
+    return Resilient(
+        EdgeEngine(timeout=settings.edge_timeout),
+        concurrency=settings.edge_concurrency,
+        retries=settings.edge_retries,
+        backoff=settings.edge_backoff,
+        backoff_cap=settings.edge_backoff_cap,
+        threshold=settings.breaker_threshold,
+        cooldown=settings.breaker_cooldown,
+    )
 
 
 def _local(settings: Settings) -> Engine:

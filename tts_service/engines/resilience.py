@@ -1,0 +1,135 @@
+"""Retries, a circuit breaker and a concurrency bound around an engine that depends on a remote service."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tts_service.engines.base import Engine, Prosody, Synthesis
+from tts_service.errors import SynthesisError
+
+
+class CircuitOpen(SynthesisError):
+    """The engine failed too often in a row: calls fail at once, without reaching it, until a cooldown."""
+
+    status_code = 503  # the engine is unavailable for now, not broken: worth trying again later
+    code = "engine_unavailable"
+
+
+class Resilient:
+    """An engine that wraps another, so that one flaky request is retried and a dead endpoint left alone.
+
+    Only SynthesisError is retried: InvalidInput would fail the same way again. Delays grow exponentially up
+    to a cap, with full jitter so that many callers failing together do not come back together. After
+    ``threshold`` failed attempts in a row the circuit opens for ``cooldown`` seconds; then one trial call
+    is let through (half-open), whose success closes it and whose failure opens it again.
+    """
+
+    def __init__(
+        self,
+        inner: Engine,
+        *,
+        concurrency: int = 4,
+        retries: int = 3,
+        backoff: float = 0.5,
+        backoff_cap: float = 8.0,
+        threshold: int = 5,
+        cooldown: float = 30.0,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        uniform: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self.inner = inner
+        self.name, self.version, self.voices = inner.name, inner.version, inner.voices
+        self.default_voice, self.max_chunk_chars = inner.default_voice, inner.max_chunk_chars
+        # Bounds requests in flight, not calls: a call waiting out its backoff holds no slot.
+        self._slots = asyncio.Semaphore(concurrency)
+        self._retries, self._backoff, self._backoff_cap = retries, backoff, backoff_cap
+        self._threshold, self._cooldown = threshold, cooldown
+        self._sleep, self._clock, self._uniform = sleep, clock, uniform
+        self._failures = 0
+        self._last_error = ""
+        self._opened_at: float | None = None  # None: the circuit is closed
+        self._trial = False  # a half-open trial call is under way
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (0 for the first): full jitter, capped."""
+        return self._uniform(0, min(self._backoff_cap, self._backoff * 2**retry))
+
+    async def synthesize(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
+        """Synthesize through the inner engine, retrying a SynthesisError up to ``retries`` times."""
+        error: SynthesisError | None = None
+        for attempt in range(self._retries + 1):
+            if error is not None:
+                await self._sleep(self.delay(attempt - 1))
+            try:
+                return await self._attempt(text, voice, prosody)
+            except CircuitOpen:
+                raise
+            except SynthesisError as exc:
+                error = exc
+        assert error is not None  # the loop runs at least once, and only a failure leaves it
+        attempts = f"{self._retries + 1} attempt{'s' if self._retries else ''}"
+        raise SynthesisError(f"{error.message} (gave up after {attempts})") from error
+
+    async def _attempt(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
+        """One call to the inner engine, if the circuit lets it through, recording how it went."""
+        async with self._slots:
+            trial = self._admit()
+            try:
+                result = await self.inner.synthesize(text, voice, prosody)
+            except SynthesisError as exc:
+                self._failed(exc)
+                raise
+            finally:
+                if trial:
+                    self._trial = False
+            self._failures, self._opened_at = 0, None
+            return result
+
+    def _admit(self) -> bool:
+        """Raise CircuitOpen if no call may go through now; True if this call is the half-open trial."""
+        if self._opened_at is None:
+            return False
+        retry_in = self._retry_in()
+        if retry_in > 0 or self._trial:
+            wait = f"for another {retry_in:.0f} s" if retry_in > 0 else "while a trial request is under way"
+            raise CircuitOpen(
+                f"engine {self.name!r} is unavailable {wait}, after {self._failures} failures in a row"
+                f" (last: {self._last_error})"
+            )
+        self._trial = True
+        return True
+
+    def _failed(self, exc: SynthesisError) -> None:
+        self._failures += 1
+        self._last_error = exc.message
+        if self._trial or self._failures >= self._threshold:
+            self._opened_at = self._clock()
+
+    def _retry_in(self) -> float:
+        assert self._opened_at is not None
+        return max(0.0, self._opened_at + self._cooldown - self._clock())
+
+    def health(self) -> dict[str, Any]:
+        """The breaker's state for /healthz: closed, open or half-open; failures in a row; seconds to wait."""
+        if self._opened_at is None:
+            return {"circuit": "closed", "failures": self._failures, "retry_in": None}
+        retry_in = self._retry_in()
+        state = "open" if retry_in > 0 else "half-open"
+        return {"circuit": state, "failures": self._failures, "retry_in": retry_in}
+
+    async def warm(self) -> None:
+        """Warm the inner engine, if it has a way."""
+        warm = getattr(self.inner, "warm", None)
+        if warm is not None:
+            await warm()
+
+    def close(self) -> None:
+        """Close the inner engine, if it holds anything."""
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
