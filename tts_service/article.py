@@ -11,6 +11,7 @@ from pypinyin import lazy_pinyin
 
 from tts_service.errors import InvalidInput, TooLarge, invalid_input
 from tts_service.text.document import Document
+from tts_service.text.unicode import check_text
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 
@@ -25,6 +26,11 @@ class ArticleDraft(BaseModel):
     date: dt.date | None = None
     engine: str | None = None
     voice: str | None = None
+
+    @field_validator("title", "text", "byline", "engine", "voice")
+    @classmethod
+    def _valid_unicode(cls, value: str | None) -> str | None:
+        return value if value is None else check_text(value)
 
     @field_validator("title", "text")
     @classmethod

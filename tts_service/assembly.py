@@ -60,7 +60,8 @@ class Assembler:
             )
             self.cache.write(key, audio)
             timeline = tuple((round(s.start, 3), round(s.end, 3)) for s in spans)
-            return AssemblyRecord(key, len(audio), round(total, 3), timeline, hashlib.sha256(audio).hexdigest())
+            digest = hashlib.sha256(audio).hexdigest()
+            return AssemblyRecord(key, len(audio), round(total, 3), timeline, digest)
 
         record = await asyncio.to_thread(build)
         await self.store.record_assembly(record)

@@ -211,7 +211,9 @@ def lexicon_add(
         entry = LexiconEntry(written=written, spoken=spoken)
 
     async def work(settings: Settings, pipeline: Pipeline) -> bool:
-        return await pipeline.store.put_lexicon(entry.written, entry.spoken)
+        return await pipeline.store.put_lexicon(
+            entry.written, entry.spoken, limit=settings.max_lexicon_entries
+        )
 
     typer.echo(f"{'added' if _run(work) else 'replaced'}: {entry.written} → {entry.spoken}")
 

@@ -15,6 +15,11 @@ class TTSError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra response headers the error calls for."""
+        return {}
+
 
 class InvalidInput(TTSError):
     status_code = 422
@@ -46,6 +51,23 @@ class NotReady(TTSError):
 class Unauthorized(TTSError):
     status_code = 401
     code = "unauthorized"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class RateLimited(TTSError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, round(retry_after + 0.5))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class SynthesisError(TTSError):

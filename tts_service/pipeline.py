@@ -24,6 +24,7 @@ from tts_service.store import AssemblyRecord, AudioRecord, Store
 from tts_service.text import segment
 from tts_service.text.lexicon import Lexicon
 from tts_service.text.normalize import normalize
+from tts_service.text.unicode import unspeakable_removed
 
 log = logging.getLogger(__name__)
 _SPEAKABLE = re.compile(r"\w")
@@ -75,7 +76,7 @@ NO_LEXICON = Lexicon()
 
 def spoken_form(display: str, lexicon: Lexicon = NO_LEXICON) -> str:
     """What the engine reads for a piece of display text: the lexicon, then normalisation."""
-    return " ".join(normalize(lexicon.apply(display)).split())
+    return " ".join(normalize(lexicon.apply(unspeakable_removed(display))).split())
 
 
 @functools.lru_cache(maxsize=256)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tts_service.article import Article, ArticleDraft
-from tts_service.errors import NotFound
+from tts_service.errors import NotFound, TooLarge
 
 T = TypeVar("T")
 
@@ -286,12 +286,16 @@ class Store:
         rows = await self.read(lambda c: c.execute("SELECT written, spoken FROM lexicon").fetchall())
         return dict(rows)
 
-    async def put_lexicon(self, written: str, spoken: str) -> bool:
-        """Add or replace an entry; True if it is new."""
+    async def put_lexicon(self, written: str, spoken: str, *, limit: int | None = None) -> bool:
+        """Add or replace an entry; True if it is new. TooLarge if a new entry would pass ``limit``."""
 
         def write(conn: sqlite3.Connection) -> bool:
             now = _now()
             existed = conn.execute("SELECT 1 FROM lexicon WHERE written = ?", (written,)).fetchone()
+            if existed is None and limit is not None:
+                count = conn.execute("SELECT count(*) FROM lexicon").fetchone()[0]
+                if count >= limit:
+                    raise TooLarge(f"the lexicon holds {count} entries, its limit; remove some first")
             conn.execute(
                 "INSERT INTO lexicon (written, spoken, created_at, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(written) DO UPDATE"

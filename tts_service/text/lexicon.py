@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field, field_validator
 
+from tts_service.text.unicode import check_text
+
 
 @dataclass(frozen=True)
 class Lexicon:
@@ -37,7 +39,7 @@ class LexiconEntry(BaseModel):
     @field_validator("written", "spoken")
     @classmethod
     def _one_line(cls, value: str) -> str:
-        value = value.strip()
+        value = check_text(value).strip()
         if not value or any(c in value for c in "\r\n"):
             raise ValueError("must be non-empty text on one line")
         return value

@@ -129,9 +129,11 @@ async def list_lexicon(store: StoreDep) -> list[LexiconEntry]:
 
 
 @router.post("/lexicon", dependencies=[Editor])
-async def put_lexicon(entry: LexiconEntry, store: StoreDep, response: Response) -> LexiconEntry:
+async def put_lexicon(
+    entry: LexiconEntry, store: StoreDep, settings: SettingsDep, response: Response
+) -> LexiconEntry:
     """Add an entry (201) or replace the spoken form of an existing one (200)."""
-    created = await store.put_lexicon(entry.written, entry.spoken)
+    created = await store.put_lexicon(entry.written, entry.spoken, limit=settings.max_lexicon_entries)
     response.status_code = 201 if created else 200
     return entry
 

@@ -29,19 +29,26 @@ def _pipeline(request: Request) -> Pipeline:
 _bearer = HTTPBearer(auto_error=False, description="The editor token (TTS_EDITOR_TOKEN).")
 
 
+def is_editor(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> bool:
+    """True when the request carries the editor token (compared in constant time)."""
+    if settings.editor_token is None or credentials is None:
+        return False
+    expected = settings.editor_token.get_secret_value().encode()
+    return hmac.compare_digest(credentials.credentials.encode(), expected)
+
+
 def _require_editor(
     settings: Annotated[Settings, Depends(_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    expected = settings.editor_token.get_secret_value().encode() if settings.editor_token else None
-    if expected is None:
+    if settings.editor_token is None:
         raise Unauthorized("editor access is disabled: set TTS_EDITOR_TOKEN")
-    given = credentials.credentials.encode() if credentials else b""
-    if not hmac.compare_digest(given, expected):
+    if not is_editor(settings, credentials):
         raise Unauthorized("missing or wrong editor token")
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 StoreDep = Annotated[Store, Depends(_store)]
 PipelineDep = Annotated[Pipeline, Depends(_pipeline)]
 Editor = Depends(_require_editor)

@@ -1,0 +1,35 @@
+"""Ad-hoc synthesis of a short text (``POST /api/tts``): planned, cached and joined like an article."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tts_service.article import Article
+from tts_service.assembly import PARAGRAPH_PAUSE, SENTENCE_PAUSE
+from tts_service.audio.assemble import Piece, assemble
+from tts_service.engines import Prosody
+from tts_service.errors import InvalidInput, TooLarge
+from tts_service.pipeline import Pipeline
+
+
+async def speak(
+    pipeline: Pipeline, text: str, engine: str | None, voice: str | None, prosody: Prosody
+) -> tuple[bytes, float]:
+    """The MP3 of ``text`` and its length in seconds. Each sentence is cached (content-addressed) and
+    shared with articles, so saying something again costs nothing; unreferenced ones go at ``cache gc``."""
+    limit = pipeline.settings.tts_max_chars
+    if len(text) > limit:
+        raise TooLarge(f"text is {len(text)} characters; the limit for /api/tts is {limit}")
+    chosen, chosen_voice = pipeline.resolve(engine, voice)
+    now = ""
+    # Planned exactly as an article would be (lexicon, normalisation, one chunk per sentence).
+    draft = Article("-", 0, "-", text, None, None, chosen.name, chosen_voice, now, now)
+    plan = await pipeline.plan(draft, prosody, using=(chosen.name, chosen_voice))
+    if not plan.spoken:
+        raise InvalidInput("nothing to say: the text has no words")
+    audio = await asyncio.gather(*(pipeline.chunk_audio(plan, chunk) for chunk in plan.spoken))
+    pieces = [Piece(data, chunk.paragraph) for data, chunk in zip(audio, plan.spoken, strict=True)]
+    joined, _, seconds = await asyncio.to_thread(
+        assemble, pieces, sentence_pause=SENTENCE_PAUSE, paragraph_pause=PARAGRAPH_PAUSE
+    )
+    return joined, seconds

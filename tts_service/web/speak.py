@@ -1,0 +1,48 @@
+"""POST /api/tts: speak a short text now. Editors always; anyone, rate-limited, when TTS_PUBLIC_TTS=1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field, field_validator
+
+from tts_service.engines import Prosody
+from tts_service.errors import RateLimited, Unauthorized
+from tts_service.snippet import speak
+from tts_service.text.unicode import check_text
+from tts_service.web.deps import BearerDep, PipelineDep, SettingsDep, is_editor
+from tts_service.web.ratelimit import RateLimiter
+
+router = APIRouter(prefix="/api")
+
+
+class SpeakIn(BaseModel):
+    text: str = Field(min_length=1, description="At most TTS_TTS_MAX_CHARS characters (413 beyond).")
+    engine: str | None = None
+    voice: str | None = None
+    rate: int = Field(default=0, ge=-50, le=100, description="Speed change in percent.")
+
+    @field_validator("text", "engine", "voice")
+    @classmethod
+    def _valid_unicode(cls, value: str | None) -> str | None:
+        return value if value is None else check_text(value)
+
+
+_AUDIO = {200: {"content": {"audio/mpeg": {}}, "description": "The MP3"}}
+
+
+@router.post("/tts", response_class=Response, responses=_AUDIO)
+async def tts(
+    request: Request, body: SpeakIn, settings: SettingsDep, pipeline: PipelineDep, credentials: BearerDep
+) -> Response:
+    """The MP3 of a short text, made now (cached per sentence)."""
+    if not is_editor(settings, credentials):
+        if credentials is not None or not settings.public_tts:
+            raise Unauthorized("POST /api/tts needs the editor token (or TTS_PUBLIC_TTS=1 on the server)")
+        limiter: RateLimiter = request.app.state.tts_limiter
+        wait = limiter.check(request.client.host if request.client else "unknown")
+        if wait:
+            limit = settings.public_tts_per_minute
+            raise RateLimited(f"at most {limit} requests a minute; try again in {wait:.0f} s", wait)
+    audio, seconds = await speak(pipeline, body.text, body.engine, body.voice, Prosody(rate=body.rate))
+    headers = {"X-Audio-Duration": f"{seconds:.3f}", "Cache-Control": "no-store"}
+    return Response(audio, media_type="audio/mpeg", headers=headers)
