@@ -264,3 +264,74 @@ async def test_when_the_fallback_fails_too_both_reasons_are_given(settings: Sett
     finally:
         await pipeline.aclose()
         pipeline.store.close()
+
+
+# Real edge faults, through the real edge-tts client, the retries and the breaker -----------------------
+
+
+def edge_with_double(double, *, retries: int = 1, threshold: int = 50):
+    from tts_service.engines.edge import EdgeEngine
+    from tts_service.engines.resilience import Resilient
+
+    engine = EdgeEngine(timeout=0.5, connector_factory=double.connector_factory)
+    return Resilient(engine, retries=retries, backoff=0.0, threshold=threshold, cooldown=60)
+
+
+FAULT_REASONS = {
+    "FORBIDDEN": "HTTP 403",
+    "THROTTLED": "HTTP 429",
+    "RESET": "connection lost mid-stream",
+    "NO_AUDIO": "no audio received",
+    "STALL": "no response within 0.5 s",
+    "TRUNCATED": "audio truncated",
+}
+
+
+@pytest.mark.parametrize("fault_name", list(FAULT_REASONS))
+@pytest.mark.parametrize("fallback", [None, "espeak"])
+async def test_each_edge_fault_falls_back_or_fails(
+    settings: Settings, espeak: CountingEngine, edge_double, fault_name: str, fallback: str | None
+) -> None:
+    from edge_double import Fault
+
+    edge_double.fail_all(Fault[fault_name])
+    configured = settings.model_copy(update={"fallback_engine": fallback})
+    pipeline = make_pipeline(configured, espeak=espeak, edge=edge_with_double(edge_double))
+    try:
+        job = await pipeline.wait(await pipeline.start(await add(pipeline, "只有一句话。", engine="edge")))
+        reason = FAULT_REASONS[fault_name]
+        assert len(edge_double.attempts) == 2  # the first try and one retry, then no more
+        manifest = await pipeline.manifest(await pipeline.store.get_article("a"))
+        if fallback is None:
+            assert job.status == "failed" and reason in job.error and "gave up after 2 attempts" in job.error
+            assert (manifest.status, manifest.error) == ("failed", job.error)
+            assert espeak.calls == []
+        else:
+            assert job.status == "done" and job.engine == "espeak" and reason in job.fallback
+            assert (manifest.status, manifest.plan.engine) == ("ready", "espeak")
+            assert espeak.calls == ["只有一句话。"]
+    finally:
+        await pipeline.aclose()
+        pipeline.store.close()
+
+
+async def test_an_open_circuit_sends_articles_straight_to_the_fallback(
+    settings: Settings, espeak: CountingEngine, edge_double
+) -> None:
+    from edge_double import Fault
+
+    edge_double.fail_all(Fault.RESET)
+    configured = settings.model_copy(update={"fallback_engine": "espeak"})
+    pipeline = make_pipeline(configured, espeak=espeak, edge=edge_with_double(edge_double, threshold=2))
+    try:
+        one = await add(pipeline, "第一篇。", slug="one", engine="edge")
+        first = await pipeline.wait(await pipeline.start(one))
+        assert first.engine == "espeak" and len(edge_double.attempts) == 2  # the circuit is now open
+        two = await add(pipeline, "第二篇。", slug="two", engine="edge")
+        second = await pipeline.wait(await pipeline.start(two))
+        assert second.status == "done" and second.engine == "espeak"
+        assert second.fallback.startswith("edge failed (engine 'edge' is unavailable for another")
+        assert len(edge_double.attempts) == 2  # the dead endpoint was not asked again
+    finally:
+        await pipeline.aclose()
+        pipeline.store.close()
