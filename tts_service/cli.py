@@ -70,10 +70,17 @@ def serve(
     """Serve the reader pages and the API."""
     import uvicorn
 
+    from tts_service.logs import uvicorn_log_config
     from tts_service.web import create_app
 
     settings = Settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=uvicorn_log_config(),  # JSON lines with request ids; the app logs each request itself
+        access_log=False,
+    )
 
 
 def _save(doc: Document, slug: str | None, title: str | None = None) -> str:

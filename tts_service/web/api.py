@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from tts_service import captions
@@ -12,9 +13,9 @@ from tts_service.article import ArticleDraft, draft_from
 from tts_service.errors import NotReady, TooLarge
 from tts_service.text.lexicon import LexiconEntry
 from tts_service.web.deps import Editor, PipelineDep, SettingsDep, StoreDep
-from tts_service.web.schemas import ArticleOut, ArticleSummary, AudioOut, JobOut
+from tts_service.web.schemas import ERRORS, ArticleOut, ArticleSummary, AudioOut, JobOut
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=ERRORS)
 
 
 @router.get("/articles")
@@ -105,12 +106,17 @@ async def start_generation(
 
 
 @router.get("/jobs/{job_id}", name="get_job", dependencies=[Editor])
-async def get_job(request: Request, job_id: int, pipeline: PipelineDep) -> JobOut:
+async def get_job(
+    request: Request, job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], pipeline: PipelineDep
+) -> JobOut:
     """A generation job: queued, running (with progress), done, or failed with its reason."""
     return JobOut.of(request, await pipeline.jobs.get(job_id))
 
 
-@router.get("/articles/{slug}/captions.vtt", name="article_captions", response_class=PlainTextResponse)
+_VTT = {200: {"content": {"text/vtt": {"schema": {"type": "string"}}}, "description": "WebVTT captions"}}
+
+
+@router.get("/articles/{slug}/captions.vtt", name="article_captions", response_model=None, responses=_VTT)
 async def article_captions(slug: str, store: StoreDep, pipeline: PipelineDep) -> PlainTextResponse:
     """WebVTT with one cue per sentence, showing the text as the page shows it; 409 until audio is ready."""
     article = await store.get_article(slug)

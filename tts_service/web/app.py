@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -16,10 +17,12 @@ from tts_service import __version__
 from tts_service.cache import AudioCache
 from tts_service.config import REPO_ROOT, Settings
 from tts_service.engines import Engine, EngineRegistry
-from tts_service.errors import TTSError, Unauthorized
+from tts_service.errors import InvalidInput, TTSError
+from tts_service.metrics import Metrics
 from tts_service.pipeline import Pipeline
 from tts_service.store import Store
-from tts_service.web import admin, api, audio, feed, middleware, pages
+from tts_service.web import admin, api, audio, feed, middleware, ops, pages, speak
+from tts_service.web.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -40,7 +43,8 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
         app.state.settings = settings
         app.state.store = store
         app.state.cache = AudioCache(settings.cache_dir)
-        app.state.pipeline = Pipeline(settings, store, app.state.cache, registry)
+        app.state.pipeline = Pipeline(settings, store, app.state.cache, registry, app.state.metrics)
+        await app.state.pipeline.resume()  # jobs a killed process left half done
         try:
             yield
         finally:
@@ -51,15 +55,40 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app = FastAPI(title="tts_service", version=__version__, lifespan=lifespan)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.page_cache = pages.PageCache()
+    app.state.tts_limiter = RateLimiter(settings.public_tts_per_minute)
+    app.state.metrics = Metrics()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(speak.router)
     app.include_router(audio.router)
     app.include_router(feed.router)
     app.include_router(admin.router)
+    app.include_router(ops.router)
     middleware.install(app, settings)
     app.add_exception_handler(TTSError, _handle_error)
+    app.add_exception_handler(RequestValidationError, _handle_invalid)
     return app
+
+
+def _wants_json(request: Request) -> bool:
+    """Errors are JSON for the API and for audio and feed URLs (apps and players), pages for people."""
+    path = request.url.path
+    return path.startswith(("/api/", "/audio/")) or path.endswith((".mp3", ".vtt", ".xml"))
+
+
+async def _handle_invalid(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422 shape (``detail``: a list of errors) plus our ``code`` and one readable ``message``.
+
+    The submitted value is never echoed back: it may be hostile, or (a lone surrogate) not even encodable.
+    """
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+    if _wants_json(request):
+        body = {"detail": errors, "code": "invalid_input", "message": message}
+        return JSONResponse(body, status_code=422)
+    return pages.error_page(request, InvalidInput(message))
 
 
 async def _handle_error(request: Request, exc: Exception) -> Response:
@@ -67,7 +96,7 @@ async def _handle_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TTSError)
     if exc.status_code >= 500:
         log.error("request %s failed: %s", request.url.path, exc.message)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-    if request.url.path.startswith(("/api/", "/audio/")):
+    headers = exc.headers
+    if _wants_json(request):
         return JSONResponse({"detail": exc.message, "code": exc.code}, exc.status_code, headers=headers)
     return pages.error_page(request, exc)

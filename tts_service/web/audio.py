@@ -18,13 +18,16 @@ from tts_service.cache import AudioCache
 from tts_service.errors import NotFound, SynthesisError
 from tts_service.pipeline import Manifest, Pipeline
 from tts_service.web.deps import PipelineDep, StoreDep
+from tts_service.web.schemas import ERRORS
 
-router = APIRouter()
+router = APIRouter(responses=ERRORS)
 log = logging.getLogger(__name__)
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-@router.api_route("/audio/{key}.mp3", methods=["GET", "HEAD"], name="audio_file")
+# GET and HEAD as two operations, so that each has its own operation id in the schema.
+@router.head("/audio/{key}.mp3", name="audio_file_head")
+@router.get("/audio/{key}.mp3", name="audio_file")
 async def audio_file(
     request: Request, key: str, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
@@ -47,7 +50,8 @@ class _AudioFile(FileResponse):
     chunk_size = 1024 * 1024
 
 
-@router.api_route("/articles/{slug}/audio.mp3", methods=["GET", "HEAD"], name="article_mp3")
+@router.head("/articles/{slug}/audio.mp3", name="article_mp3_head")
+@router.get("/articles/{slug}/audio.mp3", name="article_mp3")
 async def article_mp3(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> Response:
     """The stable URL of an article's audio: a redirect to the current revision's file, never cached.
 
@@ -61,7 +65,8 @@ async def article_mp3(request: Request, slug: str, store: StoreDep, pipeline: Pi
         target = str(request.url_for("audio_file", key=whole.key))
         return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-cache"})
     if manifest.status == "failed" or not manifest.plan.spoken:
-        body = {"detail": f"the audio of {slug!r} is {manifest.status}", "error": manifest.error}
+        body = {"detail": f"the audio of {slug!r} is {manifest.status}", "code": "audio_unavailable",
+                "error": manifest.error}  # fmt: skip
         return JSONResponse(body, status_code=503, headers={"Retry-After": "60", "Cache-Control": "no-store"})
     await pipeline.start(article, plan=manifest.plan)
     # X-Accel-Buffering: a proxy in front (nginx) passes each sentence on as soon as it is sent.

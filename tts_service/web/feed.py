@@ -53,7 +53,11 @@ def rss(request: Request, items: list[tuple[Article, AssemblyRecord]]) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-@router.get("/feed.xml", name="feed")
+class RSSResponse(Response):
+    media_type = "application/rss+xml"
+
+
+@router.get("/feed.xml", name="feed", response_class=RSSResponse)
 async def feed(request: Request, store: StoreDep, pipeline: PipelineDep) -> Response:
     items = []
     for article in await store.list_articles():

@@ -1,11 +1,267 @@
-"""Middleware installed on every app: security headers, CORS, request ids, metrics."""
+"""Middleware installed on every app: security headers, request ids and access log, CORS, body limit.
+
+All of it is plain ASGI rather than ``BaseHTTPMiddleware``: headers are added to the response's first
+message, so a streamed response (an article's audio, sentence by sentence) passes through untouched, and the
+app runs in the request's own task, with its context (the request id).
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+import time
+
 from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tts_service.config import Settings
+from tts_service.errors import TooLarge
+from tts_service.logs import REQUEST_ID, request_id
+from tts_service.metrics import Metrics
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("tts_service.access")
+
+
+def _policy(**directives: str) -> str:
+    return "; ".join(f"{name.replace('_', '-')} {value}" for name, value in directives.items())
+
+
+# The pages load their one script and one stylesheet from /static and audio from /audio: nothing inline,
+# nothing from elsewhere. img-src allows data: for browser-generated images (e.g. form control icons).
+CSP = _policy(
+    default_src="'self'", script_src="'self'", style_src="'self'", img_src="'self' data:",
+    media_src="'self'", connect_src="'self'", font_src="'self'", object_src="'none'",
+    base_uri="'self'", form_action="'self'", frame_ancestors="'none'",
+)  # fmt: skip
+# FastAPI's /docs and /redoc pages load Swagger UI and ReDoc from a CDN and start them with an inline
+# script: they get a policy that allows exactly that, and no other page does.
+_CDN = "https://cdn.jsdelivr.net"
+DOCS_CSP = _policy(
+    default_src="'self'", script_src=f"'self' 'unsafe-inline' {_CDN}",
+    style_src=f"'self' 'unsafe-inline' {_CDN} https://fonts.googleapis.com",
+    img_src=f"'self' data: {_CDN} https://fastapi.tiangolo.com", font_src="'self' https://fonts.gstatic.com",
+    connect_src="'self'", worker_src="'self' blob:", object_src="'none'", base_uri="'self'",
+    form_action="'self'", frame_ancestors="'none'",
+)  # fmt: skip
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+}
+# No Cross-Origin-Resource-Policy: other sites' <audio> elements may play our audio files.
+
+# What other origins may read (GET and HEAD only, never with credentials), when TTS_CORS_ORIGINS is set.
+_CORS_PATHS = re.compile(r"/api/.*|/audio/.*|/articles/[^/]+/audio\.mp3|/feed\.xml")
+_CORS_METHODS = ("GET", "HEAD")
+_CORS_EXPOSE = ("ETag", "Content-Range", "Accept-Ranges", "Content-Length")
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add the service's middleware to ``app``."""
+    """Add the service's middleware to ``app``; requests are counted into ``app.state.metrics``."""
+    docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url} - {None}
+    # add_middleware wraps what is there: the last added is the outermost.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origin_list:
+        app.add_middleware(ReadOnlyCors, origins=settings.cors_origin_list)
+    app.add_middleware(RequestContext, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders, docs_paths=frozenset(docs))
+
+
+def _route_path(scope: Scope) -> str:
+    """The request path below the app's root path (what the routes match against)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+class SecurityHeaders:
+    """Adds the content security policy and the other security headers to every response."""
+
+    def __init__(self, app: ASGIApp, docs_paths: frozenset[str] = frozenset()) -> None:
+        self.app = app
+        self.docs_paths = docs_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = DOCS_CSP if _route_path(scope) in self.docs_paths else CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", []))
+                headers = MutableHeaders(scope=message)
+                # setdefault: a handler that needs a different value for one response can still set it.
+                headers.setdefault("Content-Security-Policy", policy)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class RequestContext:
+    """Gives each request an id (logged and returned as X-Request-ID), then logs and counts it."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = request_id(Headers(scope=scope).get("x-request-id"))
+        token = REQUEST_ID.set(rid)
+        root_path = scope.get("root_path", "")
+        start = time.perf_counter()
+        status: int | None = None
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = list(message.get("headers", []))
+                MutableHeaders(scope=message)["X-Request-ID"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if status is None:
+                # Answer here, so the 500 carries the request id and the security headers; the error
+                # still goes on up, to the server's log (and to a test client).
+                await _internal_error(scope)(scope, receive, send_with_id)
+            raise
+        finally:
+            self._record(scope, root_path, status if status is not None else 500, time.perf_counter() - start)
+            REQUEST_ID.reset(token)
+
+    def _record(self, scope: Scope, root_path: str, status: int, seconds: float) -> None:
+        template = _route_template(scope, root_path)
+        self.metrics.observe_request(scope["method"], template, status, seconds)
+        client = scope.get("client")
+        access_log.info(
+            "%s %s %s", scope["method"], scope["path"], status,
+            extra={
+                "method": scope["method"], "path": scope["path"], "route": template, "status": status,
+                "duration_ms": round(seconds * 1000, 1), "client": client[0] if client else None,
+            },
+        )  # fmt: skip
+
+
+def _route_template(scope: Scope, root_path: str) -> str:
+    """The path template of what answered (``/api/articles/{slug}``), "unmatched" if nothing matched.
+
+    Templates, never raw paths: a label value per article (or per scanner's guess) would grow the metrics
+    without bound.
+    """
+    route = scope.get("route")  # set by the router for routes, but not for mounts
+    if route is not None:
+        return getattr(route, "path_format", None) or route.path
+    mounted = scope.get("root_path", "")  # a mount (the static files) extends the root path instead
+    if mounted != root_path and mounted.startswith(root_path):
+        return mounted[len(root_path) :] + "/{path}"
+    return "unmatched"
+
+
+def _internal_error(scope: Scope) -> Response:
+    """A 500 that says nothing about the cause: JSON where the app's errors are JSON, else plain text."""
+    # The same split as app._wants_json (which this module cannot import: app imports it).
+    path = _route_path(scope)
+    if path.startswith(("/api/", "/audio/")) or path.endswith((".mp3", ".vtt", ".xml")):
+        return JSONResponse({"detail": "internal error", "code": "internal_error"}, status_code=500)
+    return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+class ReadOnlyCors:
+    """CORS for what other sites may read: the API, audio and feed, by GET and HEAD, without credentials.
+
+    A preflight for any other method, or for a header such as Authorization, is refused, so editor
+    endpoints can never be called from another origin's scripts. Other paths get no CORS headers at all.
+    """
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=_CORS_METHODS,
+            allow_headers=("Range",),  # seeking in audio fetched by a script
+            allow_credentials=False,
+            expose_headers=_CORS_EXPOSE,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in (*_CORS_METHODS, "OPTIONS")
+            and _CORS_PATHS.fullmatch(_route_path(scope))
+        ):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    """Raised to the app from ``receive`` once a streamed body passes the limit."""
+
+
+class BodyLimit:
+    """Answers 413 to a request whose body is larger than ``max_bytes``, declared or streamed.
+
+    A declared Content-Length over the limit is refused before the app runs. A chunked body is counted as
+    the app reads it; past the limit, reading fails, and whatever the app makes of that failure is replaced
+    by the 413.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _refusal(self) -> Response:
+        body = {
+            "detail": f"request body too large: the limit is {self.max_bytes} bytes",
+            "code": TooLarge.code,
+        }
+        # The rest of the body is never read, so the connection cannot carry another request.
+        return JSONResponse(body, status_code=TooLarge.status_code, headers={"Connection": "close"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refusal()(scope, receive, send)
+            return
+        received, exceeded, started = 0, False, False
+
+        async def counting_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise _BodyTooLarge(f"request body passed {self.max_bytes} bytes")
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return  # the app's answer to the failed read (a 400, say): the 413 below replaces it
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
+            await self._refusal()(scope, receive, send)

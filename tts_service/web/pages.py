@@ -16,7 +16,7 @@ from tts_service.errors import TTSError
 from tts_service.pipeline import Manifest, Plan
 from tts_service.web.deps import PipelineDep, StoreDep
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages for people; the schema documents the API
 
 # Preferences live in cookies and are applied when the server renders, so the page never flashes.
 PREFS = {

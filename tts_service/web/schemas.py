@@ -66,6 +66,34 @@ class ChunkOut(BaseModel):
     end: float | None = None
 
 
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: ``code`` names the kind; ``detail`` says what went wrong (for a request that
+    failed validation, FastAPI's list of errors, summed up in ``message``)."""
+
+    detail: str | list[ErrorItem]
+    code: str
+    message: str | None = None
+
+
+_DESCRIPTIONS = {
+    401: "Missing or wrong editor token",
+    404: "No such article, job, entry or audio",
+    409: "The audio is not ready yet",
+    413: "Over a size limit",
+    422: "Invalid input",
+    429: "Too many requests",
+    502: "The engine failed",
+    503: "Unavailable for now",
+}
+ERRORS: dict[int | str, dict] = {c: {"model": ErrorOut, "description": d} for c, d in _DESCRIPTIONS.items()}
+
+
 class JobOut(BaseModel):
     """A generation job as editors and tools see it."""
 

@@ -11,8 +11,9 @@ from tts_service.snippet import speak
 from tts_service.text.unicode import check_text
 from tts_service.web.deps import BearerDep, PipelineDep, SettingsDep, is_editor
 from tts_service.web.ratelimit import RateLimiter
+from tts_service.web.schemas import ERRORS
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", responses=ERRORS)
 
 
 class SpeakIn(BaseModel):

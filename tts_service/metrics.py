@@ -1,0 +1,68 @@
+"""Prometheus metrics of one app: requests, synthesis time per engine, cache hits, job states."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+JOB_STATES = ("queued", "running", "done", "failed")
+# Anything else a client sends as a method is counted as "other", so that it cannot add label values.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# A sentence takes from tens of milliseconds (espeak-ng) to tens of seconds (a slow network).
+SYNTHESIS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+class Metrics:
+    """The metrics of one app, in a registry of their own.
+
+    Not the global default registry: every ``create_app`` (and tests build many) would register the same
+    names again, and two apps in one process would count into each other.
+    """
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._requests = Counter(
+            "tts_http_requests", "HTTP requests answered, by route template and status.",
+            ["method", "route", "status"], registry=self.registry,
+        )  # fmt: skip
+        self._request_seconds = Histogram(
+            "tts_http_request_seconds", "Time to answer an HTTP request, until its body was sent.",
+            ["route"], registry=self.registry,
+        )  # fmt: skip
+        self._synthesis_seconds = Histogram(
+            "tts_synthesis_seconds", "Time an engine took to synthesise one chunk.",
+            ["engine"], buckets=SYNTHESIS_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self._cache = Counter(
+            "tts_cache_requests", "Chunk audio looked up in the cache, by hit or miss.",
+            ["result"], registry=self.registry,
+        )  # fmt: skip
+        self._jobs = Gauge("tts_jobs", "Generation jobs by state.", ["state"], registry=self.registry)
+        for result in ("hit", "miss"):  # present (at 0) from the start, so rates work from the first scrape
+            self._cache.labels(result)
+        for state in JOB_STATES:
+            self._jobs.labels(state)
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request; ``route`` is the route's path template, never the raw path."""
+        method = method if method in HTTP_METHODS else "other"
+        self._requests.labels(method, route, str(status)).inc()
+        self._request_seconds.labels(route).observe(seconds)
+
+    def observe_synthesis(self, engine: str, seconds: float) -> None:
+        """Record how long ``engine`` took to synthesise one chunk."""
+        self._synthesis_seconds.labels(engine).observe(seconds)
+
+    def cache(self, hit: bool) -> None:
+        """Count one cache lookup of a chunk's audio."""
+        self._cache.labels("hit" if hit else "miss").inc()
+
+    def set_jobs(self, counts: Mapping[str, int]) -> None:
+        """Set the job gauge from the store's counts; a state missing from ``counts`` has no jobs."""
+        for state in {*JOB_STATES, *counts}:
+            self._jobs.labels(state).set(counts.get(state, 0))
+
+    def render(self) -> bytes:
+        """Every metric in the Prometheus text format (its content type: ``CONTENT_TYPE_LATEST``)."""
+        return generate_latest(self.registry)

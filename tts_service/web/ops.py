@@ -1,0 +1,132 @@
+"""Operations endpoints: /healthz for load balancers and monitors, /metrics for Prometheus."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import ipaddress
+import shutil
+import sqlite3
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from tts_service import __version__
+from tts_service.engines import ENGINE_NAMES, EngineRegistry
+from tts_service.errors import SynthesisError, TTSError, Unauthorized
+from tts_service.metrics import Metrics
+from tts_service.web.deps import SettingsDep, StoreDep, _bearer, _require_editor
+
+router = APIRouter(include_in_schema=False)
+_NO_STORE = {"Cache-Control": "no-store"}
+# Engines cheap to build (no I/O, no threads, no files written): health builds them to ask their state.
+_CHEAP_TO_BUILD = frozenset({"edge"})
+# Headers a reverse proxy adds: a request that came through one is not from this machine, whatever its
+# socket address says.
+_PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def _espeak_probe() -> dict[str, Any]:
+    if shutil.which("espeak-ng") is None:
+        return {"available": False, "reason": "espeak-ng is not installed"}
+    return {"available": True}
+
+
+def _local_probe() -> dict[str, Any]:
+    """The voice's model files are installed (and LiteRT imports); the models themselves are not loaded."""
+    try:
+        from tts_service.engines.baker_model import asset_dir
+
+        asset_dir()
+    except ImportError as exc:
+        return {"available": False, "reason": f"cannot import {exc.name}"}
+    except SynthesisError as exc:
+        return {"available": False, "reason": exc.message}
+    return {"available": True}
+
+
+def _edge_probe() -> dict[str, Any]:
+    return {"available": True, "network": "not checked"}  # reaching Microsoft is a request of its own
+
+
+_PROBES = {"espeak": _espeak_probe, "local": _local_probe, "edge": _edge_probe}
+
+
+async def engine_health(registry: EngineRegistry, name: str) -> dict[str, Any]:
+    """``{"available": bool, ...}`` for one engine, without loading models or synthesising anything.
+
+    An engine with a ``health()`` method (the edge engine's circuit breaker) answers for itself; an open
+    circuit means unavailable. Otherwise a probe checks what the engine needs: a binary, model files.
+    Only engines already built (the default one, at start-up) or cheap to build are built.
+    """
+    engine = None
+    if name == registry.default or name in _CHEAP_TO_BUILD:
+        try:
+            engine = registry.get(name)
+        except TTSError as exc:
+            return {"available": False, "reason": exc.message}
+    health = getattr(engine, "health", None)
+    if health is None:
+        return await asyncio.to_thread(_PROBES[name])
+    details = health()
+    if inspect.isawaitable(details):
+        details = await details
+    available = bool(details.get("available", details.get("circuit") != "open"))
+    return {**details, "available": available}
+
+
+async def _database_ok(request: Request) -> bool:
+    try:
+        await request.app.state.store.read(lambda conn: conn.execute("SELECT 1").fetchone())
+    except sqlite3.Error:
+        return False
+    return True
+
+
+@router.get("/healthz", name="healthz")
+async def healthz(request: Request) -> JSONResponse:
+    """Liveness and what the service can do: 200 while the default engine and database work, else 503."""
+    registry: EngineRegistry = request.app.state.pipeline.engines
+    engines = {name: await engine_health(registry, name) for name in ENGINE_NAMES}
+    database = await _database_ok(request)
+    serving = database and engines[registry.default]["available"]
+    everything = database and all(e["available"] for e in engines.values())
+    body = {
+        "status": "ok" if everything else "degraded",
+        "version": __version__,
+        "engines": engines,
+        "default_engine": registry.default,
+        "database": {"available": database},
+    }
+    return JSONResponse(body, status_code=200 if serving else 503, headers=_NO_STORE)
+
+
+def _from_this_machine(request: Request) -> bool:
+    if request.client is None or any(name in request.headers for name in _PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:  # not an IP address (a test client's name, a Unix socket)
+        return False
+
+
+@router.get("/metrics", name="metrics")
+async def metrics(
+    request: Request,
+    settings: SettingsDep,
+    store: StoreDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Response:
+    """Prometheus metrics: for a scraper on this machine, or anywhere with the editor token."""
+    if not _from_this_machine(request):
+        try:
+            _require_editor(settings, credentials)
+        except Unauthorized as exc:  # the app's error handler would answer a page outside /api/
+            body = {"detail": exc.message, "code": exc.code}
+            return JSONResponse(body, exc.status_code, headers=exc.headers)
+    collected: Metrics = request.app.state.metrics
+    collected.set_jobs(await store.job_counts())
+    return Response(collected.render(), media_type=CONTENT_TYPE_LATEST, headers=_NO_STORE)
