@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import edge_tts.communicate
@@ -12,10 +12,12 @@ import pytest
 from edge_double import EdgeDouble
 from edge_tts.drm import DRM
 from fastapi import FastAPI
-from helpers import TOKEN, CountingEngine
+from helpers import CHROMIUM, CHROMIUM_ARGS, TOKEN, CountingEngine, make_pipeline
+from playwright.sync_api import Browser, sync_playwright
 
 from tts_service.config import Settings
 from tts_service.engines.espeak import EspeakEngine
+from tts_service.pipeline import Pipeline
 from tts_service.web import create_app
 
 
@@ -48,6 +50,24 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def espeak() -> CountingEngine:
     return CountingEngine(EspeakEngine())
+
+
+@pytest.fixture
+async def pipeline(settings: Settings, espeak: CountingEngine) -> AsyncIterator[Pipeline]:
+    """A pipeline (store, cache, engines) without the web app; the espeak engine counts its calls."""
+    p = make_pipeline(settings, espeak=espeak)
+    yield p
+    await p.aclose()
+    p.store.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium, one per test module."""
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

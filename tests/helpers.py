@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import array
+import importlib.util
 import math
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +21,15 @@ from tts_service.audio import mp3 as mp3_format
 from tts_service.engines import Engine, Prosody, Synthesis
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "screenshots"
+# Debian's Chromium, driven by Playwright (no browser is downloaded).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+]  # fmt: skip
+AXE_JS = Path(importlib.util.find_spec("axe_playwright_python").submodule_search_locations[0]) / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "academy-international-cooperation-2020.txt"
 TOKEN = "test-editor-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -62,6 +73,25 @@ def loudness_of(mp3: bytes) -> tuple[float, float]:
     samples = pcm.from_int16(mp3_format.decode(mp3))
     rate = mp3_format.SAMPLE_RATE
     return loudness.integrated_lufs(samples, rate), loudness.true_peak_dbtp(samples, rate)
+
+
+def axe_problems(page) -> list:
+    """axe-core's WCAG 2.2 A/AA violations on the page, as (rule, first targets); needs bypass_csp=True."""
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
+    assert len(result["passes"]) > 10  # axe really ran
+    return [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+
+
+def make_pipeline(settings, **engines):
+    """A pipeline over a fresh store under ``settings.home``, with ``engines`` replacing engines by name."""
+    from tts_service.cache import AudioCache
+    from tts_service.engines import EngineRegistry
+    from tts_service.pipeline import Pipeline
+    from tts_service.store import Store
+
+    store = Store(settings.db_path)
+    return Pipeline(settings, store, AudioCache(settings.cache_dir), EngineRegistry(settings, engines))
 
 
 class CountingEngine:

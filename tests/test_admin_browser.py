@@ -7,9 +7,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from helpers import AUTH, TOKEN, LiveServer
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
-from test_browser import ARGS, ARTIFACTS, AXE_JS, CHROMIUM, WCAG_TAGS
+from helpers import ARTIFACTS, AUTH, TOKEN, LiveServer, axe_problems
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 ARTICLES = {
@@ -32,14 +31,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     """A context that fails the test if the page breaks the Content-Security-Policy (no inline code)."""
@@ -57,13 +48,6 @@ def sign_in(page: Page, server: LiveServer) -> None:
     page.get_by_label("编辑令牌").fill(TOKEN)
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(f"{server.url}/admin")
-
-
-def axe_problems(page: Page) -> list:
-    page.add_script_tag(path=str(AXE_JS))
-    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
-    assert len(result["passes"]) > 10  # axe really ran
-    return [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
 
 
 def audio_status(slug: str, server: LiveServer) -> str:

@@ -9,7 +9,7 @@ import time
 import aiohttp
 import edge_tts
 import pytest
-from edge_double import EDGE_HOST, FRAME_BYTES, EdgeDouble, Fault, expected_seconds, tone
+from edge_double import EDGE_HOST, FAULT_REASONS, FRAME_BYTES, EdgeDouble, Fault, expected_seconds, tone
 from edge_tts.constants import TRUSTED_CLIENT_TOKEN
 from edge_tts.drm import DRM
 from edge_tts.exceptions import NoAudioReceived, SkewAdjustmentError, UnexpectedResponse
@@ -135,23 +135,6 @@ async def test_unknown_voice_is_invalid_input_listing_voices(
     assert edge_double.requests == []
 
 
-# What each fault from the double must come out as: a reason a person can act on.
-FAULT_REASONS = {
-    Fault.FORBIDDEN: r"^edge-tts: Microsoft refused the request \(HTTP 403\)$",
-    Fault.THROTTLED: r"^edge-tts: Microsoft throttled the request \(HTTP 429; it asks to retry after 1 s\)$",
-    Fault.RESET: r"^edge-tts: connection lost mid-stream \(\d+ bytes in\)$",
-    Fault.NO_AUDIO: r"^edge-tts: no audio received for voice zh-CN-XiaoxiaoNeural$",
-    Fault.STALL: r"^edge-tts: no response within 0.5 s$",
-    Fault.TRUNCATED: r"^edge-tts: audio truncated: the stream stops \d+ bytes into an MP3 frame$",
-}
-
-
-@pytest.fixture(autouse=True)
-def _restore_drm_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    # edge-tts answers a 403 by correcting a process-wide clock skew from the reply's Date header.
-    monkeypatch.setattr(DRM, "clock_skew_seconds", DRM.clock_skew_seconds)
-
-
 def test_every_fault_has_a_reason() -> None:
     assert set(FAULT_REASONS) == set(Fault)
 
@@ -161,7 +144,7 @@ async def test_fault_is_synthesis_error_with_clear_reason(edge_double: EdgeDoubl
     engine = EdgeEngine(timeout=0.5, connector_factory=edge_double.connector_factory)
     edge_double.fail_next(fault)
     started = time.monotonic()
-    with pytest.raises(SynthesisError, match=FAULT_REASONS[fault]) as excinfo:
+    with pytest.raises(SynthesisError, match=rf"^edge-tts: {FAULT_REASONS[fault]}$") as excinfo:
         await engine.synthesize("你好", "zh-CN-XiaoxiaoNeural", Prosody())
 
     assert time.monotonic() - started < 2.5

@@ -8,23 +8,8 @@ import pytest
 from helpers import CountingEngine
 
 from tts_service.article import ArticleDraft
-from tts_service.cache import AudioCache
-from tts_service.config import Settings
-from tts_service.engines import EngineRegistry
 from tts_service.errors import InvalidInput
 from tts_service.pipeline import Pipeline
-from tts_service.store import Store
-
-
-@pytest.fixture
-async def pipeline(settings: Settings, espeak: CountingEngine):
-    store = Store(settings.db_path)
-    p = Pipeline(
-        settings, store, AudioCache(settings.cache_dir), EngineRegistry(settings, {"espeak": espeak})
-    )
-    yield p
-    await p.aclose()
-    store.close()
 
 
 async def add(pipeline: Pipeline, text: str, slug: str = "a"):

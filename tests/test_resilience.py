@@ -8,8 +8,7 @@ import random
 from typing import Any
 
 import pytest
-from edge_double import EdgeDouble, Fault
-from edge_tts.drm import DRM
+from edge_double import FAULT_REASONS, EdgeDouble, Fault
 
 from tts_service.config import Settings
 from tts_service.engines import EngineRegistry, Prosody, Synthesis
@@ -19,21 +18,6 @@ from tts_service.engines.resilience import CircuitOpen, Resilient
 from tts_service.errors import InvalidInput, SynthesisError
 
 VOICE = "zh-CN-XiaoxiaoNeural"
-# The reason each fault from the double ends in once the retries are spent.
-FAULT_REASONS = {
-    Fault.FORBIDDEN: r"Microsoft refused the request \(HTTP 403\)",
-    Fault.THROTTLED: r"Microsoft throttled the request \(HTTP 429; it asks to retry after 1 s\)",
-    Fault.RESET: r"connection lost mid-stream",
-    Fault.NO_AUDIO: r"no audio received for voice zh-CN-XiaoxiaoNeural",
-    Fault.STALL: r"no response within 0\.5 s",
-    Fault.TRUNCATED: r"audio truncated: the stream stops \d+ bytes into an MP3 frame",
-}
-
-
-@pytest.fixture(autouse=True)
-def _restore_drm_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    # edge-tts answers a 403 by correcting a process-wide clock skew from the reply's Date header.
-    monkeypatch.setattr(DRM, "clock_skew_seconds", DRM.clock_skew_seconds)
 
 
 class Clock:

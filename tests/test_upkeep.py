@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from helpers import CountingEngine
-from test_jobs import add, make_pipeline
+from test_jobs import add
 
 from tts_service import upkeep
-from tts_service.config import Settings
 from tts_service.pipeline import Pipeline
-
-
-@pytest.fixture
-async def pipeline(settings: Settings, espeak: CountingEngine):
-    p = make_pipeline(settings, espeak=espeak)
-    yield p
-    await p.aclose()
-    p.store.close()
 
 
 async def ready(pipeline: Pipeline, slug: str, text: str):
