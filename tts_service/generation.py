@@ -44,9 +44,13 @@ class JobRunner:
             heartbeat.cancel()
 
     async def _beat(self, job_id: int) -> None:
+        """Tell other processes the job is alive (they take over a job whose heartbeat stops)."""
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
-            await self.jobs.update(job_id)
+            try:
+                await self.jobs.update(job_id)
+            except NotFound:
+                return  # deleted with its article; the run itself stops on its own NotFound
 
     async def _generate(self, article: Article, job: Job, on_progress: ProgressFn | None) -> Job:
         pipeline = self.pipeline

@@ -8,6 +8,7 @@ import hashlib
 import logging
 import re
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -125,7 +126,8 @@ class Pipeline:
         self._job_slots = asyncio.Semaphore(settings.workers)
         self._inflight: dict[str, asyncio.Future[AudioRecord]] = {}
         self._tasks: dict[int, asyncio.Task[Job]] = {}
-        self._starting: dict[tuple[str, int], asyncio.Lock] = {}
+        # One lock per article revision while someone is starting its job; gone when nobody holds it.
+        self._starting: weakref.WeakValueDictionary[tuple, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def check_draft(self, draft: ArticleDraft) -> None:
         """Reject a draft before it is stored: too large (413), unknown engine or voice (422)."""
@@ -208,7 +210,8 @@ class Pipeline:
         died) is taken over and finished. Callers holding the article's plan pass it, to skip planning.
         """
         key = (article.slug, article.revision)
-        async with self._starting.setdefault(key, asyncio.Lock()):  # two requests, one job
+        lock = self._starting.setdefault(key, asyncio.Lock())
+        async with lock:  # two requests, one job
             job = await self.jobs.latest(*key)
             task = self._tasks.get(job.id) if job else None
             if job is not None and task is not None and not task.done():
