@@ -6,6 +6,7 @@ short notice chosen from a fixed set, so nothing a visitor typed is ever echoed 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from tts_service.text.lexicon import LexiconEntry
 from tts_service.web import session
 from tts_service.web.deps import PipelineDep, SettingsDep, StoreDep
 from tts_service.web.pages import _render
+from tts_service.web.ratelimit import RateLimiter
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -135,8 +137,17 @@ async def login_form(request: Request, settings: SettingsDep, done: str = "") ->
 
 @router.post("/login", name="admin_login", dependencies=[session.LoginForm])
 async def login(request: Request, settings: SettingsDep, token: Annotated[str, Form()] = "") -> Response:
-    """Check the editor token; a right one starts a session, a wrong one shows the form again (401)."""
+    """Check the editor token; a right one starts a session, a wrong one shows the form again (401).
+
+    Wrong tokens are limited per client (``LOGIN_FAILURES_PER_MINUTE``), so the token cannot be guessed fast.
+    """
+    failures: RateLimiter = request.app.state.login_failures
+    client = request.client.host if request.client else "unknown"
+    if wait := failures.wait(client):
+        error = f"尝试次数过多，请 {math.ceil(wait)} 秒后再试。"
+        return _login_page(request, settings, error=error, status_code=429)
     if not session.token_matches(settings, token):
+        failures.check(client)
         return _login_page(request, settings, error="编辑令牌不正确，请重新输入。", status_code=401)
     response = _redirect(request, "admin_page")
     session.start(request, response, settings)

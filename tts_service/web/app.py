@@ -27,6 +27,7 @@ from tts_service.web.ratelimit import RateLimiter
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 TEMPLATES_DIR = REPO_ROOT / "templates"
+LOGIN_FAILURES_PER_MINUTE = 10
 
 
 def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] | None = None) -> FastAPI:
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.page_cache = pages.PageCache()
     app.state.tts_limiter = RateLimiter(settings.public_tts_per_minute)
+    app.state.login_failures = RateLimiter(LOGIN_FAILURES_PER_MINUTE)  # wrong tokens at /admin/login
     app.state.metrics = Metrics()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)

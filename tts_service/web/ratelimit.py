@@ -21,12 +21,22 @@ class RateLimiter:
         self.limit, self.window, self.max_clients, self.clock = limit, window, max_clients, clock
         self._calls: OrderedDict[str, deque[float]] = OrderedDict()
 
+    def wait(self, client: str) -> float:
+        """Seconds until ``client`` may call again (0: now), without counting a call."""
+        calls = self._recent(client)
+        return calls[0] + self.window - self.clock() if len(calls) >= self.limit else 0.0
+
+    def _recent(self, client: str) -> deque[float]:
+        calls = self._calls.get(client) or deque()
+        while calls and calls[0] <= self.clock() - self.window:
+            calls.popleft()
+        return calls
+
     def check(self, client: str) -> float:
         """Count a call by ``client``: 0 if allowed, else the seconds until it would be."""
         now = self.clock()
-        calls = self._calls.pop(client, None) or deque()
-        while calls and calls[0] <= now - self.window:
-            calls.popleft()
+        calls = self._recent(client)
+        self._calls.pop(client, None)
         self._calls[client] = calls  # most recently seen last
         while len(self._calls) > self.max_clients:
             self._calls.popitem(last=False)  # forget the longest-idle client
