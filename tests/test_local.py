@@ -99,3 +99,18 @@ def test_hostile_text_still_speaks(engine: LocalEngine, text: str) -> None:
     seconds = engine.render(spoken).size / 24000
     han = sum("\u4e00" <= c <= "\u9fff" for c in spoken)
     assert seconds > 0.12 * han  # every character is read, none dropped
+
+
+async def test_synthesis_threads_yield_to_serving(engine) -> None:
+    import asyncio
+    import os
+    import threading
+
+    from tts_service.engines.local import WORKER_NICENESS
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    loop = asyncio.get_running_loop()
+    worker = await loop.run_in_executor(engine._executor, niceness)
+    assert worker == min(19, niceness() + WORKER_NICENESS)  # this (serving) thread keeps its priority

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,6 +33,16 @@ FRONTEND_VERSION = 2
 PAUSE_SECONDS = {2: 0.18, 3: 0.32}
 EDGE_PAD_SECONDS = 0.03  # the same lead-in and tail on every chunk, so joined chunks sound even
 MAX_SYLLABLES = 40  # clause-sized model inputs: faster and far less memory than whole sentences
+# Readers come first: synthesis threads run at a lower CPU priority than the thread serving requests, so
+# audio made ahead of time uses the CPU that serving leaves (see BENCHMARKS.md, "Load").
+WORKER_NICENESS = 10
+
+
+def lower_priority() -> None:
+    """Lower the calling thread's CPU priority by WORKER_NICENESS (Linux: niceness is per thread)."""
+    with contextlib.suppress(AttributeError, OSError):  # no setpriority, or not allowed: keep the default
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICENESS)
 
 
 def clauses(items: list[Token]) -> list[tuple[list[Token], int]]:
@@ -68,17 +81,21 @@ class LocalEngine:
         self._models = BakerModels(cache_dir, num_threads=threads, assets=assets)
         self._table = json.loads((assets / MAPPER_FILE).read_text(encoding="utf-8"))
         # One interpreter pair per worker thread: LiteRT interpreters are not thread-safe.
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="local-tts")
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="local-tts", initializer=lower_priority
+        )
         digest = "".join(file_digest(assets / name)[:8] for name in (ACOUSTIC_FILE, VOCODER_FILE))
         self.version = f"baker-fs2-mbmelgan-{digest}-fe{FRONTEND_VERSION}"
 
     async def synthesize(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
         check_voice(self, voice)
         loop = asyncio.get_running_loop()
-        samples = await loop.run_in_executor(self._executor, functools.partial(self.render, text, prosody))
-        # Normalising is pure gain and limiting, so the silent edge padding stays silent.
-        audio = await asyncio.to_thread(chunk.encode, samples, SAMPLE_RATE, volume=prosody.volume)
+        audio = await loop.run_in_executor(self._executor, functools.partial(self._render_mp3, text, prosody))
         return Synthesis(audio=audio, duration=mp3.duration(audio))
+
+    def _render_mp3(self, text: str, prosody: Prosody) -> bytes:
+        # Normalising is pure gain and limiting, so the silent edge padding stays silent.
+        return chunk.encode(self.render(text, prosody), SAMPLE_RATE, volume=prosody.volume)
 
     def render(self, text: str, prosody: Prosody | None = None) -> np.ndarray:
         """Float samples at 24 kHz for ``text`` (blocking; runs on a worker thread)."""
