@@ -185,3 +185,11 @@ async def test_etag_and_if_none_match(client: httpx.AsyncClient) -> None:
     assert changed.status_code == 200 and "改过的正文。" in changed.text
     index = await client.get("/")
     assert (await client.get("/", headers={"If-None-Match": index.headers["etag"]})).status_code == 304
+
+
+async def test_head_on_pages(client: httpx.AsyncClient) -> None:
+    await client.post("/api/articles", json={"title": "标题", "text": "正文。", "slug": "h"}, headers=AUTH)
+    for path in ("/", "/articles/h"):
+        response = await client.head(path)
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert (await client.head("/articles/nope")).status_code == 404

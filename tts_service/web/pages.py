@@ -103,7 +103,8 @@ def _audio_state(manifest: Manifest) -> tuple:
     return manifest.status, manifest.progress, bool(spoken) and spoken[0].key in manifest.records
 
 
-@router.get("/", response_class=HTMLResponse)
+# HEAD too: uptime monitors and link checkers ask with it (the server drops the body).
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def index(request: Request, store: StoreDep, pipeline: PipelineDep) -> Response:
     articles = await store.list_articles()
     manifests = [await pipeline.manifest(article) for article in articles]
@@ -112,7 +113,9 @@ async def index(request: Request, store: StoreDep, pipeline: PipelineDep) -> Res
     return _cached_page(request, "index.html", key, lambda: {"items": items})
 
 
-@router.get("/articles/{slug}", response_class=HTMLResponse, name="article_page")
+@router.api_route(
+    "/articles/{slug}", methods=["GET", "HEAD"], response_class=HTMLResponse, name="article_page"
+)
 async def article_page(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> Response:
     article = await store.get_article(slug)
     manifest = await pipeline.manifest(article)
