@@ -57,6 +57,13 @@ class Unauthorized(TTSError):
         return {"WWW-Authenticate": "Bearer"}
 
 
+class Forbidden(TTSError):
+    """A form that did not come from this site's editor page (no session, wrong CSRF token, other origin)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
 class RateLimited(TTSError):
     status_code = 429
     code = "rate_limited"

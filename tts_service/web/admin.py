@@ -22,7 +22,7 @@ from tts_service.store import Store
 from tts_service.text.lexicon import LexiconEntry
 from tts_service.web import session
 from tts_service.web.deps import PipelineDep, SettingsDep, StoreDep
-from tts_service.web.pages import _render
+from tts_service.web.pages import render
 from tts_service.web.ratelimit import RateLimiter
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -63,7 +63,7 @@ def audio_status(manifest: Manifest, job: Job | None = None) -> AudioStatus:
 
 
 def _page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
-    response = _render(request, name, context, status_code=status_code)
+    response = render(request, name, context, status_code=status_code)
     response.headers.update(_PRIVATE)
     return response
 

@@ -62,7 +62,8 @@ def _prefs(request: Request) -> dict[str, str]:
     return chosen
 
 
-def _render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
+def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
+    """A template rendered with the reader's preferences (size, scheme) in its context."""
     prefs = _prefs(request)
     context = {"prefs": prefs, "choices": {k: v[1] for k, v in PREFS.items()}, **context}
     templates: Jinja2Templates = request.app.state.templates
@@ -79,7 +80,7 @@ def _cached_page(request: Request, name: str, key: Hashable, context: Callable[[
     full_key = (name, str(request.base_url), request.url.path, tuple(_prefs(request).values()), key)
     page = cache.get(full_key)
     if page is None:
-        page = cache.put(full_key, bytes(_render(request, name, context()).body))
+        page = cache.put(full_key, bytes(render(request, name, context()).body))
     body, etag = page
     headers = {"ETag": etag, **_PAGE_HEADERS}
     wanted = request.headers.get("if-none-match", "")
@@ -152,4 +153,4 @@ async def set_prefs(
 
 
 def error_page(request: Request, exc: TTSError) -> HTMLResponse:
-    return _render(request, "error.html", {"error": exc}, status_code=exc.status_code)
+    return render(request, "error.html", {"error": exc}, status_code=exc.status_code)

@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import SecretStr
 
 from tts_service.config import Settings
-from tts_service.errors import TTSError
+from tts_service.errors import Forbidden
 from tts_service.web.deps import SettingsDep
 
 SESSION_COOKIE = "tts_admin"
@@ -25,13 +25,6 @@ LOGIN_COOKIE = "tts_admin_login"  # the pre-session CSRF token of the sign-in fo
 COOKIE_PATH = "/admin"
 LOGIN_FORM_SECONDS = 3600
 _KEY_CONTEXT = b"tts-admin-session"
-
-
-class Forbidden(TTSError):
-    """A form that did not come from this site's editor page (no session, wrong CSRF token, other origin)."""
-
-    status_code = 403
-    code = "forbidden"
 
 
 def token_matches(settings: Settings, given: str) -> bool:
