@@ -85,3 +85,15 @@ async def test_unknown_engine_on_an_article(pipeline: Pipeline) -> None:
     article = await add(pipeline, "文字。")
     with pytest.raises(InvalidInput, match="valid engines: local, espeak, edge"):
         await pipeline.plan(article.__class__(**{**article.__dict__, "engine": "nope"}))
+
+
+async def test_a_key_finished_meanwhile_is_not_made_again(pipeline: Pipeline, espeak) -> None:
+    # A stream looked at the cache, found the chunk missing, and asks for it only after the job has made it
+    # (no synthesis in flight any more): it must get the cached audio, not a second synthesis.
+    article = await add(pipeline, "只做一次。")
+    plan = await pipeline.plan(article)
+    chunk, engine = plan.spoken[0], pipeline.engines.get()
+    first = await pipeline.synthesize(engine, "cmn", plan.prosody, chunk.spoken, chunk.key)
+    late = await pipeline.synthesize(engine, "cmn", plan.prosody, chunk.spoken, chunk.key)
+    assert espeak.calls == ["只做一次。"]
+    assert late == first

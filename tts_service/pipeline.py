@@ -308,6 +308,11 @@ class Pipeline:
             del self._inflight[key]
 
     async def _synthesize_once(self, engine: Engine, voice: str, prosody: Prosody, spoken: str, key: str):
+        # The caller saw the key missing, but another synthesis of it may have finished since (its in-flight
+        # entry gone): look again now that this one holds the key, or the same audio would be made twice.
+        done = (await self.store.audio_records([key])).get(key)
+        if done is not None and await asyncio.to_thread(self.cache.exists, key):
+            return done
         async with self._slots:
             started = time.perf_counter()
             result = await engine.synthesize(spoken, voice, prosody)
