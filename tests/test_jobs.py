@@ -311,3 +311,41 @@ async def test_an_open_circuit_sends_articles_straight_to_the_fallback(
     finally:
         await pipeline.aclose()
         pipeline.store.close()
+
+
+async def test_shutdown_does_not_wait_forever_for_a_stuck_job(settings: Settings, espeak, caplog) -> None:
+    import tts_service.pipeline as pipeline_module
+
+    class Stuck:
+        """An engine call that ignores cancellation (while wedged), as a stuck library call would."""
+
+        name, version, voices, default_voice, max_chunk_chars = "edge", "stuck-1", ("v",), "v", 300
+        wedged = True
+
+        async def synthesize(self, text, voice, prosody):
+            while self.wedged:
+                try:
+                    await asyncio.sleep(0.02)
+                except asyncio.CancelledError:
+                    continue
+            raise SynthesisError("unwedged at last")
+
+    stuck = Stuck()
+    pipeline = make_pipeline(settings, espeak=espeak, edge=stuck)
+    job = await pipeline.start(await add(pipeline, engine="edge"))
+    await asyncio.sleep(0.1)
+    task = pipeline._tasks[job.id]
+    grace, pipeline_module.SHUTDOWN_GRACE = pipeline_module.SHUTDOWN_GRACE, 0.2
+    try:
+        async with asyncio.timeout(5):
+            await pipeline.aclose()
+        assert not task.done()  # given up on, not waited for
+        assert "1 job(s) did not stop in 0.2 s" in caplog.text
+        assert "one:" in caplog.text and "> synthesize:" in caplog.text  # where it hangs, to debug
+        assert (await pipeline.jobs.get(job.id)).status == "running"  # so the next process resumes it
+    finally:
+        pipeline_module.SHUTDOWN_GRACE = grace
+        stuck.wedged = False
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        pipeline.store.close()

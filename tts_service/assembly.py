@@ -67,9 +67,11 @@ class Assembler:
         await self.store.record_assembly(record)
         return record
 
-    async def aclose(self) -> None:
-        """Let builds in progress finish (they take milliseconds), so none is cut off mid-write."""
-        await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+    async def aclose(self, grace: float | None = None) -> None:
+        """Let builds in progress finish (usually milliseconds), so none is cut off mid-write; at most
+        ``grace`` seconds (an unfinished one leaves only a temp file, never a partial audio file)."""
+        if self._inflight:
+            await asyncio.wait(list(self._inflight.values()), timeout=grace)
 
 
 def stream_parts(previous: Piece | None, piece: Piece) -> list[bytes]:

@@ -29,6 +29,7 @@ from tts_service.text.unicode import unspeakable_removed
 
 log = logging.getLogger(__name__)
 _SPEAKABLE = re.compile(r"\w")
+SHUTDOWN_GRACE = 10.0  # seconds that shutdown waits for jobs to stop and whole-article files to be written
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,16 @@ def _plan_chunks(
 
 
 ProgressFn = Callable[[int, int], None]
+
+
+def _awaiting(task: asyncio.Task) -> str:
+    """Where a task is suspended: its chain of awaited coroutines, outermost first (for stuck tasks)."""
+    steps, coro = [], task.get_coro()
+    while coro is not None and getattr(coro, "cr_frame", None) is not None:
+        frame = coro.cr_frame
+        steps.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+        coro = getattr(coro, "cr_await", None)
+    return " > ".join(steps) or "?"
 
 
 class Metrics(Protocol):
@@ -330,5 +341,13 @@ class Pipeline:
         tasks = [t for t in self._tasks.values() if not t.done()]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self.assembler.aclose()
+        if tasks:
+            # Bounded: shutdown must not hang on a job stuck in a call that ignores cancellation (the job is
+            # still "running" in the store, and the next process resumes it).
+            _, stuck = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+            if stuck:
+                pending = asyncio.all_tasks() - {asyncio.current_task()}
+                where = "; ".join(f"{t.get_name()}: {_awaiting(t)}" for t in sorted(pending, key=str))
+                log.warning("%d job(s) did not stop in %s s; leaving them. Waiting: %s",
+                            len(stuck), SHUTDOWN_GRACE, where)  # fmt: skip
+        await self.assembler.aclose(grace=SHUTDOWN_GRACE)
