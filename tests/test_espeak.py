@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+from pathlib import Path
+
 import pytest
 from helpers import decode, frame_formats, loudness_of
 
@@ -62,3 +66,43 @@ def test_prosody_bounds() -> None:
 
 def test_version_names_the_release(engine: EspeakEngine) -> None:
     assert "eSpeak NG" in engine.version and "1." in engine.version
+
+
+async def test_cancelling_at_any_moment_ends_and_leaves_no_process() -> None:
+    """Cancelled while starting, writing or reading, by a failing sibling or directly: it always ends."""
+    import random
+
+    engine = EspeakEngine()
+
+    async def fail() -> None:
+        raise RuntimeError("a sibling chunk failed")
+
+    rng = random.Random(7)
+    for round_ in range(60):
+        async with asyncio.timeout(10):  # a hang fails here instead of stalling
+            if round_ % 2:
+                with pytest.raises(ExceptionGroup):
+                    async with asyncio.TaskGroup() as group:
+                        group.create_task(engine.synthesize("你好，世界。", "cmn", Prosody()))
+                        group.create_task(fail())
+            else:
+                task = asyncio.create_task(engine.synthesize("你好，世界。", "cmn", Prosody()))
+                for _ in range(rng.randint(0, 10)):
+                    await asyncio.sleep(0)
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+    assert _children_named("espeak-ng") == []
+
+
+def _children_named(name: str) -> list[int]:
+    """PIDs of this process's children called ``name`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid, rest = stat.read_text().split(" (", 1)
+        except OSError:  # gone meanwhile
+            continue
+        comm, _, fields = rest.rpartition(") ")
+        if comm == name and int(fields.split()[1]) == os.getpid():
+            found.append(int(pid))
+    return found

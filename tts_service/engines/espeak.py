@@ -20,6 +20,30 @@ def _espeak_version(binary: str) -> str:
     return out.split("Data at:")[0].strip() or "unknown"
 
 
+async def _spawn(command: list[str]) -> asyncio.subprocess.Process:
+    """Start ``command`` with pipes; if cancelled meanwhile, let the start finish, kill it, then give up.
+
+    Cancelling ``create_subprocess_exec`` itself while it connects its pipes can leave it waiting forever
+    for the process to be reported gone (CPython gh-103847, gh-133536; not fixed in 3.11). A job's chunks
+    run in a task group, so one failing chunk cancels its siblings mid-start, as does a shutdown.
+    """
+    start = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    )
+    try:
+        return await asyncio.shield(start)
+    except asyncio.CancelledError:
+        proc = await start  # milliseconds: the process exists, its pipes are being connected
+        proc.kill()
+        await proc.communicate()  # reads the pipes to their end and reaps the process
+        raise
+
+
 class EspeakEngine:
     """Engine ``espeak``: espeak-ng ``cmn`` voice, WAV on stdout, normalised and encoded to MP3 with LAME."""
 
@@ -43,12 +67,7 @@ class EspeakEngine:
 
     async def synthesize(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
         voice = check_voice(self, voice)
-        proc = await asyncio.create_subprocess_exec(
-            *self._command(voice, prosody),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await _spawn(self._command(voice, prosody))
         # Text goes through stdin so that a leading "-" can never be read as an option.
         try:
             out, err = await proc.communicate(text.encode("utf-8"))
