@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -96,9 +97,10 @@ class JobRunner:
         pipeline = self.pipeline
         keys = [c.key for c in plan.spoken if c.key is not None]
         records = await pipeline.store.audio_records(keys)
-        present = set(await asyncio.to_thread(lambda: {k for k in records if pipeline.cache.exists(k)}))
+        present = await asyncio.to_thread(lambda: {k for k in records if pipeline.cache.exists(k)})
         todo = list({c.key: c for c in plan.spoken if c.key not in present}.values())
         total, done = len(keys), sum(k in present for k in keys)
+        uses = Counter(keys)
         if pipeline.metrics:
             for key in keys:
                 pipeline.metrics.cache(key in present)
@@ -110,7 +112,7 @@ class JobRunner:
         async def one(chunk) -> None:
             nonlocal done
             await pipeline.synthesize(engine, plan.voice, plan.prosody, chunk.spoken, chunk.key)
-            done += keys.count(chunk.key)
+            done += uses[chunk.key]  # a sentence said twice in the article is made once
             await self.jobs.update(job.id, done=done)
             if on_progress:
                 on_progress(done, total)
