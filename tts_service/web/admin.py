@@ -21,7 +21,7 @@ from tts_service.pipeline import Manifest, Pipeline
 from tts_service.store import Store
 from tts_service.text.lexicon import LexiconEntry
 from tts_service.web import session
-from tts_service.web.deps import PipelineDep, SettingsDep, StoreDep
+from tts_service.web.deps import PipelineDep, SettingsDep, StoreDep, token_matches
 from tts_service.web.pages import render
 from tts_service.web.ratelimit import RateLimiter
 
@@ -146,7 +146,7 @@ async def login(request: Request, settings: SettingsDep, token: Annotated[str, F
     if wait := failures.wait(client):
         error = f"尝试次数过多，请 {math.ceil(wait)} 秒后再试。"
         return _login_page(request, settings, error=error, status_code=429)
-    if not session.token_matches(settings, token):
+    if not token_matches(settings, token):
         failures.check(client)
         return _login_page(request, settings, error="编辑令牌不正确，请重新输入。", status_code=401)
     response = _redirect(request, "admin_page")

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 TEMPLATES_DIR = REPO_ROOT / "templates"
 LOGIN_FAILURES_PER_MINUTE = 10
+_OPS = frozenset({"/healthz", "/metrics"})
 
 
 def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] | None = None) -> FastAPI:
@@ -74,9 +75,10 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
 
 
 def _wants_json(request: Request) -> bool:
-    """Errors are JSON for the API and for audio and feed URLs (apps and players), pages for people."""
+    """Errors are JSON for the API, audio and feed URLs and the operations endpoints (apps, players,
+    monitors), pages for people."""
     path = request.url.path
-    return path.startswith(("/api/", "/audio/")) or path.endswith((".mp3", ".vtt", ".xml"))
+    return path.startswith(("/api/", "/audio/")) or path.endswith((".mp3", ".vtt", ".xml")) or path in _OPS
 
 
 async def _handle_invalid(request: Request, exc: Exception) -> Response:

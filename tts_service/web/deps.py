@@ -29,15 +29,19 @@ def _pipeline(request: Request) -> Pipeline:
 _bearer = HTTPBearer(auto_error=False, description="The editor token (TTS_EDITOR_TOKEN).")
 
 
-def is_editor(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> bool:
-    """True when the request carries the editor token (compared in constant time)."""
-    if settings.editor_token is None or credentials is None:
+def token_matches(settings: Settings, given: str) -> bool:
+    """Whether ``given`` is the editor token (constant time); never when editor access is disabled."""
+    if settings.editor_token is None:
         return False
-    expected = settings.editor_token.get_secret_value().encode()
-    return hmac.compare_digest(credentials.credentials.encode(), expected)
+    return hmac.compare_digest(given.encode(), settings.editor_token.get_secret_value().encode())
 
 
-def _require_editor(
+def is_editor(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> bool:
+    """True when the request carries the editor token as a bearer token."""
+    return credentials is not None and token_matches(settings, credentials.credentials)
+
+
+def require_editor(
     settings: Annotated[Settings, Depends(_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
@@ -51,4 +55,4 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 StoreDep = Annotated[Store, Depends(_store)]
 PipelineDep = Annotated[Pipeline, Depends(_pipeline)]
-Editor = Depends(_require_editor)
+Editor = Depends(require_editor)

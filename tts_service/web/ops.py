@@ -7,18 +7,17 @@ import inspect
 import ipaddress
 import shutil
 import sqlite3
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from tts_service import __version__
 from tts_service.engines import ENGINE_NAMES, EngineRegistry
-from tts_service.errors import SynthesisError, TTSError, Unauthorized
+from tts_service.errors import SynthesisError, TTSError
 from tts_service.metrics import Metrics
-from tts_service.web.deps import SettingsDep, StoreDep, _bearer, _require_editor
+from tts_service.web.deps import BearerDep, SettingsDep, StoreDep, require_editor
 
 router = APIRouter(include_in_schema=False)
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -118,15 +117,11 @@ async def metrics(
     request: Request,
     settings: SettingsDep,
     store: StoreDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: BearerDep,
 ) -> Response:
     """Prometheus metrics: for a scraper on this machine, or anywhere with the editor token."""
     if not _from_this_machine(request):
-        try:
-            _require_editor(settings, credentials)
-        except Unauthorized as exc:  # the app's error handler would answer a page outside /api/
-            body = {"detail": exc.message, "code": exc.code}
-            return JSONResponse(body, exc.status_code, headers=exc.headers)
+        require_editor(settings, credentials)  # 401 (JSON) otherwise
     collected: Metrics = request.app.state.metrics
     collected.set_jobs(await store.job_counts())
     return Response(collected.render(), media_type=CONTENT_TYPE_LATEST, headers=_NO_STORE)

@@ -27,13 +27,6 @@ LOGIN_FORM_SECONDS = 3600
 _KEY_CONTEXT = b"tts-admin-session"
 
 
-def token_matches(settings: Settings, given: str) -> bool:
-    """Whether ``given`` is the editor token (constant-time); never true when editor access is disabled."""
-    if settings.editor_token is None:
-        return False
-    return hmac.compare_digest(given.encode(), settings.editor_token.get_secret_value().encode())
-
-
 def _serializer(token: SecretStr, purpose: str) -> URLSafeTimedSerializer:
     key = hmac.new(token.get_secret_value().encode(), _KEY_CONTEXT, hashlib.sha256).digest()
     return URLSafeTimedSerializer(key, salt=f"tts-admin-{purpose}")
