@@ -162,15 +162,19 @@ class Pipeline:
         call, so an edit takes effect at once; a changed entry changes the spoken text, and so the cache
         key, of exactly the chunks it touches.
         """
-        if using is not None:
-            engine, voice = self.resolve(*using)
-        elif article.audio_engine:
-            engine, voice = self.resolve(article.audio_engine, article.audio_voice)
-        else:
-            engine, voice = self.resolve(article.engine, article.voice)
+        if using is None:
+            using = (article.audio_engine, article.audio_voice) if article.audio_engine else None
+        engine, voice = using if using is not None else (article.engine, article.voice)
+        return await self.plan_text(article.text, engine, voice, prosody)
+
+    async def plan_text(
+        self, text: str, engine_name: str | None, voice_name: str | None, prosody: Prosody | None = None
+    ) -> Plan:
+        """Chunks and cache keys for any text, exactly as for an article (lexicon, normalisation)."""
+        engine, voice = self.resolve(engine_name, voice_name)
         lexicon = Lexicon.of(await self.store.lexicon())
         prosody = prosody or Prosody()
-        args = (article.text, engine.name, engine.version, voice, prosody, engine.max_chunk_chars, lexicon)
+        args = (text, engine.name, engine.version, voice, prosody, engine.max_chunk_chars, lexicon)
         return Plan(engine.name, voice, prosody, _plan_chunks(*args))
 
     async def manifest(self, article: Article, plan: Plan | None = None) -> Manifest:

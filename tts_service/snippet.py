@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from tts_service.article import Article
 from tts_service.assembly import PARAGRAPH_PAUSE, SENTENCE_PAUSE
 from tts_service.audio.assemble import Piece, assemble
 from tts_service.engines import Prosody
@@ -20,11 +19,7 @@ async def speak(
     limit = pipeline.settings.tts_max_chars
     if len(text) > limit:
         raise TooLarge(f"text is {len(text)} characters; the limit for /api/tts is {limit}")
-    chosen, chosen_voice = pipeline.resolve(engine, voice)
-    now = ""
-    # Planned exactly as an article would be (lexicon, normalisation, one chunk per sentence).
-    draft = Article("-", 0, "-", text, None, None, chosen.name, chosen_voice, now, now)
-    plan = await pipeline.plan(draft, prosody, using=(chosen.name, chosen_voice))
+    plan = await pipeline.plan_text(text, engine, voice, prosody)  # as an article's text is planned
     if not plan.spoken:
         raise InvalidInput("nothing to say: the text has no words")
     audio = await asyncio.gather(*(pipeline.chunk_audio(plan, chunk) for chunk in plan.spoken))
