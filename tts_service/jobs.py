@@ -9,7 +9,6 @@ are not made again, and cache files are only ever renamed into place whole, so n
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import os
 import secrets
 import socket
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tts_service.errors import NotFound
-from tts_service.store import Store
+from tts_service.store import Store, now
 
 ACTIVE = ("queued", "running")
 STATES = ("queued", "running", "done", "failed")
@@ -82,16 +81,12 @@ def _owner_alive(owner: str) -> bool:
     return True
 
 
-def orphaned(job: Job, now: float | None = None) -> bool:
+def orphaned(job: Job, at: float | None = None) -> bool:
     """True for an active job whose process is gone (dead PID) or silent (heartbeat too old)."""
     if not job.active or job.owner == this_process():
         return False
-    now = time.time() if now is None else now
-    return not _owner_alive(job.owner) or now - job.heartbeat > STALE_AFTER
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    at = time.time() if at is None else at
+    return not _owner_alive(job.owner) or at - job.heartbeat > STALE_AFTER
 
 
 def _row(conn: sqlite3.Connection, job_id: int) -> Job:
@@ -109,11 +104,11 @@ class JobStore:
 
     async def create(self, slug: str, revision: int, engine: str, voice: str) -> Job:
         def write(conn: sqlite3.Connection) -> Job:
-            now = _now()
+            stamp = now()
             job_id = conn.execute(
                 "INSERT INTO jobs (slug, revision, engine, voice, status, owner, heartbeat, created_at,"
                 " updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-                (slug, revision, engine, voice, this_process(), time.time(), now, now),
+                (slug, revision, engine, voice, this_process(), time.time(), stamp, stamp),
             ).lastrowid
             assert job_id is not None
             return _row(conn, job_id)
@@ -142,7 +137,7 @@ class JobStore:
             cursor = conn.execute(
                 "UPDATE jobs SET owner = ?, heartbeat = ?, updated_at = ? WHERE id = ? AND owner = ?"
                 " AND heartbeat = ? AND status IN ('queued', 'running')",
-                (this_process(), time.time(), _now(), job.id, job.owner, job.heartbeat),
+                (this_process(), time.time(), now(), job.id, job.owner, job.heartbeat),
             )
             return cursor.rowcount == 1
 
@@ -155,8 +150,8 @@ class JobStore:
         if unknown:
             raise ValueError(f"not job columns: {sorted(unknown)}")
         if fields.get("status") in ("done", "failed"):
-            fields["finished_at"] = _now()
-        fields = {"heartbeat": time.time(), **fields, "updated_at": _now()}
+            fields["finished_at"] = now()
+        fields = {"heartbeat": time.time(), **fields, "updated_at": now()}
         assignments = ", ".join(f"{name} = ?" for name in fields)
 
         def write(conn: sqlite3.Connection) -> Job:

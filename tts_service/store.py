@@ -130,7 +130,8 @@ def _assembly(row: tuple) -> AssemblyRecord:
     return AssemblyRecord(row[0], row[1], row[2], spans, row[4])
 
 
-def _now() -> str:
+def now() -> str:
+    """The current UTC time as stored (ISO 8601, microseconds)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
@@ -215,21 +216,21 @@ class Store:
         slug = draft.resolved_slug()
 
         def write(conn: sqlite3.Connection) -> None:
-            now = _now()
+            stamp = now()
             row = conn.execute("SELECT id, revision FROM articles WHERE slug = ?", (slug,)).fetchone()
             if row is None and must_exist:
                 raise NotFound(f"no article {slug!r}")
             if row is None:
                 article_id = conn.execute(
                     "INSERT INTO articles (slug, revision, created_at, updated_at) VALUES (?, 1, ?, ?)",
-                    (slug, now, now),
+                    (slug, stamp, stamp),
                 ).lastrowid
                 revision = 1
             else:
                 article_id, revision = row[0], row[1] + 1
                 conn.execute(
                     "UPDATE articles SET revision = ?, updated_at = ? WHERE id = ?",
-                    (revision, now, article_id),
+                    (revision, stamp, article_id),
                 )
             conn.execute(
                 "INSERT INTO revisions"
@@ -244,7 +245,7 @@ class Store:
                     draft.text,
                     draft.engine,
                     draft.voice,
-                    now,
+                    stamp,
                 ),
             )
 
@@ -290,7 +291,7 @@ class Store:
         """Add or replace an entry; True if it is new. TooLarge if a new entry would pass ``limit``."""
 
         def write(conn: sqlite3.Connection) -> bool:
-            now = _now()
+            stamp = now()
             existed = conn.execute("SELECT 1 FROM lexicon WHERE written = ?", (written,)).fetchone()
             if existed is None and limit is not None:
                 count = conn.execute("SELECT count(*) FROM lexicon").fetchone()[0]
@@ -300,7 +301,7 @@ class Store:
                 "INSERT INTO lexicon (written, spoken, created_at, updated_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(written) DO UPDATE"
                 " SET spoken = excluded.spoken, updated_at = excluded.updated_at",
-                (written, spoken, now, now),
+                (written, spoken, stamp, stamp),
             )
             return existed is None
 
@@ -337,7 +338,7 @@ class Store:
             lambda c: c.execute(
                 "INSERT OR REPLACE INTO audio (key, size, duration, sha256, engine, voice, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.key, record.size, record.duration, record.sha256, engine, voice, _now()),
+                (record.key, record.size, record.duration, record.sha256, engine, voice, now()),
             )
         )
 
@@ -376,6 +377,6 @@ class Store:
             lambda c: c.execute(
                 "INSERT OR REPLACE INTO assemblies (key, size, duration, spans, sha256, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (record.key, record.size, record.duration, json.dumps(record.spans), record.sha256, _now()),
+                (record.key, record.size, record.duration, json.dumps(record.spans), record.sha256, now()),
             )
         )
