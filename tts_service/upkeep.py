@@ -128,11 +128,10 @@ async def referenced_keys(pipeline: Pipeline) -> set[str]:
             except TTSError as exc:  # e.g. an engine no longer configured: nothing of it to keep
                 log.warning("cannot plan %s with %s: %s", article.slug, engine, exc.message)
                 continue
-            spoken = [c for c in plan.spoken if c.key]
-            keep.update(c.key for c in spoken if c.key)
-            if spoken:
-                chunk_keys = [c.key for c in spoken if c.key]
-                keep.add(assembly_key(chunk_keys, [c.paragraph for c in spoken], tags_for(article)))
+            chunk_keys = [c.key for c in plan.spoken]
+            keep.update(chunk_keys)
+            if chunk_keys:
+                keep.add(assembly_key(chunk_keys, [c.paragraph for c in plan.spoken], tags_for(article)))
     return keep
 
 
