@@ -9,11 +9,11 @@ from http.cookies import SimpleCookie
 import httpx
 import pytest
 from fastapi import FastAPI
-from helpers import TOKEN
-from itsdangerous import TimestampSigner
+from helpers import AUTH, TOKEN
 from pydantic import SecretStr
 from test_api import ARTICLE, create, wait_ready
 
+from tts_service import sessions
 from tts_service.article import ArticleDraft
 from tts_service.engines import Prosody
 from tts_service.errors import NotFound
@@ -112,41 +112,38 @@ async def test_session_cookie_is_secure_over_https(app: FastAPI) -> None:
 
 async def test_tampered_session_is_rejected(client: httpx.AsyncClient) -> None:
     await sign_in(client)
-    payload, stamp, signature = client.cookies["tts_admin"].split(".")
+    secret = client.cookies["tts_admin"]
     client.cookies.clear()
-
-    def flip(part: str) -> str:
-        # Not the last character: in base64 its low bits may be padding, and changing them changes nothing.
-        middle = len(part) // 2
-        return part[:middle] + ("A" if part[middle] != "A" else "B") + part[middle + 1 :]
-
+    middle = len(secret) // 2
     forged = [
-        f"{flip(payload)}.{stamp}.{signature}",
-        f"{payload}.{stamp}.{flip(signature)}",
+        secret[:middle] + ("A" if secret[middle] != "A" else "B") + secret[middle + 1 :],
+        secret[:-1],
+        secret + "A",
         "not-a-session",
         "",
     ]
     for value in forged:
         response = await client.get("/admin", headers={"Cookie": f"tts_admin={value}"})
         assert response.status_code == 303, value
-    genuine = await client.get("/admin", headers={"Cookie": f"tts_admin={payload}.{stamp}.{signature}"})
+    genuine = await client.get("/admin", headers={"Cookie": f"tts_admin={secret}"})
     assert genuine.status_code == 200
 
 
 async def test_rotating_the_token_ends_every_session(app: FastAPI, client: httpx.AsyncClient) -> None:
-    await sign_in(client)
+    csrf = await sign_in(client)
     app.state.settings.editor_token = SecretStr("a-new-editor-token")
     assert await redirects_to_login(client)
-    app.state.settings.editor_token = SecretStr(TOKEN)  # the old cookie was never tampered with
-    assert (await client.get("/admin")).status_code == 200
+    entry = {"csrf": csrf, "written": "ANSO", "spoken": "安索"}
+    assert (await client.post("/admin/lexicon", data=entry)).status_code == 403
 
 
 async def test_session_expires(client: httpx.AsyncClient, settings, monkeypatch: pytest.MonkeyPatch) -> None:
     await sign_in(client)
-    lifetime = int(settings.session_hours * 3600)
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) + lifetime - 60)
+    lifetime = settings.session_hours * 3600
+    start = time.time()
+    monkeypatch.setattr(sessions.time, "time", lambda: start + lifetime - 60)
     assert (await client.get("/admin")).status_code == 200
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) + lifetime + 60)
+    monkeypatch.setattr(sessions.time, "time", lambda: start + lifetime + 60)
     assert await redirects_to_login(client)
 
 
@@ -158,6 +155,62 @@ async def test_sign_out_ends_the_session(client: httpx.AsyncClient) -> None:
     assert attributes(set_cookie(response, "tts_admin"))["max-age"] == "0"
     assert await redirects_to_login(client)
     assert "已退出登录" in (await client.get(response.headers["location"])).text
+
+
+async def test_a_copied_cookie_is_dead_after_sign_out(client: httpx.AsyncClient) -> None:
+    """Sign-out ends the session on the server: a copy of the cookie taken before works no more."""
+    csrf = await sign_in(client)
+    copied = client.cookies["tts_admin"]
+    assert (await client.post("/admin/logout", data={"csrf": csrf})).status_code == 303
+    client.cookies.clear()
+    replay = {"Cookie": f"tts_admin={copied}"}
+    page = await client.get("/admin", headers=replay)
+    assert page.status_code == 303 and page.headers["location"].endswith("/admin/login")
+    entry = {"csrf": csrf, "written": "ANSO", "spoken": "安索"}
+    saved = await client.post("/admin/lexicon", data=entry, headers=replay)
+    assert saved.status_code == 403
+    assert (await client.get("/api/lexicon", headers=AUTH)).json() == []
+
+
+async def test_signing_out_one_session_leaves_the_others(app: FastAPI, client: httpx.AsyncClient) -> None:
+    first = await sign_in(client)
+    first_cookie = client.cookies["tts_admin"]
+    client.cookies.clear()
+    await sign_in(client)
+    second_cookie = client.cookies["tts_admin"]
+    assert first_cookie != second_cookie
+    client.cookies.clear()
+    out = await client.post(
+        "/admin/logout", data={"csrf": first}, headers={"Cookie": f"tts_admin={first_cookie}"}
+    )
+    assert out.status_code == 303
+    assert (await client.get("/admin", headers={"Cookie": f"tts_admin={second_cookie}"})).status_code == 200
+
+
+async def test_a_new_token_at_start_up_removes_old_sessions(settings, espeak) -> None:
+    from tts_service.web import create_app
+
+    first = create_app(settings, engines={"espeak": espeak})
+    async with first.router.lifespan_context(first):
+        transport = httpx.ASGITransport(app=first)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            await sign_in(client)
+            cookie = client.cookies["tts_admin"]
+        rows = await first.state.store.read(
+            lambda c: c.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        )
+        assert rows == 1
+    rotated = create_app(
+        settings.model_copy(update={"editor_token": SecretStr("b" * 24)}), engines={"espeak": espeak}
+    )
+    async with rotated.router.lifespan_context(rotated):
+        rows = await rotated.state.store.read(
+            lambda c: c.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        )
+        assert rows == 0
+        transport = httpx.ASGITransport(app=rotated)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            assert (await client.get("/admin", headers={"Cookie": f"tts_admin={cookie}"})).status_code == 303
 
 
 async def test_disabled_without_an_editor_token(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -291,6 +344,20 @@ async def test_regenerate_starts_synthesis(app: FastAPI, client: httpx.AsyncClie
     page = await client.get(response.headers["location"])
     assert '<p class="notice" role="status">已开始重新生成音频。</p>' in page.text and "已就绪" in page.text
     assert (await client.post("/admin/articles/nope/regenerate", data={"csrf": csrf})).status_code == 404
+
+
+async def test_a_slug_with_a_newline_cannot_be_made_so_delete_cannot_hit_another(
+    client: httpx.AsyncClient,
+) -> None:
+    """As found: "abc\\n" was accepted, and its 删除 button (the browser drops the newline from the URL)
+    deleted the article "abc"."""
+    assert (await create(client, {**ARTICLE, "slug": "abc"})).status_code == 201
+    refused = await create(client, {**ARTICLE, "slug": "abc\n"})
+    assert refused.status_code == 422
+    assert [a["slug"] for a in (await client.get("/api/articles")).json()] == ["abc"]
+    imported = await client.post("/api/articles/import?slug=abc%0A", content="<h1>标题</h1><p>正文一句。</p>",
+                                 headers={**AUTH, "Content-Type": "text/html"})  # fmt: skip
+    assert imported.status_code == 422
 
 
 async def test_delete_asks_first_then_deletes(app: FastAPI, client: httpx.AsyncClient) -> None:

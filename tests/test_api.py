@@ -202,6 +202,15 @@ async def test_lexicon_crud(client: httpx.AsyncClient) -> None:
     assert bad.status_code == 422
 
 
+@pytest.mark.parametrize("path", ["/api/lexicon/km%2Fh", "/api/lexicon/km/h"])
+async def test_lexicon_entry_with_a_slash_can_be_deleted(client: httpx.AsyncClient, path: str) -> None:
+    entry = {"written": "km/h", "spoken": "千米每小时"}
+    assert (await client.post("/api/lexicon", json=entry, headers=AUTH)).status_code == 201
+    assert (await client.delete(path, headers=AUTH)).status_code == 204
+    assert (await client.get("/api/lexicon", headers=AUTH)).json() == []
+    assert (await client.delete(path, headers=AUTH)).status_code == 404
+
+
 async def test_lexicon_change_resynthesises_only_touched_chunks(client: httpx.AsyncClient, espeak) -> None:
     body = {"title": "t", "text": "ANSO成立了。\n\n天气很好。", "slug": "lex"}
     await create(client, body)
@@ -237,3 +246,54 @@ async def test_import_without_an_article_is_422(client: httpx.AsyncClient) -> No
     response = await client.post("/api/articles/import", content=page, headers=AUTH)
     assert response.status_code == 422
     assert (await client.get("/api/articles")).json() == []
+
+
+SLUG_CHARS = "abc-019\n\r\t A/.%_é"
+
+
+def test_every_stored_slug_round_trips_through_its_own_urls(settings, espeak) -> None:
+    """Whatever slug the API accepts, the URLs it gives for that article lead back to that article, read as
+    a browser reads them (tabs and newlines dropped, as urllib.parse does too)."""
+    from urllib.parse import urlsplit
+
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hsettings
+    from hypothesis import strategies as st
+
+    from tts_service.web import create_app
+
+    app = create_app(settings, engines={"espeak": espeak})
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    lifespan = app.router.lifespan_context(app)
+
+    async def round_trip(slug: str) -> None:
+        body = {"title": "题", "text": "一句。", "slug": slug}
+        created = await http.post("/api/articles", json=body, headers=AUTH)
+        if created.status_code != 201:
+            assert created.status_code == 422, created.text
+            return
+        article = created.json()
+        assert article["slug"] == slug
+        for field, kind in (("url", "text/html"), ("api_url", "application/json")):
+            response = await http.get(urlsplit(article[field]).path)
+            assert response.status_code == 200, (slug, article[field])
+            assert response.headers["content-type"].startswith(kind)
+        api_path = urlsplit(article["api_url"]).path
+        assert (await http.get(api_path)).json()["slug"] == slug
+        assert (await http.delete(api_path, headers=AUTH)).status_code == 204
+
+    with asyncio.Runner() as runner:
+        runner.run(lifespan.__aenter__())
+        try:
+
+            @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+            @given(
+                st.one_of(st.text(SLUG_CHARS, min_size=1, max_size=12), st.sampled_from(["abc\n", "a-b\n"]))
+            )
+            def check(slug: str) -> None:
+                runner.run(round_trip(slug))
+
+            check()
+        finally:
+            runner.run(http.aclose())
+            runner.run(lifespan.__aexit__(None, None, None))

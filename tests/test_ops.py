@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from helpers import AUTH, CountingEngine
+from helpers import AUTH, TOKEN, CountingEngine
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from tts_service import __version__
 from tts_service.config import Settings
@@ -165,7 +166,7 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 async def scrape(client: httpx.AsyncClient) -> dict:
-    response = await client.get("/metrics")
+    response = await client.get("/metrics", headers=AUTH)
     assert response.status_code == 200
     assert response.headers["content-type"] == CONTENT_TYPE_LATEST
     return samples(response.text)
@@ -210,19 +211,40 @@ async def test_metrics_of_synthesis_cache_and_jobs(client: httpx.AsyncClient) ->
     assert after[("tts_cache_requests_total", (("result", "miss"),))] >= 1
 
 
-async def test_metrics_need_the_token_from_elsewhere(app: FastAPI) -> None:
-    async with client_for(app, "203.0.113.9") as remote:
-        refused = await remote.get("/metrics")
-        assert refused.status_code == 401
-        assert refused.json() == {"detail": "missing or wrong editor token", "code": "unauthorized"}
-        assert refused.headers["www-authenticate"] == "Bearer"
-        assert (await remote.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
-        assert (await remote.get("/metrics", headers=AUTH)).status_code == 200
-    async with client_for(app, "::1") as local:
-        assert (await local.get("/metrics")).status_code == 200
-        # Through a reverse proxy on this machine, the real client is somewhere else.
-        proxied = await local.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
-        assert proxied.status_code == 401
+async def test_metrics_need_a_token_even_from_loopback(app: FastAPI) -> None:
+    """Behind a reverse proxy that adds no forwarding header, every request comes from loopback: the peer
+    address proves nothing, so /metrics always needs a token."""
+    for host in ("127.0.0.1", "::1", "203.0.113.9"):
+        async with client_for(app, host) as caller:
+            refused = await caller.get("/metrics")
+            assert refused.status_code == 401, host
+            assert refused.json() == {"detail": "missing or wrong metrics token", "code": "unauthorized"}
+            assert refused.headers["www-authenticate"] == "Bearer"
+            wrong = await caller.get("/metrics", headers={"Authorization": "Bearer wrong-but-long-enough"})
+            assert wrong.status_code == 401
+            assert (await caller.get("/metrics", headers=AUTH)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("extra", "header", "status"),
+    [
+        ({"metrics_token": "m" * 20}, "m" * 20, 200),  # its own token
+        ({"metrics_token": "m" * 20}, TOKEN, 200),  # the editor's still opens it
+        ({"metrics_token": "short"}, "short", 401),  # too short: off, as for the editor token
+        ({"metrics_public": True}, None, 200),
+        ({"editor_token": None}, TOKEN, 401),  # no usable token at all: off
+    ],
+)
+async def test_metrics_token_settings(settings, espeak, extra: dict, header: str | None, status: int) -> None:
+    configured = settings.model_copy(update={k: SecretStr(v) if "token" in k and v else v
+                                             for k, v in extra.items()})  # fmt: skip
+    application = create_app(configured, engines={"espeak": espeak})
+    async with application.router.lifespan_context(application), client_for(application) as caller:
+        headers = {"Authorization": f"Bearer {header}"} if header else {}
+        response = await caller.get("/metrics", headers=headers)
+        assert response.status_code == status, response.text
+        if status == 401 and not configured.metrics_keys:
+            assert "TTS_METRICS_TOKEN" in response.json()["detail"]
 
 
 def test_metrics_are_per_instance() -> None:

@@ -13,7 +13,7 @@ from tts_service.errors import InvalidInput, TooLarge, invalid_input
 from tts_service.text.document import Document
 from tts_service.text.unicode import check_text
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?")  # always fullmatch: "$" matches before "\n"
 
 
 class ArticleDraft(BaseModel):
@@ -47,7 +47,7 @@ class ArticleDraft(BaseModel):
     @field_validator("slug")
     @classmethod
     def _slug(cls, value: str | None) -> str | None:
-        if value is not None and not SLUG_RE.match(value):
+        if value is not None and not SLUG_RE.fullmatch(value):
             raise ValueError("slug must be 1-80 lowercase letters, digits and inner hyphens")
         return value
 
@@ -57,8 +57,14 @@ class ArticleDraft(BaseModel):
             raise TooLarge(f"article text is {len(self.text)} characters; the limit is {max_chars}")
 
     def resolved_slug(self) -> str:
-        """The given slug, or one made from the title's pinyin (国际合作 → guo-ji-he-zuo)."""
-        return self.slug or slugify(self.title)
+        """The given slug, or one made from the title's pinyin (国际合作 → guo-ji-he-zuo).
+
+        Checked again here, where every stored slug passes: a copy with a slug from a URL skips validation.
+        """
+        slug = self.slug or slugify(self.title)
+        if not SLUG_RE.fullmatch(slug):
+            raise InvalidInput(f"slug {slug!r} is not 1-80 lowercase letters, digits and inner hyphens")
+        return slug
 
 
 def draft_from(doc: Document, *, slug: str | None = None, title: str | None = None) -> ArticleDraft:

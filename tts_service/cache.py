@@ -13,7 +13,7 @@ from tts_service.files import write_atomic
 
 # Bump when the stored bytes change for the same inputs (container, bitrate, post-processing).
 FORMAT_VERSION = 2  # 2: one MP3 format for every engine, loudness-normalised
-_KEY_RE = re.compile(r"^[0-9a-f]{64}$")
+_KEY_RE = re.compile(r"[0-9a-f]{64}")  # always fullmatch: "$" matches before a final "\n"
 
 
 def audio_key(engine: str, engine_version: str, voice: str, prosody: Prosody, spoken: str) -> str:
@@ -31,7 +31,7 @@ def audio_key(engine: str, engine_version: str, voice: str, prosody: Prosody, sp
 
 def is_key(key: str) -> bool:
     """True for a well-formed key; anything else (path tricks included) is not a key."""
-    return bool(_KEY_RE.match(key))
+    return bool(_KEY_RE.fullmatch(key))
 
 
 class AudioCache:

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MIN_TOKEN_CHARS = 16  # a shorter editor or metrics token turns its access off (with a warning at start-up)
 
 
 class Settings(BaseSettings):
@@ -41,11 +42,37 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2_000_000, gt=0, description="Largest request body accepted.")
     max_lexicon_entries: int = Field(default=5_000, gt=0, description="Most entries the lexicon may hold.")
     session_hours: float = Field(default=8.0, gt=0, description="How long an editor's sign-in lasts.")
+    metrics_token: SecretStr | None = Field(default=None, description="Bearer token for /metrics only.")
+    metrics_public: bool = Field(default=False, description="Serve /metrics to anyone, without a token.")
 
     @field_validator("fallback_engine")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @property
+    def editor_key(self) -> str | None:
+        """The editor token while editor access is on; None when it is off (unset, blank or too short)."""
+        return _usable(self.editor_token)
+
+    @property
+    def metrics_keys(self) -> tuple[str, ...]:
+        """The tokens that open /metrics: its own and the editor's, those that are usable."""
+        return tuple(key for key in (_usable(self.metrics_token), self.editor_key) if key is not None)
+
+    def token_warnings(self) -> list[str]:
+        """What an operator must hear at start-up about the tokens: set, but not usable."""
+        warnings = []
+        for name, token in (
+            ("TTS_EDITOR_TOKEN", self.editor_token),
+            ("TTS_METRICS_TOKEN", self.metrics_token),
+        ):
+            if token is not None and _usable(token) is None:
+                warnings.append(
+                    f"{name} is set but blank or shorter than {MIN_TOKEN_CHARS} characters, so the access it"
+                    " grants is OFF; make one with: openssl rand -hex 24"
+                )
+        return warnings
 
     @property
     def cors_origin_list(self) -> list[str]:
@@ -63,3 +90,11 @@ class Settings(BaseSettings):
     def model_dir(self) -> Path:
         """Derived model files (the rewritten acoustic model), made once and kept."""
         return self.home / "models"
+
+
+def _usable(token: SecretStr | None) -> str | None:
+    """A token's value if it may open anything: set, not blank, at least MIN_TOKEN_CHARS characters."""
+    if token is None:
+        return None
+    value = token.get_secret_value()
+    return value if len(value.strip()) >= MIN_TOKEN_CHARS else None

@@ -97,6 +97,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE audio ADD COLUMN sha256 TEXT;
     ALTER TABLE assemblies ADD COLUMN sha256 TEXT;
     """,
+    """
+    -- Editors' sign-in sessions: the cookie holds a random secret, this table its hash, so a session ends
+    -- on the server (sign-out, a new editor token) and a copied cookie stops working at once.
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        csrf TEXT NOT NULL,
+        token TEXT NOT NULL,
+        expires REAL NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
 )
 
 _ARTICLE_SQL = """

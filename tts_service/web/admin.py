@@ -6,7 +6,6 @@ short notice chosen from a fixed set, so nothing a visitor typed is ever echoed 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -15,17 +14,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from tts_service.config import Settings
-from tts_service.errors import TooLarge
+from tts_service.errors import RateLimited, TooLarge
 from tts_service.jobs import Job
 from tts_service.pipeline import Manifest, Pipeline
 from tts_service.store import Store
 from tts_service.text.lexicon import LexiconEntry
 from tts_service.web import session
-from tts_service.web.deps import PipelineDep, SettingsDep, StoreDep, token_matches
+from tts_service.web.auth import AuthFirst, guard
+from tts_service.web.deps import PipelineDep, SettingsDep, StoreDep
 from tts_service.web.pages import render
-from tts_service.web.ratelimit import RateLimiter
 
-router = APIRouter(prefix="/admin", include_in_schema=False)
+router = APIRouter(prefix="/admin", include_in_schema=False, route_class=AuthFirst)
 
 NOTICES = {
     "regenerating": "已开始重新生成音频。",
@@ -118,7 +117,7 @@ def _login_page(
     request: Request, settings: Settings, *, notice: str | None = None, error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:  # fmt: skip
-    if settings.editor_token is None:
+    if settings.editor_key is None:
         return _page(request, "admin_login.html", {"disabled": True}, 403)
     csrf = session.login_csrf(request, settings)
     context = {"disabled": False, "csrf": csrf, "notice": notice, "error": error}
@@ -130,7 +129,7 @@ def _login_page(
 @router.get("/login", name="admin_login_form")
 async def login_form(request: Request, settings: SettingsDep, done: str = "") -> Response:
     """The sign-in form, with its pre-session CSRF cookie; straight on to the list when already signed in."""
-    if session.current(request, settings) is not None:
+    if await session.current(request, settings) is not None:
         return _redirect(request, "admin_page")
     return _login_page(request, settings, notice=LOGIN_NOTICES.get(done))
 
@@ -139,26 +138,30 @@ async def login_form(request: Request, settings: SettingsDep, done: str = "") ->
 async def login(request: Request, settings: SettingsDep, token: Annotated[str, Form()] = "") -> Response:
     """Check the editor token; a right one starts a session, a wrong one shows the form again (401).
 
-    Wrong tokens are limited per client (``LOGIN_FAILURES_PER_MINUTE``), so the token cannot be guessed fast.
+    Wrong tokens count against the client wherever tokens are checked (``auth.TokenGuard``): past the limit
+    the form comes back with 429 and ``Retry-After``; the right token always signs in.
     """
-    failures: RateLimiter = request.app.state.login_failures
-    client = request.client.host if request.client else "unknown"
-    if wait := failures.wait(client):
-        error = f"尝试次数过多，请 {math.ceil(wait)} 秒后再试。"
-        return _login_page(request, settings, error=error, status_code=429)
-    if not token_matches(settings, token):
-        failures.check(client)
+    assert settings.editor_key is not None  # the LoginForm check refuses the form when editor access is off
+    try:
+        right = guard(request).allows(request, token, (settings.editor_key,))
+    except RateLimited as exc:
+        error = f"尝试次数过多，请 {exc.retry_after} 秒后再试。"
+        response = _login_page(request, settings, error=error, status_code=429)
+        response.headers.update(exc.headers)
+        return response
+    if not right:
         return _login_page(request, settings, error="编辑令牌不正确，请重新输入。", status_code=401)
     response = _redirect(request, "admin_page")
-    session.start(request, response, settings)
+    await session.start(request, response, settings)
     return response
 
 
 @router.post("/logout", name="admin_logout", dependencies=[session.EditorForm])
 async def logout(request: Request) -> Response:
-    """Forget the session cookie; a form (with its CSRF token) so other sites cannot sign an editor out."""
+    """End the session on the server and in the browser; a form (with its CSRF token) so other sites
+    cannot sign an editor out."""
     response = _redirect(request, "admin_login_form", done="signed-out")
-    session.end(response)
+    await session.end(request, response)
     return response
 
 
@@ -170,7 +173,7 @@ async def admin_page(
     request: Request, settings: SettingsDep, store: StoreDep, pipeline: PipelineDep, done: str = ""
 ) -> Response:
     """The article list with audio status, engine and voice, and the lexicon; sign-in first."""
-    csrf = session.current(request, settings)
+    csrf = await session.current(request, settings)
     if csrf is None:
         return _redirect(request, "admin_login_form")
     return await _admin_page(request, store, pipeline, csrf, notice=NOTICES.get(done))
@@ -186,7 +189,7 @@ async def regenerate(request: Request, slug: str, store: StoreDep, pipeline: Pip
 @router.get("/articles/{slug}/delete", name="admin_confirm_delete")
 async def confirm_delete(request: Request, slug: str, settings: SettingsDep, store: StoreDep) -> Response:
     """Ask before deleting: a link cannot delete, only the form on this page can."""
-    csrf = session.current(request, settings)
+    csrf = await session.current(request, settings)
     if csrf is None:
         return _redirect(request, "admin_login_form")
     article = await store.get_article(slug)

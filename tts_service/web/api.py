@@ -12,10 +12,11 @@ from tts_service import captions
 from tts_service.article import ArticleDraft, draft_from
 from tts_service.errors import NotReady, TooLarge
 from tts_service.text.lexicon import LexiconEntry
+from tts_service.web.auth import AuthFirst
 from tts_service.web.deps import Editor, PipelineDep, SettingsDep, StoreDep
 from tts_service.web.schemas import ERRORS, ArticleOut, ArticleSummary, AudioOut, JobOut
 
-router = APIRouter(prefix="/api", responses=ERRORS)
+router = APIRouter(prefix="/api", responses=ERRORS, route_class=AuthFirst)
 
 
 @router.get("/articles")
@@ -144,7 +145,8 @@ async def put_lexicon(
     return entry
 
 
-@router.delete("/lexicon/{written}", status_code=204, dependencies=[Editor])
+# A path parameter: a written form may hold "/" (km/h), sent as km%2Fh or km/h.
+@router.delete("/lexicon/{written:path}", status_code=204, dependencies=[Editor])
 async def delete_lexicon(written: str, store: StoreDep) -> Response:
     await store.remove_lexicon(written)
     return Response(status_code=204)

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
 
 from tts_service import __version__
 from tts_service.cache import AudioCache
@@ -20,14 +21,16 @@ from tts_service.engines import Engine, EngineRegistry
 from tts_service.errors import InvalidInput, TTSError
 from tts_service.metrics import Metrics
 from tts_service.pipeline import Pipeline
+from tts_service.sessions import SessionStore
 from tts_service.store import Store
 from tts_service.web import admin, api, audio, feed, middleware, ops, pages, speak
+from tts_service.web.auth import TokenGuard
 from tts_service.web.ratelimit import RateLimiter
+from tts_service.web.session import token_fingerprint
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 TEMPLATES_DIR = REPO_ROOT / "templates"
-LOGIN_FAILURES_PER_MINUTE = 10
 _OPS = frozenset({"/healthz", "/metrics"})
 
 
@@ -37,6 +40,8 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for warning in settings.token_warnings():
+            log.warning(warning)
         store = Store(settings.db_path)
         registry = EngineRegistry(settings, engines)
         # Fail at start-up, not on the first request, if the default engine is unusable; and load its models
@@ -44,6 +49,8 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
         await registry.warm()
         app.state.settings = settings
         app.state.store = store
+        app.state.sessions = SessionStore(store)
+        await app.state.sessions.prune(token_fingerprint(settings))  # those of an old token, or expired
         app.state.cache = AudioCache(settings.cache_dir)
         app.state.pipeline = Pipeline(settings, store, app.state.cache, registry, app.state.metrics)
         await app.state.pipeline.resume()  # jobs a killed process left half done
@@ -58,7 +65,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.page_cache = pages.PageCache()
     app.state.tts_limiter = RateLimiter(settings.public_tts_per_minute)
-    app.state.login_failures = RateLimiter(LOGIN_FAILURES_PER_MINUTE)  # wrong tokens at /admin/login
+    app.state.token_guard = TokenGuard()  # wrong tokens, wherever they are tried
     app.state.metrics = Metrics()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
@@ -71,6 +78,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     middleware.install(app, settings)
     app.add_exception_handler(TTSError, _handle_error)
     app.add_exception_handler(RequestValidationError, _handle_invalid)
+    app.add_exception_handler(HTTPException, _handle_http)
     return app
 
 
@@ -93,6 +101,27 @@ async def _handle_invalid(request: Request, exc: Exception) -> Response:
         body = {"detail": errors, "code": "invalid_input", "message": message}
         return JSONResponse(body, status_code=422)
     return pages.error_page(request, InvalidInput(message))
+
+
+# Starlette's own errors (no route, wrong method, a body that cannot be parsed) in the service's shape.
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+
+
+class _HTTPError(TTSError):
+    def __init__(self, exc: HTTPException) -> None:
+        super().__init__(exc.detail)
+        self.status_code = exc.status_code
+        self.code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        self._headers = dict(exc.headers or {})
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self._headers
+
+
+async def _handle_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return await _handle_error(request, _HTTPError(exc))
 
 
 async def _handle_error(request: Request, exc: Exception) -> Response:

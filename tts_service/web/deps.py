@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from tts_service.config import Settings
+from tts_service.config import MIN_TOKEN_CHARS, Settings
 from tts_service.errors import Unauthorized
 from tts_service.pipeline import Pipeline
 from tts_service.store import Store
+from tts_service.web.auth import bearer, guard, precheck
 
 
 def _settings(request: Request) -> Settings:
@@ -26,33 +26,34 @@ def _pipeline(request: Request) -> Pipeline:
     return request.app.state.pipeline
 
 
+# Documents the scheme in the OpenAPI schema; the check itself reads the header (``auth.bearer``).
 _bearer = HTTPBearer(auto_error=False, description="The editor token (TTS_EDITOR_TOKEN).")
+EDITOR_OFF = f"editor access is off: set TTS_EDITOR_TOKEN (at least {MIN_TOKEN_CHARS} characters)"
 
 
-def token_matches(settings: Settings, given: str) -> bool:
-    """Whether ``given`` is the editor token (constant time); never when editor access is disabled."""
-    if settings.editor_token is None:
-        return False
-    return hmac.compare_digest(given.encode(), settings.editor_token.get_secret_value().encode())
+def is_editor(request: Request, settings: Settings) -> bool:
+    """True when the request carries the editor token; a wrong token counts against its client (429)."""
+    key = settings.editor_key
+    return key is not None and guard(request).allows(request, bearer(request), (key,))
 
 
-def is_editor(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> bool:
-    """True when the request carries the editor token as a bearer token."""
-    return credentials is not None and token_matches(settings, credentials.credentials)
-
-
-def require_editor(
-    settings: Annotated[Settings, Depends(_settings)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    if settings.editor_token is None:
-        raise Unauthorized("editor access is disabled: set TTS_EDITOR_TOKEN")
-    if not is_editor(settings, credentials):
+async def _check_editor(request: Request) -> None:
+    settings: Settings = request.app.state.settings
+    if settings.editor_key is None:
+        raise Unauthorized(EDITOR_OFF)
+    if not is_editor(request, settings):
         raise Unauthorized("missing or wrong editor token")
 
 
+@precheck(_check_editor)
+async def require_editor(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """The editor token, or 401 (429 after too many wrong ones); checked before the body is read."""
+    await _check_editor(request)
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
-BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 StoreDep = Annotated[Store, Depends(_store)]
 PipelineDep = Annotated[Pipeline, Depends(_pipeline)]
 Editor = Depends(require_editor)

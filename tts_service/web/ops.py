@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import ipaddress
 import shutil
 import sqlite3
 from typing import Any
@@ -15,17 +14,15 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from tts_service import __version__
 from tts_service.engines import ENGINE_NAMES, EngineRegistry
-from tts_service.errors import SynthesisError, TTSError
+from tts_service.errors import SynthesisError, TTSError, Unauthorized
 from tts_service.metrics import Metrics
-from tts_service.web.deps import BearerDep, SettingsDep, StoreDep, require_editor
+from tts_service.web.auth import bearer, guard
+from tts_service.web.deps import SettingsDep, StoreDep
 
 router = APIRouter(include_in_schema=False)
 _NO_STORE = {"Cache-Control": "no-store"}
 # Engines cheap to build (no I/O, no threads, no files written): health builds them to ask their state.
 _CHEAP_TO_BUILD = frozenset({"edge"})
-# Headers a reverse proxy adds: a request that came through one is not from this machine, whatever its
-# socket address says.
-_PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 
 def _espeak_probe() -> dict[str, Any]:
@@ -103,25 +100,18 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if serving else 503, headers=_NO_STORE)
 
 
-def _from_this_machine(request: Request) -> bool:
-    if request.client is None or any(name in request.headers for name in _PROXY_HEADERS):
-        return False
-    try:
-        return ipaddress.ip_address(request.client.host).is_loopback
-    except ValueError:  # not an IP address (a test client's name, a Unix socket)
-        return False
-
-
 @router.get("/metrics", name="metrics")
-async def metrics(
-    request: Request,
-    settings: SettingsDep,
-    store: StoreDep,
-    credentials: BearerDep,
-) -> Response:
-    """Prometheus metrics: for a scraper on this machine, or anywhere with the editor token."""
-    if not _from_this_machine(request):
-        require_editor(settings, credentials)  # 401 (JSON) otherwise
+async def metrics(request: Request, settings: SettingsDep, store: StoreDep) -> Response:
+    """Prometheus metrics, with TTS_METRICS_TOKEN or the editor token (or to anyone: TTS_METRICS_PUBLIC=1).
+
+    Trust is never inferred from the peer address: behind a reverse proxy every request comes from loopback.
+    """
+    if not settings.metrics_public:
+        keys = settings.metrics_keys
+        if not keys:
+            raise Unauthorized("/metrics is off: set TTS_METRICS_TOKEN (or TTS_METRICS_PUBLIC=1)")
+        if not guard(request).allows(request, bearer(request), keys):
+            raise Unauthorized("missing or wrong metrics token")
     collected: Metrics = request.app.state.metrics
     collected.set_jobs(await store.job_counts())
     return Response(collected.render(), media_type=CONTENT_TYPE_LATEST, headers=_NO_STORE)

@@ -21,11 +21,6 @@ class RateLimiter:
         self.limit, self.window, self.max_clients, self.clock = limit, window, max_clients, clock
         self._calls: OrderedDict[str, deque[float]] = OrderedDict()
 
-    def wait(self, client: str) -> float:
-        """Seconds until ``client`` may call again (0: now), without counting a call."""
-        calls = self._recent(client)
-        return calls[0] + self.window - self.clock() if len(calls) >= self.limit else 0.0
-
     def _recent(self, client: str) -> deque[float]:
         calls = self._calls.get(client) or deque()
         while calls and calls[0] <= self.clock() - self.window:

@@ -82,7 +82,9 @@ class ErrorOut(BaseModel):
 
 
 _DESCRIPTIONS = {
+    400: "The request could not be read (a body that is not valid JSON, or nested too deeply)",
     401: "Missing or wrong editor token",
+    403: "Not allowed for this caller",
     404: "No such article, job, entry or audio",
     409: "The audio is not ready yet",
     413: "Over a size limit",

@@ -1,8 +1,9 @@
-"""The editor's sign-in session: a signed cookie holding a CSRF token, keyed by the editor token.
+"""The editor's sign-in session: a cookie holding a random secret, and a row for it in the store.
 
-The session is stateless. Its signing key is derived from TTS_EDITOR_TOKEN, so rotating the token ends every
-session at once; nothing is stored on the server. The cookie carries only a random CSRF token, which every
-form of the editor page must send back.
+The row (``tts_service.sessions``) holds the session's CSRF token, which every form of the editor page must
+send back, and a fingerprint of the editor token: signing out deletes the row, and a new editor token no
+longer matches it, so either ends the session at once, for every copy of the cookie. The sign-in form's
+own CSRF token lives in a short-lived signed cookie (nothing to revoke before anyone has signed in).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from pydantic import SecretStr
 
 from tts_service.config import Settings
 from tts_service.errors import Forbidden
+from tts_service.sessions import SessionStore
+from tts_service.web.auth import precheck
 from tts_service.web.deps import SettingsDep
 
 SESSION_COOKIE = "tts_admin"
@@ -25,67 +27,97 @@ LOGIN_COOKIE = "tts_admin_login"  # the pre-session CSRF token of the sign-in fo
 COOKIE_PATH = "/admin"
 LOGIN_FORM_SECONDS = 3600
 _KEY_CONTEXT = b"tts-admin-session"
+_EXPIRED = "登录已失效，请重新登录编辑页后再提交。"
 
 
-def _serializer(token: SecretStr, purpose: str) -> URLSafeTimedSerializer:
-    key = hmac.new(token.get_secret_value().encode(), _KEY_CONTEXT, hashlib.sha256).digest()
-    return URLSafeTimedSerializer(key, salt=f"tts-admin-{purpose}")
+def _fingerprint(key: str, purpose: bytes) -> bytes:
+    return hmac.new(key.encode(), _KEY_CONTEXT + purpose, hashlib.sha256).digest()
+
+
+def _sessions(request: Request) -> SessionStore:
+    return request.app.state.sessions
 
 
 def _session_seconds(settings: Settings) -> int:
     return max(1, int(settings.session_hours * 3600))
 
 
-def _load(request: Request, settings: Settings, cookie: str, max_age: int) -> str | None:
-    """The CSRF token in a valid ``cookie``; None if missing, tampered, expired or signed with another key."""
-    value = request.cookies.get(cookie)
-    if value is None or settings.editor_token is None:
+def token_fingerprint(settings: Settings) -> str | None:
+    """What a session remembers of the editor token it was opened with (never the token itself)."""
+    key = settings.editor_key
+    return None if key is None else _fingerprint(key, b":sessions").hex()
+
+
+def _cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="strict",
+        secure=request.url.scheme == "https",
+    )  # fmt: skip
+
+
+async def current(request: Request, settings: Settings) -> str | None:
+    """The signed-in editor's CSRF token, or None when there is no live session."""
+    cached = getattr(request.state, "admin_csrf", None)
+    if cached is not None:
+        return cached
+    secret, token = request.cookies.get(SESSION_COOKIE), token_fingerprint(settings)
+    if not secret or token is None:
+        return None
+    csrf = await _sessions(request).find(secret, token)
+    request.state.admin_csrf = csrf
+    return csrf
+
+
+async def start(request: Request, response: Response, settings: Settings) -> None:
+    """Sign in: a new session with a new CSRF token; the sign-in form's token is no longer needed."""
+    token = token_fingerprint(settings)
+    assert token is not None
+    response.delete_cookie(LOGIN_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
+    secret, _ = await _sessions(request).open(token, _session_seconds(settings))
+    _cookie(request, response, SESSION_COOKIE, secret, _session_seconds(settings))
+
+
+async def end(request: Request, response: Response) -> None:
+    """Sign out: the session ends on the server, and the browser forgets its cookie."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        await _sessions(request).close(secret)
+    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
+
+
+# --- the sign-in form's pre-session CSRF token ----------------------------------------------------------
+
+
+def _login_serializer(key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(_fingerprint(key, b""), salt=f"tts-admin-{LOGIN_COOKIE}")
+
+
+def _login_token(request: Request, settings: Settings) -> str | None:
+    """The CSRF token in a valid pre-session cookie; None if missing, tampered, expired or of another key."""
+    value, key = request.cookies.get(LOGIN_COOKIE), settings.editor_key
+    if value is None or key is None:
         return None
     try:
-        payload = _serializer(settings.editor_token, cookie).loads(value, max_age=max_age)
+        payload = _login_serializer(key).loads(value, max_age=LOGIN_FORM_SECONDS)
     except BadSignature:  # also SignatureExpired, and payloads that are not JSON
         return None
     csrf = payload.get("csrf") if isinstance(payload, dict) else None
     return csrf if isinstance(csrf, str) and csrf else None
 
 
-def _issue(
-    request: Request, response: Response, settings: Settings, cookie: str, csrf: str, max_age: int
-) -> None:
-    """Set ``cookie`` holding ``csrf``, signed now."""
-    assert settings.editor_token is not None
-    value = _serializer(settings.editor_token, cookie).dumps({"csrf": csrf})
-    response.set_cookie(
-        cookie, value, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="strict",
-        secure=request.url.scheme == "https",
-    )  # fmt: skip
-
-
-def current(request: Request, settings: Settings) -> str | None:
-    """The signed-in editor's CSRF token, or None when there is no valid session."""
-    return _load(request, settings, SESSION_COOKIE, _session_seconds(settings))
-
-
-def start(request: Request, response: Response, settings: Settings) -> None:
-    """Sign in: a new session with a new CSRF token; the sign-in form's token is no longer needed."""
-    response.delete_cookie(LOGIN_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
-    csrf = secrets.token_urlsafe(32)
-    _issue(request, response, settings, SESSION_COOKIE, csrf, _session_seconds(settings))
-
-
-def end(response: Response) -> None:
-    """Sign out: the browser forgets the session cookie."""
-    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
-
-
 def login_csrf(request: Request, settings: Settings) -> str:
     """The sign-in form's CSRF token: that of a still valid pre-session cookie (other tabs), or a new one."""
-    return _load(request, settings, LOGIN_COOKIE, LOGIN_FORM_SECONDS) or secrets.token_urlsafe(32)
+    return _login_token(request, settings) or secrets.token_urlsafe(32)
 
 
 def keep_login_csrf(request: Request, response: Response, settings: Settings, csrf: str) -> None:
     """Set the pre-session cookie that the sign-in form's ``csrf`` field must match."""
-    _issue(request, response, settings, LOGIN_COOKIE, csrf, LOGIN_FORM_SECONDS)
+    assert settings.editor_key is not None
+    value = _login_serializer(settings.editor_key).dumps({"csrf": csrf})
+    _cookie(request, response, LOGIN_COOKIE, value, LOGIN_FORM_SECONDS)
+
+
+# --- checks on every form -------------------------------------------------------------------------------
 
 
 def check_origin(request: Request) -> None:
@@ -102,20 +134,35 @@ def check_csrf(expected: str, given: str) -> None:
         raise Forbidden("表单已失效，请返回编辑页重新提交。")
 
 
-def _require_session(request: Request, settings: SettingsDep, csrf: Annotated[str, Form()] = "") -> str:
+async def _session_first(request: Request) -> None:
+    """Before the form is read: from this origin, with a live session."""
     check_origin(request)
-    expected = current(request, settings)
+    if await current(request, request.app.state.settings) is None:
+        raise Forbidden(_EXPIRED)
+
+
+@precheck(_session_first)
+async def _require_session(request: Request, settings: SettingsDep, csrf: Annotated[str, Form()] = "") -> str:
+    check_origin(request)
+    expected = await current(request, settings)
     if expected is None:
-        raise Forbidden("登录已失效，请重新登录编辑页后再提交。")
+        raise Forbidden(_EXPIRED)
     check_csrf(expected, csrf)
     return expected
 
 
-def _require_login_form(request: Request, settings: SettingsDep, csrf: Annotated[str, Form()] = "") -> None:
+async def _login_form_first(request: Request) -> None:
     check_origin(request)
-    if settings.editor_token is None:
-        raise Forbidden("编辑入口已关闭：服务器未设置编辑令牌（TTS_EDITOR_TOKEN）。")
-    expected = _load(request, settings, LOGIN_COOKIE, LOGIN_FORM_SECONDS)
+    if request.app.state.settings.editor_key is None:
+        raise Forbidden("编辑入口已关闭：服务器未设置有效的编辑令牌（TTS_EDITOR_TOKEN，至少 16 个字符）。")
+
+
+@precheck(_login_form_first)
+async def _require_login_form(
+    request: Request, settings: SettingsDep, csrf: Annotated[str, Form()] = ""
+) -> None:
+    await _login_form_first(request)
+    expected = _login_token(request, settings)
     if expected is None:
         raise Forbidden("登录表单已过期，请重新打开登录页。")
     check_csrf(expected, csrf)

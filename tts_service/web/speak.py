@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
 from tts_service.engines import Prosody
-from tts_service.errors import RateLimited, Unauthorized
+from tts_service.errors import Forbidden, RateLimited, Unauthorized
 from tts_service.snippet import speak
 from tts_service.text.unicode import check_text
-from tts_service.web.deps import BearerDep, PipelineDep, SettingsDep, is_editor
+from tts_service.web.auth import AuthFirst, bearer, precheck
+from tts_service.web.deps import PipelineDep, SettingsDep, is_editor
 from tts_service.web.ratelimit import RateLimiter
 from tts_service.web.schemas import ERRORS
 
-router = APIRouter(prefix="/api", responses=ERRORS)
+router = APIRouter(prefix="/api", responses=ERRORS, route_class=AuthFirst)
 
 
 class SpeakIn(BaseModel):
@@ -31,14 +34,32 @@ class SpeakIn(BaseModel):
 _AUDIO = {200: {"content": {"audio/mpeg": {}}, "description": "The MP3"}}
 
 
+async def _check_caller(request: Request) -> None:
+    await _caller(request)
+
+
+@precheck(_check_caller)
+async def _caller(request: Request) -> bool:
+    """True for an editor, False for the public (when open to it); otherwise 401, before the body is read."""
+    settings = request.app.state.settings
+    if is_editor(request, settings):
+        return True
+    if bearer(request) is not None or not settings.public_tts:
+        raise Unauthorized("POST /api/tts needs the editor token (or TTS_PUBLIC_TTS=1 on the server)")
+    return False
+
+
 @router.post("/tts", response_class=Response, responses=_AUDIO)
 async def tts(
-    request: Request, body: SpeakIn, settings: SettingsDep, pipeline: PipelineDep, credentials: BearerDep
-) -> Response:
+    request: Request, body: SpeakIn, settings: SettingsDep, pipeline: PipelineDep,
+    editor: Annotated[bool, Depends(_caller)],
+) -> Response:  # fmt: skip
     """The MP3 of a short text, made now (cached per sentence)."""
-    if not is_editor(settings, credentials):
-        if credentials is not None or not settings.public_tts:
-            raise Unauthorized("POST /api/tts needs the editor token (or TTS_PUBLIC_TTS=1 on the server)")
+    if not editor:
+        # The public gets the default engine: anonymous calls must not reach (and trip the circuit of)
+        # an engine the operator did not choose for them.
+        if body.engine is not None and body.engine != pipeline.engines.default:
+            raise Forbidden(f"public requests use the default engine ({pipeline.engines.default})")
         limiter: RateLimiter = request.app.state.tts_limiter
         wait = limiter.check(request.client.host if request.client else "unknown")
         if wait:
