@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import asyncio
 import importlib.util
 import math
 import os
@@ -97,15 +98,20 @@ def make_pipeline(settings, **engines):
 class CountingEngine:
     """Wraps a real engine and counts what it is asked to say."""
 
-    def __init__(self, inner: Engine) -> None:
-        self.inner = inner
+    def __init__(self, inner: Engine, delay: float = 0.0) -> None:
+        self.inner, self.delay = inner, delay  # delay: seconds each call takes first (a slow engine)
         self.name, self.version, self.voices = inner.name, inner.version, inner.voices
         self.default_voice, self.max_chunk_chars = inner.default_voice, inner.max_chunk_chars
         self.calls: list[str] = []
+        self.finished: list[str] = []  # calls that ran to the end (not cancelled)
 
     async def synthesize(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
         self.calls.append(text)
-        return await self.inner.synthesize(text, voice, prosody)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        result = await self.inner.synthesize(text, voice, prosody)
+        self.finished.append(text)
+        return result
 
 
 class LiveServer:

@@ -297,3 +297,40 @@ def test_every_stored_slug_round_trips_through_its_own_urls(settings, espeak) ->
         finally:
             runner.run(http.aclose())
             runner.run(lifespan.__aexit__(None, None, None))
+
+
+async def test_fifty_concurrent_posts_each_get_their_own_revision_and_the_last_is_voiced(
+    client: httpx.AsyncClient,
+) -> None:
+    """As found: 49 of 50 responses described another request's revision. Each answer must be the
+    revision that request wrote, and the job of the revision that ends up current must run."""
+    bodies = [{"title": f"标题{n}", "text": f"第{n}份稿子。", "slug": "busy"} for n in range(50)]
+    responses = await asyncio.gather(*(create(client, body) for body in bodies))
+    assert [r.status_code for r in responses] == [201] * 50
+    answers = [r.json() for r in responses]
+    assert sorted(a["revision"] for a in answers) == list(range(1, 51))
+    for body, answer in zip(bodies, answers, strict=True):
+        assert (answer["title"], answer["text"]) == (body["title"], body["text"])
+    manifest = await wait_ready(client, "busy")
+    assert (manifest["status"], manifest["revision"]) == ("ready", 50)
+    assert manifest["job"]["status"] == "done" and manifest["job"]["revision"] == 50
+
+
+async def test_an_article_with_nothing_to_speak_is_consistently_empty(client: httpx.AsyncClient) -> None:
+    """As found: the manifest said ready, audio.mp3 answered 503 "is ready" forever, captions 409."""
+    assert (
+        await create(client, {"title": "只有标点", "text": "。。。……——", "slug": "quiet"})
+    ).status_code == 201
+    manifest = (await client.get("/api/articles/quiet/audio")).json()
+    assert (manifest["status"], manifest["chunks"], manifest["url"]) == ("empty", [], None)
+    for path in ("/articles/quiet/audio.mp3", "/api/articles/quiet/captions.vtt"):
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["code"] == "not_found" and "nothing to speak" in response.json()["detail"]
+    page = await client.get("/articles/quiet")
+    assert page.status_code == 200
+    assert "read-aloud" not in page.text and "<audio" not in page.text
+    assert "本文没有可朗读的文字" in page.text
+    assert "无可朗读的文字" in (await client.get("/")).text
+    feed = await client.get("/feed.xml")
+    assert "quiet" not in feed.text

@@ -168,3 +168,20 @@ def test_cache_verify_and_gc(env, tmp_path: Path) -> None:
     assert bad.exit_code == 1
     assert f"bad {victim.stem}: size 100 bytes" in bad.output and "(quarantined)" in bad.output
     assert run(env, "cache", "verify").exit_code == 0  # forgotten, so nothing bad is left on record
+
+
+def test_prune_removes_old_revisions_and_shrinks_the_database(env, tmp_path: Path) -> None:
+    doc = tmp_path / "big.md"
+    for n in range(25):
+        doc.write_text(f"# 大文章\n\n{'第' + str(n) + '版的正文很长。' * 4000}", encoding="utf-8")
+        assert run(env, "add", str(doc), "--slug", "big").exit_code == 0
+    db = tmp_path / "tts.db"
+    result = run(env, "prune", "--no-vacuum")
+    assert result.exit_code == 0, result.output
+    assert "removed 0 revisions" in result.stdout  # TTS_KEEP_REVISIONS (20) already applied at each save
+    before = db.stat().st_size
+    result = run(env, "prune", "--keep", "2")
+    assert result.exit_code == 0, result.output
+    assert "removed 18 revisions" in result.stdout
+    assert db.stat().st_size < before / 3
+    assert run(env, "prune", "--keep", "-1").exit_code == 2

@@ -334,18 +334,69 @@ async def test_shutdown_does_not_wait_forever_for_a_stuck_job(settings: Settings
     pipeline = make_pipeline(settings, espeak=espeak, edge=stuck)
     job = await pipeline.start(await add(pipeline, engine="edge"))
     await asyncio.sleep(0.1)
-    task = pipeline._tasks[job.id]
+    task = pipeline._running[job.id].task
     grace, pipeline_module.SHUTDOWN_GRACE = pipeline_module.SHUTDOWN_GRACE, 0.2
     try:
         async with asyncio.timeout(5):
             await pipeline.aclose()
-        assert not task.done()  # given up on, not waited for
-        assert "1 job(s) did not stop in 0.2 s" in caplog.text
-        assert "one:" in caplog.text and "> synthesize:" in caplog.text  # where it hangs, to debug
+        assert task.done()  # the job itself stops; the engine call it waited for is stuck
+        assert "2 job(s) or synthesis(es) did not stop in 0.2 s" in caplog.text  # one per worker slot
+        assert "flight:" in caplog.text and "> synthesize:" in caplog.text  # where it hangs, to debug
         assert (await pipeline.jobs.get(job.id)).status == "running"  # so the next process resumes it
     finally:
         pipeline_module.SHUTDOWN_GRACE = grace
         stuck.wedged = False
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(task, *pipeline._flights.tasks(), return_exceptions=True)
+        pipeline.store.close()
+
+
+# Superseded revisions ------------------------------------------------------------------------------
+
+
+def version_text(n: int, sentences: int = 12) -> str:
+    return "".join(f"第{n}版第{k}句话。" for k in range(sentences))
+
+
+async def test_new_revisions_supersede_the_jobs_of_older_ones(settings: Settings) -> None:
+    """As found: after 5 quick edits, revisions 2-4 ran to done and the current one started late. Now each
+    new revision stops the jobs of older ones; what was made stays cached."""
+    from tts_service.engines.espeak import EspeakEngine
+
+    slow = CountingEngine(EspeakEngine(), delay=0.1)
+    pipeline = make_pipeline(settings, espeak=slow)
+    try:
+        first = await add(pipeline, version_text(1))
+        jobs = [await pipeline.start(first)]
+        await asyncio.sleep(0.35)  # the first job is under way
+        for n in range(2, 6):
+            article = await pipeline.save(ArticleDraft(title="标题", text=version_text(n), slug="a"))
+            jobs.append(await pipeline.start(article))
+        async with asyncio.timeout(60):
+            current = await pipeline.wait(jobs[-1])
+        assert (current.status, current.revision, current.done, current.total) == ("done", 5, 12, 12)
+        for job in jobs[:-1]:
+            ended = await pipeline.wait(job)
+            assert ended.status == "failed", ended
+            assert re.fullmatch(r"superseded by revision [2-5]", ended.error or ""), ended.error
+        # Revisions 2-4 never ran: at most the chunks in flight when they were superseded.
+        middle = [t for t in slow.calls if t.startswith(("第二版", "第三版", "第四版"))]
+        assert len(middle) <= 2 * settings.workers, middle
+        # Audio the first job had made stays cached and recorded.
+        made = [t for t in slow.finished if t.startswith("第一版")]
+        assert made and len(await pipeline.store.all_audio()) >= 12 + len(made)
+    finally:
+        await pipeline.aclose()
+        pipeline.store.close()
+
+
+async def test_a_job_queued_behind_others_skips_a_superseded_revision(settings: Settings, espeak) -> None:
+    pipeline = make_pipeline(settings, espeak=espeak)
+    try:
+        old = await add(pipeline, "旧的一句。", slug="x")
+        await add(pipeline, "新的一句。", slug="x")  # saved elsewhere (another process): no supersede call
+        job = await pipeline.wait(await pipeline.start(old))
+        assert (job.status, job.error) == ("failed", "superseded by revision 2")
+        assert espeak.calls == []
+    finally:
+        await pipeline.aclose()
         pipeline.store.close()

@@ -93,3 +93,58 @@ async def test_a_failed_write_is_rolled_back(store: Store) -> None:
     with pytest.raises(RuntimeError):
         await store.write(bad)
     assert await store.list_articles() == []
+
+
+# Retention: old revisions and finished jobs do not pile up ------------------------------------------
+
+
+async def add_jobs(store: Store, slug: str, revision: int, statuses: list[str]) -> None:
+    sql = (
+        "INSERT INTO jobs (slug, revision, engine, voice, status, owner, heartbeat, created_at, updated_at)"
+        " VALUES (?, ?, 'espeak', 'cmn', ?, 'x:1:y', 0, '', '')"
+    )
+    await store.write(lambda c: c.executemany(sql, [(slug, revision, s) for s in statuses]))
+
+
+async def job_rows(store: Store) -> list[tuple]:
+    sql = "SELECT slug, revision, status FROM jobs ORDER BY id"
+    return await store.read(lambda c: c.execute(sql).fetchall())
+
+
+async def test_saving_keeps_the_newest_revisions_only(store: Store) -> None:
+    for n in range(1, 11):
+        article = await store.save_article(
+            ArticleDraft(title=f"t{n}", text=f"第{n}版。", slug="a"), keep_revisions=3
+        )
+        await add_jobs(store, "a", n, ["done"])
+    assert (article.revision, article.title) == (10, "t10")
+    assert await store.revision_count("a") == 3
+    sql = "SELECT revision FROM revisions ORDER BY revision"
+    assert [r[0] for r in await store.read(lambda c: c.execute(sql).fetchall())] == [8, 9, 10]
+    # Jobs of removed revisions went with them (the job of revision 10 was added after its save).
+    assert await job_rows(store) == [("a", 8, "done"), ("a", 9, "done"), ("a", 10, "done")]
+    assert (await store.get_article("a")).text == "第10版。"
+
+
+async def test_prune_keeps_active_jobs_and_the_latest_of_each_revision(store: Store) -> None:
+    for n in range(1, 6):
+        await store.save_article(ArticleDraft(title="t", text=f"第{n}版。", slug="a"))
+    await store.save_article(ArticleDraft(title="t", text="别的。", slug="b"))
+    await add_jobs(store, "a", 5, ["failed", "failed", "done"])  # retries of the current revision
+    await add_jobs(store, "a", 4, ["done", "running"])
+    await add_jobs(store, "a", 1, ["done"])
+    await add_jobs(store, "gone", 1, ["done"])  # an article deleted long ago
+    assert await store.prune(2) == (3, 5)
+    assert await store.revision_count("a") == 2 and await store.revision_count("b") == 1
+    assert await job_rows(store) == [("a", 5, "done"), ("a", 4, "running")]
+    assert await store.prune(0) == (0, 0)  # 0 keeps every revision
+
+
+async def test_concurrent_saves_each_answer_with_their_own_revision(store: Store) -> None:
+    import asyncio
+
+    drafts = [ArticleDraft(title=f"标题{n}", text=f"第{n}份。", slug="same") for n in range(50)]
+    saved = await asyncio.gather(*(store.save_article(d) for d in drafts))
+    assert sorted(a.revision for a in saved) == list(range(1, 51))
+    for draft, article in zip(drafts, saved, strict=True):
+        assert (article.title, article.text) == (draft.title, draft.text)

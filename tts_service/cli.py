@@ -1,4 +1,4 @@
-"""Command line: serve, add, import, seed, pregen, synth, normalize, pinyin, lexicon."""
+"""Command line: serve, add, import, seed, pregen, prune, synth, normalize, pinyin, lexicon, cache."""
 
 from __future__ import annotations
 
@@ -88,8 +88,7 @@ def _save(doc: Document, slug: str | None, title: str | None = None) -> str:
     draft = draft_from(doc, slug=slug, title=title)
 
     async def work(settings: Settings, pipeline: Pipeline) -> str:
-        pipeline.check_draft(draft)
-        return (await pipeline.store.save_article(draft)).slug
+        return (await pipeline.save(draft)).slug
 
     return _run(work)
 
@@ -165,6 +164,34 @@ def pregen(
         typer.echo(f"job {job.id} {job.slug}: {job.status}, {job.done}/{job.total} chunks{note}")
     if any(job.status == "failed" for job in jobs):
         raise typer.Exit(1)
+
+
+@app.command()
+def prune(
+    keep: Annotated[
+        int | None, typer.Option(help="Revisions to keep per article (default: TTS_KEEP_REVISIONS); 0: all.")
+    ] = None,
+    vacuum: Annotated[bool, typer.Option(help="Give the freed space back to the file system.")] = True,
+):
+    """Remove old revisions, finished jobs no one looks at, and ended sign-in sessions; report what went."""
+    from tts_service.sessions import SessionStore
+    from tts_service.web.session import token_fingerprint
+
+    async def work(settings: Settings, pipeline: Pipeline) -> tuple[int, int, int, int, int]:
+        store = pipeline.store
+        before = settings.db_path.stat().st_size
+        revisions, jobs = await store.prune(settings.keep_revisions if keep is None else keep)
+        sessions = await SessionStore(store).prune(token_fingerprint(settings))
+        if vacuum:
+            await store.vacuum()
+        return revisions, jobs, sessions, before, settings.db_path.stat().st_size
+
+    if keep is not None and keep < 0:
+        typer.echo("error: --keep is 0 (keep all) or more", err=True)
+        raise typer.Exit(2)
+    revisions, jobs, sessions, before, after = _run(work)
+    typer.echo(f"removed {revisions} revisions, {jobs} jobs, {sessions} sessions;"
+               f" database {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB")
 
 
 def _rate(value: str) -> int:

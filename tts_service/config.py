@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2_000_000, gt=0, description="Largest request body accepted.")
     max_lexicon_entries: int = Field(default=5_000, gt=0, description="Most entries the lexicon may hold.")
     session_hours: float = Field(default=8.0, gt=0, description="How long an editor's sign-in lasts.")
+    keep_revisions: int = Field(
+        default=20, ge=0, description="Revisions kept per article (older ones go at each save); 0: all."
+    )
     metrics_token: SecretStr | None = Field(default=None, description="Bearer token for /metrics only.")
     metrics_public: bool = Field(default=False, description="Serve /metrics to anyone, without a token.")
 

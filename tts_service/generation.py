@@ -25,16 +25,26 @@ class JobRunner:
 
     def __init__(self, pipeline: Pipeline, slots: asyncio.Semaphore) -> None:
         self.pipeline, self.jobs, self.slots = pipeline, pipeline.jobs, slots
+        self.superseded_by: int | None = None  # set (then the task cancelled) when a newer revision starts
 
     async def run(self, article: Article, job: Job, on_progress: ProgressFn | None = None) -> Job:
-        """Queue for a slot, then generate; the job's final state. Cancelling leaves it to be resumed."""
+        """Queue for a slot, then generate; the job's final state. Cancelling leaves it to be resumed,
+        unless a newer revision superseded it: then it ends as failed, "superseded"."""
         heartbeat = asyncio.create_task(self._beat(job.id))
         try:
             async with self.slots:
+                current = await self.pipeline.store.get_article(job.slug)
+                if current.revision != job.revision:  # edited again while this job queued
+                    return await self._superseded(job, current.revision)
                 job = await self.jobs.update(job.id, status="running")
                 return await self._generate(article, job, on_progress)
         except asyncio.CancelledError:
-            raise  # shutdown: the job stays "running" and the next process resumes it
+            if self.superseded_by is None:
+                raise  # shutdown: the job stays "running" and the next process resumes it
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # the cancellation was ours, and is handled here
+            return await self._superseded(job, self.superseded_by)
         except NotFound:  # the article, and with it the job, was deleted meanwhile
             log.info("job %d (%s) ended: the article was deleted", job.id, job.slug)
             return dataclasses.replace(job, status="failed", error="the article was deleted")
@@ -43,6 +53,16 @@ class JobRunner:
             return await self.jobs.update(job.id, status="failed", error="internal error during synthesis")
         finally:
             heartbeat.cancel()
+
+    def supersede(self, task: asyncio.Task[Job], revision: int) -> None:
+        """Stop this job: revision ``revision`` is current now. Chunks already made stay cached, and a
+        synthesis the newer job also needs goes on for it (single flight)."""
+        self.superseded_by = revision
+        task.cancel()
+
+    async def _superseded(self, job: Job, revision: int) -> Job:
+        log.info("job %d (%s r%d) stopped: revision %d is current", job.id, job.slug, job.revision, revision)
+        return await self.jobs.update(job.id, status="failed", error=f"superseded by revision {revision}")
 
     async def _beat(self, job_id: int) -> None:
         """Tell other processes the job is alive (they take over a job whose heartbeat stops)."""

@@ -19,6 +19,7 @@ from tts_service.cache import AudioCache, audio_key
 from tts_service.config import Settings
 from tts_service.engines import Engine, EngineRegistry, Prosody, check_voice
 from tts_service.errors import NotFound, SynthesisError
+from tts_service.flight import SingleFlight
 from tts_service.generation import JobRunner
 from tts_service.jobs import Job, JobStore, orphaned
 from tts_service.store import AssemblyRecord, AudioRecord, Store
@@ -64,7 +65,7 @@ class Manifest:
 
     plan: Plan
     records: dict[str, AudioRecord]
-    status: str  # ready | pending | failed
+    status: str  # ready | pending | failed | empty (nothing to speak, so no audio, ever)
     error: str | None = None
 
     @property
@@ -101,6 +102,15 @@ def _plan_chunks(
 ProgressFn = Callable[[int, int], None]
 
 
+@dataclass(frozen=True)
+class _Running:
+    """A job this process runs: the job as launched, its task, and its runner (to supersede it)."""
+
+    job: Job
+    task: asyncio.Task[Job]
+    runner: JobRunner
+
+
 def _awaiting(task: asyncio.Task) -> str:
     """Where a task is suspended: its chain of awaited coroutines, outermost first (for stuck tasks)."""
     steps, coro = [], task.get_coro()
@@ -135,8 +145,8 @@ class Pipeline:
         self.assembler = Assembler(store, cache)
         self._slots = asyncio.Semaphore(settings.workers)
         self._job_slots = asyncio.Semaphore(settings.workers)
-        self._inflight: dict[str, asyncio.Future[AudioRecord]] = {}
-        self._tasks: dict[int, asyncio.Task[Job]] = {}
+        self._flights: SingleFlight[AudioRecord] = SingleFlight()
+        self._running: dict[int, _Running] = {}  # job id → the job's task in this process
         # One lock per article revision while someone is starting its job; gone when nobody holds it.
         self._starting: weakref.WeakValueDictionary[tuple, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -144,6 +154,14 @@ class Pipeline:
         """Reject a draft before it is stored: too large (413), unknown engine or voice (422)."""
         draft.check_size(self.settings.max_article_chars)
         self.resolve(draft.engine, draft.voice)
+
+    async def save(self, draft: ArticleDraft, *, must_exist: bool = False) -> Article:
+        """Check and store a draft (a new article, or the next revision); the revision as written.
+        Revisions beyond TTS_KEEP_REVISIONS go in the same transaction, so the database does not grow
+        with every edit."""
+        self.check_draft(draft)
+        keep = self.settings.keep_revisions
+        return await self.store.save_article(draft, must_exist=must_exist, keep_revisions=keep)
 
     def resolve(self, engine: str | None, voice: str | None) -> tuple[Engine, str]:
         """The engine and voice to use; TTS_VOICE is the default voice of the default engine only."""
@@ -179,6 +197,8 @@ class Pipeline:
 
     async def manifest(self, article: Article, plan: Plan | None = None) -> Manifest:
         plan = plan or await self.plan(article)
+        if not plan.spoken:
+            return Manifest(plan, {}, "empty")
         records = await self.store.audio_records(c.key for c in plan.spoken)
         if all(c.key in records for c in plan.spoken):
             return Manifest(plan, records, "ready")
@@ -228,9 +248,10 @@ class Pipeline:
         lock = self._starting.setdefault(key, asyncio.Lock())
         async with lock:  # two requests, one job
             job = await self.jobs.latest(*key)
-            task = self._tasks.get(job.id) if job else None
-            if job is not None and task is not None and not task.done():
+            running = self._running.get(job.id) if job else None
+            if job is not None and running is not None and not running.task.done():
                 return job
+            self._supersede(article)
             if job is not None and orphaned(job) and await self.jobs.claim(job):
                 log.info("resuming job %d (%s) left by %s", job.id, job.slug, job.owner)
                 return self._launch(article, await self.jobs.get(job.id), on_progress)
@@ -246,7 +267,8 @@ class Pipeline:
     async def wait(self, job: Job, on_progress: ProgressFn | None = None, poll: float = 0.5) -> Job:
         """Wait for a job to end; its final state. A job run by another process is followed in the store
         until it ends or is orphaned (then it is returned still active: ``start`` again to take it over)."""
-        task = self._tasks.get(job.id)
+        running = self._running.get(job.id)
+        task = running.task if running is not None else None
         if task is not None:
             try:
                 return await asyncio.shield(task)
@@ -285,42 +307,33 @@ class Pipeline:
 
     async def delete(self, slug: str) -> None:
         """Delete an article: stop its jobs first, then remove it with its revisions and jobs."""
-        mine = f"job:{slug}:"
-        running = [t for t in self._tasks.values() if t.get_name().startswith(mine) and not t.done()]
+        running = [r.task for r in self._running.values() if r.job.slug == slug and not r.task.done()]
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         await self.store.delete_article(slug)
 
+    def _supersede(self, article: Article) -> None:
+        """Stop this process's jobs for older revisions of the article: nobody will read them."""
+        for running in self._running.values():
+            job = running.job
+            if job.slug == article.slug and job.revision < article.revision and not running.task.done():
+                running.runner.supersede(running.task, article.revision)
+
     def _launch(self, article: Article, job: Job, on_progress: ProgressFn | None) -> Job:
-        self._tasks = {i: t for i, t in self._tasks.items() if not t.done()}  # forget finished ones
+        self._running = {i: r for i, r in self._running.items() if not r.task.done()}  # forget finished
         runner = JobRunner(self, self._job_slots)
         task = asyncio.create_task(runner.run(article, job, on_progress), name=f"job:{job.slug}:{job.id}")
-        self._tasks[job.id] = task
+        self._running[job.id] = _Running(job, task, runner)
         return job
 
     async def synthesize(
         self, engine: Engine, voice: str, prosody: Prosody, spoken: str, key: str
     ) -> AudioRecord:
-        """Make sure ``key`` is cached; concurrent callers for the same key share one synthesis."""
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[AudioRecord] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            record = await self._synthesize_once(engine, voice, prosody, spoken, key)
-            future.set_result(record)
-            return record
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it, so an unawaited future must not warn
-            raise
-        finally:
-            del self._inflight[key]
+        """Make sure ``key`` is cached. Concurrent callers for the same key share one synthesis, which is
+        stopped if every caller leaves (a reader who closed the connection, a cancelled job)."""
+        once = functools.partial(self._synthesize_once, engine, voice, prosody, spoken, key)
+        return await self._flights.run(key, once)
 
     async def _synthesize_once(self, engine: Engine, voice: str, prosody: Prosody, spoken: str, key: str):
         # The caller saw the key missing, but another synthesis of it may have finished since (its in-flight
@@ -341,17 +354,18 @@ class Pipeline:
         return record
 
     async def aclose(self) -> None:
-        """Cancel running jobs (at shutdown); they stay "running" in the store and resume at next start."""
-        tasks = [t for t in self._tasks.values() if not t.done()]
+        """Cancel running jobs and syntheses (at shutdown); jobs stay "running" in the store and resume at
+        the next start."""
+        tasks = [r.task for r in self._running.values() if not r.task.done()] + self._flights.tasks()
         for task in tasks:
             task.cancel()
         if tasks:
-            # Bounded: shutdown must not hang on a job stuck in a call that ignores cancellation (the job is
-            # still "running" in the store, and the next process resumes it).
+            # Bounded: shutdown must not hang on a call that ignores cancellation (the job is still
+            # "running" in the store, and the next process resumes it).
             _, stuck = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
             if stuck:
                 pending = asyncio.all_tasks() - {asyncio.current_task()}
                 where = "; ".join(f"{t.get_name()}: {_awaiting(t)}" for t in sorted(pending, key=str))
-                log.warning("%d job(s) did not stop in %s s; leaving them. Waiting: %s",
+                log.warning("%d job(s) or synthesis(es) did not stop in %s s; leaving them. Waiting: %s",
                             len(stuck), SHUTDOWN_GRACE, where)  # fmt: skip
         await self.assembler.aclose(grace=SHUTDOWN_GRACE)

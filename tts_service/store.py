@@ -141,6 +141,25 @@ def _assembly(row: tuple) -> AssemblyRecord:
     return AssemblyRecord(row[0], row[1], row[2], spans, row[4])
 
 
+def _prune_article(conn: sqlite3.Connection, article_id: int, slug: str, keep: int) -> tuple[int, int]:
+    """Drop an article's revisions older than its newest ``keep`` (0: none), and finished jobs that are
+    not the latest job of a kept revision; (revisions removed, jobs removed)."""
+    revisions = 0
+    if keep > 0:
+        revisions = conn.execute(
+            "DELETE FROM revisions WHERE article_id = ? AND revision <= (SELECT revision FROM articles"
+            " WHERE id = ?) - ?",
+            (article_id, article_id, keep),
+        ).rowcount
+    jobs = conn.execute(
+        "DELETE FROM jobs WHERE slug = ? AND status IN ('done', 'failed') AND ("
+        " revision NOT IN (SELECT revision FROM revisions WHERE article_id = ?)"
+        " OR id < (SELECT max(id) FROM jobs j WHERE j.slug = jobs.slug AND j.revision = jobs.revision))",
+        (slug, article_id),
+    ).rowcount
+    return revisions, jobs
+
+
 def now() -> str:
     """The current UTC time as stored (ISO 8601, microseconds)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
@@ -192,10 +211,13 @@ class Store:
         """Run ``fn`` with this thread's read connection, in a worker thread."""
         return await asyncio.to_thread(lambda: fn(self._read_conn()))
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in one transaction on the single writer thread."""
+    async def write(self, fn: Callable[[sqlite3.Connection], T], *, transaction: bool = True) -> T:
+        """Run ``fn`` in one transaction on the single writer thread (``transaction=False``: without one,
+        for the few statements that refuse to run inside a transaction, such as VACUUM)."""
         def run() -> T:
             conn = self._write_conn
+            if not transaction:
+                return fn(conn)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(conn)
@@ -222,11 +244,15 @@ class Store:
             raise NotFound(f"no article {slug!r}")
         return Article(*row)
 
-    async def save_article(self, draft: ArticleDraft, *, must_exist: bool = False) -> Article:
-        """Store the draft as a new article, or as the next revision of the article with its slug."""
+    async def save_article(
+        self, draft: ArticleDraft, *, must_exist: bool = False, keep_revisions: int = 0
+    ) -> Article:
+        """Store the draft as a new article, or as the next revision of the article with its slug; the
+        revision as this call wrote it (read in its own transaction, whatever other writers do next).
+        With ``keep_revisions``, older revisions beyond that many, and their finished jobs, go."""
         slug = draft.resolved_slug()
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: sqlite3.Connection) -> Article:
             stamp = now()
             row = conn.execute("SELECT id, revision FROM articles WHERE slug = ?", (slug,)).fetchone()
             if row is None and must_exist:
@@ -259,9 +285,30 @@ class Store:
                     stamp,
                 ),
             )
+            if keep_revisions:
+                _prune_article(conn, article_id, slug, keep_revisions)
+            return Article(*conn.execute(_ARTICLE_SQL + " WHERE a.id = ?", (article_id,)).fetchone())
 
-        await self.write(write)
-        return await self.get_article(slug)
+        return await self.write(write)
+
+    async def prune(self, keep_revisions: int) -> tuple[int, int]:
+        """Keep each article's newest ``keep_revisions`` revisions (0: all) and, of finished jobs, only the
+        latest of each kept revision; (revisions removed, jobs removed)."""
+
+        def write(conn: sqlite3.Connection) -> tuple[int, int]:
+            removed = [0, 0]
+            for article_id, slug in conn.execute("SELECT id, slug FROM articles").fetchall():
+                revisions, jobs = _prune_article(conn, article_id, slug, keep_revisions)
+                removed[0] += revisions
+                removed[1] += jobs
+            orphans = conn.execute("DELETE FROM jobs WHERE slug NOT IN (SELECT slug FROM articles)").rowcount
+            return removed[0], removed[1] + orphans
+
+        return await self.write(write)
+
+    async def vacuum(self) -> None:
+        """Give the space of deleted rows back to the file system (rewrites the database file)."""
+        await self.write(lambda c: c.execute("VACUUM"), transaction=False)
 
     async def delete_article(self, slug: str) -> None:
         """Delete the article and all its revisions; its audio stays cached for other articles."""

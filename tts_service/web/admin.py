@@ -58,6 +58,8 @@ def audio_status(manifest: Manifest, job: Job | None = None) -> AudioStatus:
         return AudioStatus("ready", "已就绪", fallback)
     if manifest.status == "failed":
         return AudioStatus("failed", "生成失败", manifest.error)
+    if manifest.status == "empty":
+        return AudioStatus("ready", "无可朗读的文字（无音频）")
     return AudioStatus("pending", f"未完成（已生成 {round(manifest.progress * 100)}%）")
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from tts_service import captions
 from tts_service.article import ArticleDraft, draft_from
-from tts_service.errors import NotReady, TooLarge
+from tts_service.errors import NotFound, NotReady, TooLarge
 from tts_service.text.lexicon import LexiconEntry
 from tts_service.web.auth import AuthFirst
 from tts_service.web.deps import Editor, PipelineDep, SettingsDep, StoreDep
@@ -33,8 +33,7 @@ async def get_article(request: Request, slug: str, store: StoreDep) -> ArticleOu
 async def create_article(
     request: Request, draft: ArticleDraft, store: StoreDep, pipeline: PipelineDep
 ) -> ArticleOut:
-    pipeline.check_draft(draft)
-    article = await store.save_article(draft)
+    article = await pipeline.save(draft)
     await pipeline.start(article)
     return ArticleOut.of(request, article)
 
@@ -62,8 +61,7 @@ async def import_article(
         raise TooLarge(f"page is {len(body)} bytes; the limit is {8 * settings.max_article_chars}")
     doc = await asyncio.to_thread(extract, body)
     draft = draft_from(doc, slug=slug)
-    pipeline.check_draft(draft)
-    article = await store.save_article(draft)
+    article = await pipeline.save(draft)
     await pipeline.start(article)
     return ArticleOut.of(request, article)
 
@@ -72,8 +70,7 @@ async def import_article(
 async def update_article(
     request: Request, slug: str, draft: ArticleDraft, store: StoreDep, pipeline: PipelineDep
 ) -> ArticleOut:
-    pipeline.check_draft(draft)
-    article = await store.save_article(draft.model_copy(update={"slug": slug}), must_exist=True)
+    article = await pipeline.save(draft.model_copy(update={"slug": slug}), must_exist=True)
     await pipeline.start(article)
     return ArticleOut.of(request, article)
 
@@ -123,6 +120,8 @@ async def article_captions(slug: str, store: StoreDep, pipeline: PipelineDep) ->
     article = await store.get_article(slug)
     manifest = await pipeline.manifest(article)
     whole = await pipeline.whole(article, manifest)
+    if manifest.status == "empty":
+        raise NotFound(f"article {slug!r} has nothing to speak, so it has no audio and no captions")
     if whole is None:
         raise NotReady(f"the audio of {slug!r} is {manifest.status}; captions follow when it is ready")
     text = captions.webvtt(captions.sentence_cues(manifest.plan.spoken, whole.spans))

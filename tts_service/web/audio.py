@@ -64,7 +64,9 @@ async def article_mp3(request: Request, slug: str, store: StoreDep, pipeline: Pi
     if whole is not None:
         target = str(request.url_for("audio_file", key=whole.key))
         return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-cache"})
-    if manifest.status == "failed" or not manifest.plan.spoken:
+    if manifest.status == "empty":
+        raise NotFound(f"article {slug!r} has nothing to speak, so it has no audio")
+    if manifest.status == "failed":
         body = {"detail": f"the audio of {slug!r} is {manifest.status}", "code": "audio_unavailable",
                 "error": manifest.error}  # fmt: skip
         return JSONResponse(body, status_code=503, headers={"Retry-After": "60", "Cache-Control": "no-store"})

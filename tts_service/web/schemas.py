@@ -141,7 +141,7 @@ class AudioOut(BaseModel):
     revision: int
     engine: str
     voice: str
-    status: str
+    status: str  # ready | pending | failed | empty (nothing to speak: no audio, ever)
     progress: float
     error: str | None
     url: str | None  # the whole-article MP3, once every chunk is ready
