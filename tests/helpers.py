@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import errno
 import importlib.util
 import math
 import os
@@ -186,3 +187,25 @@ def lame_encode(samples, rate: int = 24000, bitrate: int = 48, channels: int = 1
     encoder.set_quality(2)
     pcm = (np.repeat(samples, channels) * 32767).astype("<i2").tobytes()
     return bytes(encoder.encode(pcm) + encoder.flush())
+
+
+def mount_tmpfs(path: Path, size: str) -> bool:
+    """Mount a tmpfs of ``size`` (e.g. "2m") at ``path``; False where this machine does not allow it."""
+    path.mkdir(parents=True, exist_ok=True)
+    mount = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)]
+    return subprocess.run(mount, capture_output=True, check=False).returncode == 0
+
+
+def unmount(path: Path) -> None:
+    subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def fill_disk(filler: Path) -> None:
+    """Write ``filler`` until the disk under it is full (ENOSPC)."""
+    with open(filler, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC, exc

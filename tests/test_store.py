@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from helpers import fill_disk, mount_tmpfs, unmount
 
 from tts_service.article import ArticleDraft
-from tts_service.errors import NotFound
+from tts_service.errors import NotFound, StorageFull
 from tts_service.store import MIGRATIONS, AudioRecord, Store, migrate
 
 
@@ -148,3 +151,25 @@ async def test_concurrent_saves_each_answer_with_their_own_revision(store: Store
     assert sorted(a.revision for a in saved) == list(range(1, 51))
     for draft, article in zip(drafts, saved, strict=True):
         assert (article.title, article.text) == (draft.title, draft.text)
+
+
+@pytest.fixture
+def small_home(tmp_path) -> Iterator[Path]:
+    home = tmp_path / "small"
+    if not mount_tmpfs(home, "1m"):
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    yield home
+    unmount(home)
+
+
+async def test_a_full_disk_under_the_database_is_storage_full(small_home: Path) -> None:
+    store = Store(small_home / "tts.db")
+    try:
+        fill_disk(small_home / "filler")
+        with pytest.raises(StorageFull, match="no space left for the database"):
+            await store.save_article(ArticleDraft(title="t", text="字" * 200_000, slug="big"))
+        (small_home / "filler").unlink()
+        article = await store.save_article(ArticleDraft(title="t", text="一句。", slug="small"))
+        assert article.revision == 1  # the failed write was rolled back; the store works again
+    finally:
+        store.close()

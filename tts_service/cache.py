@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import re
 from pathlib import Path
 
 from tts_service.engines.base import Prosody
-from tts_service.errors import NotFound
+from tts_service.errors import NotFound, StorageFull
 from tts_service.files import write_atomic
 
 # Bump when the stored bytes change for the same inputs (container, bitrate, post-processing).
@@ -55,5 +56,11 @@ class AudioCache:
             raise NotFound("no such audio") from None
 
     def write(self, key: str, audio: bytes) -> Path:
-        """Store ``audio`` under ``key`` atomically: no reader ever sees a partial file."""
-        return write_atomic(self.path(key), audio)
+        """Store ``audio`` under ``key`` atomically: no reader ever sees a partial file. StorageFull when
+        the disk is full (the temporary file is removed, so nothing half-written stays behind)."""
+        try:
+            return write_atomic(self.path(key), audio)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull(f"no space left on the audio store ({self.root})") from exc
+            raise

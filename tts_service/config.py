@@ -38,10 +38,15 @@ class Settings(BaseSettings):
     cors_origins: str = Field(default="", description="Origins that may read the API (a,b or *).")
     public_tts: bool = Field(default=False, description="Let anyone use POST /api/tts, rate-limited.")
     public_tts_per_minute: int = Field(default=10, gt=0, description="POST /api/tts calls a client may make.")
+    tts_queue: int = Field(default=8, ge=0, description="POST /api/tts requests that may wait for a worker.")
+    tts_queue_seconds: float = Field(default=10.0, gt=0, description="Longest wait for a worker (then 503).")
     tts_max_chars: int = Field(default=500, gt=0, description="Longest text POST /api/tts accepts.")
     max_body_bytes: int = Field(default=2_000_000, gt=0, description="Largest request body accepted.")
     max_lexicon_entries: int = Field(default=5_000, gt=0, description="Most entries the lexicon may hold.")
     session_hours: float = Field(default=8.0, gt=0, description="How long an editor's sign-in lasts.")
+    min_free_mb: int = Field(
+        default=500, ge=0, description="Free space under TTS_HOME below which /healthz says degraded."
+    )
     keep_revisions: int = Field(
         default=20, ge=0, description="Revisions kept per article (older ones go at each save); 0: all."
     )

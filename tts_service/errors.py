@@ -77,6 +77,32 @@ class RateLimited(TTSError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class Busy(TTSError):
+    """Too much work queued already: come back later (``Retry-After``)."""
+
+    status_code = 503
+    code = "busy"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, round(retry_after + 0.5))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class StorageFull(TTSError):
+    """The disk under the audio store or the database is full: nothing new is kept until space is freed."""
+
+    status_code = 503
+    code = "storage_full"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "60"}
+
+
 class SynthesisError(TTSError):
     """An engine failed to turn text into audio."""
 

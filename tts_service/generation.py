@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tts_service.article import Article
-from tts_service.errors import InvalidInput, NotFound, SynthesisError
+from tts_service.errors import InvalidInput, NotFound, StorageFull, SynthesisError
 from tts_service.jobs import HEARTBEAT_SECONDS, Job
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ class JobRunner:
         except NotFound:  # the article, and with it the job, was deleted meanwhile
             log.info("job %d (%s) ended: the article was deleted", job.id, job.slug)
             return dataclasses.replace(job, status="failed", error="the article was deleted")
+        except StorageFull as exc:  # another engine would not help: the disk is the problem
+            log.error("job %d (%s) failed: %s", job.id, job.slug, exc.message)
+            return await self.jobs.update(job.id, status="failed", error=exc.message)
         except Exception:
             log.exception("job %d (%s) crashed", job.id, job.slug)
             return await self.jobs.update(job.id, status="failed", error="internal error during synthesis")
@@ -144,6 +147,8 @@ class JobRunner:
                     group.create_task(one(chunk))
         except* SynthesisError as errors:
             failures.extend(e for e in errors.exceptions if isinstance(e, SynthesisError))
+        except* StorageFull as errors:
+            raise errors.exceptions[0] from None  # the job fails with it, whatever the engine
         return str(failures[0]) if failures else None
 
     async def _assemble(self, article: Article, plan: Plan) -> None:

@@ -18,7 +18,7 @@ from tts_service.assembly import Assembler
 from tts_service.cache import AudioCache, audio_key
 from tts_service.config import Settings
 from tts_service.engines import Engine, EngineRegistry, Prosody, check_voice
-from tts_service.errors import NotFound, SynthesisError
+from tts_service.errors import NotFound, StorageFull, SynthesisError
 from tts_service.flight import SingleFlight
 from tts_service.generation import JobRunner
 from tts_service.jobs import Job, JobStore, orphaned
@@ -214,7 +214,7 @@ class Pipeline:
         spoken = manifest.plan.spoken
         try:
             return await self.assembler.get(article, [c.key for c in spoken], [c.paragraph for c in spoken])
-        except (ValueError, OSError, NotFound) as exc:  # mismatched or missing chunks: the rest still plays
+        except (ValueError, OSError, NotFound, StorageFull) as exc:  # the chunks still play
             log.error("cannot assemble the audio of %s: %s", article.slug, exc)
             return None
 

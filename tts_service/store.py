@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tts_service.article import Article, ArticleDraft
-from tts_service.errors import NotFound, TooLarge
+from tts_service.errors import NotFound, StorageFull, TooLarge
 
 T = TypeVar("T")
 
@@ -221,13 +221,19 @@ class Store:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(conn)
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
             return result
 
-        return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                raise StorageFull(f"no space left for the database ({self.path})") from exc
+            raise
 
     # Articles -------------------------------------------------------------------------------------
 

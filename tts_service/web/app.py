@@ -19,6 +19,7 @@ from tts_service.cache import AudioCache
 from tts_service.config import REPO_ROOT, Settings
 from tts_service.engines import Engine, EngineRegistry
 from tts_service.errors import InvalidInput, TTSError
+from tts_service.gate import Gate
 from tts_service.metrics import Metrics
 from tts_service.pipeline import Pipeline
 from tts_service.sessions import SessionStore
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.page_cache = pages.PageCache()
     app.state.tts_limiter = RateLimiter(settings.public_tts_per_minute)
+    app.state.tts_gate = Gate(settings.workers, settings.tts_queue, settings.tts_queue_seconds)
     app.state.token_guard = TokenGuard()  # wrong tokens, wherever they are tried
     app.state.metrics = Metrics()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

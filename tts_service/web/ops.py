@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from tts_service import __version__
+from tts_service.config import Settings
 from tts_service.engines import ENGINE_NAMES, EngineRegistry
 from tts_service.errors import SynthesisError, TTSError, Unauthorized
 from tts_service.metrics import Metrics
@@ -82,20 +83,32 @@ async def _database_ok(request: Request) -> bool:
     return True
 
 
+def _storage(settings: Settings) -> dict[str, Any]:
+    """Free space where audio and the database are written. Low space is "degraded", not down: what is
+    cached still plays; new audio will fail with "no space left" until space is freed."""
+    usage = shutil.disk_usage(settings.cache_dir if settings.cache_dir.exists() else settings.home)
+    free_mb = usage.free // 1_000_000
+    least = settings.min_free_mb
+    return {"available": free_mb >= least, "free_mb": free_mb, "min_free_mb": least}
+
+
 @router.get("/healthz", name="healthz")
 async def healthz(request: Request) -> JSONResponse:
-    """Liveness and what the service can do: 200 while the default engine and database work, else 503."""
+    """Liveness and what the service can do: 200 while the default engine and database work, else 503;
+    "degraded" when anything else is wrong (another engine, free space under TTS_MIN_FREE_MB)."""
     registry: EngineRegistry = request.app.state.pipeline.engines
     engines = {name: await engine_health(registry, name) for name in ENGINE_NAMES}
     database = await _database_ok(request)
+    storage = await asyncio.to_thread(_storage, request.app.state.settings)
     serving = database and engines[registry.default]["available"]
-    everything = database and all(e["available"] for e in engines.values())
+    everything = serving and storage["available"] and all(e["available"] for e in engines.values())
     body = {
         "status": "ok" if everything else "degraded",
         "version": __version__,
         "engines": engines,
         "default_engine": registry.default,
         "database": {"available": database},
+        "storage": storage,
     }
     return JSONResponse(body, status_code=200 if serving else 503, headers=_NO_STORE)
 

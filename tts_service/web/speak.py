@@ -9,10 +9,12 @@ from pydantic import BaseModel, Field, field_validator
 
 from tts_service.engines import Prosody
 from tts_service.errors import Forbidden, RateLimited, Unauthorized
+from tts_service.gate import Gate
 from tts_service.snippet import speak
 from tts_service.text.unicode import check_text
 from tts_service.web.auth import AuthFirst, bearer, precheck
 from tts_service.web.deps import PipelineDep, SettingsDep, is_editor
+from tts_service.web.disconnect import CLIENT_GONE, ClientGone, unless_disconnected
 from tts_service.web.ratelimit import RateLimiter
 from tts_service.web.schemas import ERRORS
 
@@ -65,6 +67,15 @@ async def tts(
         if wait:
             limit = settings.public_tts_per_minute
             raise RateLimited(f"at most {limit} requests a minute; try again in {wait:.0f} s", wait)
-    audio, seconds = await speak(pipeline, body.text, body.engine, body.voice, Prosody(rate=body.rate))
+    gate: Gate = request.app.state.tts_gate
+
+    async def work() -> tuple[bytes, float]:
+        async with gate.enter():  # a bounded queue: a burst gets 503 now, not audio nobody waits for
+            return await speak(pipeline, body.text, body.engine, body.voice, Prosody(rate=body.rate))
+
+    try:
+        audio, seconds = await unless_disconnected(request, work())
+    except ClientGone:
+        return Response(status_code=CLIENT_GONE)  # nobody reads it; the access log records the 499
     headers = {"X-Audio-Duration": f"{seconds:.3f}", "Cache-Control": "no-store"}
     return Response(audio, media_type="audio/mpeg", headers=headers)
