@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-done
-SYSTEM_PACKAGES := espeak-ng chromium fonts-noto-cjk
+SYSTEM_PACKAGES := espeak-ng chromium fonts-noto-cjk nginx
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -14,14 +14,19 @@ PORT ?= 8000
 setup: $(STAMP) $(APT_STAMP)
 
 # System packages the default path cannot avoid: espeak-ng (the espeak engine), chromium and a CJK font
-# (browser tests). Installed only when missing.
+# (browser tests), nginx (the documented production layout, tested in front of the app). Installed only when
+# missing. The tests run their own nginx on free loopback ports; Debian's package starts its default site on
+# port 80 and enables it at boot, so an nginx installed here is stopped and disabled again at once.
 $(APT_STAMP): | $(VENV)/bin/python
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done | xargs); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages: $$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing || exit 1; \
+	  case " $$missing " in *" nginx "*) \
+	    $$SUDO invoke-rc.d nginx stop >/dev/null 2>&1; $$SUDO update-rc.d nginx disable >/dev/null 2>&1 || true;; \
+	  esac; \
 	fi
 	@touch $@
 

@@ -11,7 +11,8 @@ demo`), then starts, each on a free 127.0.0.1 port:
 - for the page targets only, the same app with its page cache turned off (patched in that process), to show
   what the cache buys;
 - nginx (one worker, access log on like uvicorn's) serving the same audio_cache/ directory with the
-  location block documented in README.md, and a copy of the rendered article page saved to disk.
+  location block documented in README.md (read from it, with the map its headers use), and a copy of the
+  rendered article page saved to disk.
 wrk then loads each target on each server in turn, interleaved, for N rounds: the article page, the page
 revalidated with If-None-Match, the first chunk's MP3 and the whole-article MP3. Every request names the
 host reader.example, so every server answers with the same bytes (checked before the runs). Ratios are
@@ -36,6 +37,7 @@ import urllib.request
 from pathlib import Path
 
 CLI = str(Path(sys.executable).with_name("tts-service"))
+README = Path(__file__).resolve().parents[1] / "README.md"
 # Every request names the same host, so the pages (absolute URLs) are the same bytes on every server.
 HOST = "reader.example"
 NGINX_CONF = """\
@@ -54,19 +56,26 @@ http {{
     sendfile on;
     tcp_nopush on;
     types {{ text/html html; audio/mpeg mp3; }}
+{cors_map}
     server {{
         listen 127.0.0.1:{port};
         location = /articles/demo {{
             charset utf-8;
             alias {tmp}/page.html;
         }}
-        location ~ "^/audio/(?<shard>[0-9a-f]{{2}})(?<rest>[0-9a-f]{{62}})\\.mp3$" {{
-            alias {cache}/$shard/$shard$rest.mp3;
-            add_header Cache-Control "public, max-age=31536000, immutable";
-        }}
+{audio_location}
+        location @tts_service {{ return 405; }}  # where the README's location sends other methods; no app
     }}
 }}
 """
+
+
+def readme_audio(cache: Path) -> tuple[str, str]:
+    """README.md's /audio/ location, reading from ``cache``, and the map of CORS origins it uses."""
+    block = re.search(r"^```nginx\n(.*?)^```$", README.read_text(encoding="utf-8"), re.M | re.S).group(1)
+    cors_map = re.search(r"^map .*?^}$", block, re.M | re.S).group(0)
+    location = re.search(r'^    location ~ "\^/audio/.*?^    }$', block, re.M | re.S).group(0)
+    return cors_map, location.replace("/srv/tts/audio_cache/", f"{cache}/")
 
 
 def free_port() -> int:
@@ -162,9 +171,10 @@ class Servers:
         tmp = self.home / "nginx"
         tmp.mkdir()
         (tmp / "page.html").write_bytes(page)
-        # The cache writes its files 0600; as root, nginx's workers must stay root to read them.
+        # The temporary home is 0700; as root, nginx's workers must stay root to read the files in it.
         user = "user root root;" if os.geteuid() == 0 else ""
-        conf = NGINX_CONF.format(tmp=tmp, port=port, cache=self.home / "audio_cache", user=user)
+        cors_map, location = readme_audio(self.home / "audio_cache")
+        conf = NGINX_CONF.format(tmp=tmp, port=port, user=user, cors_map=cors_map, audio_location=location)
         (tmp / "nginx.conf").write_text(conf, encoding="utf-8")
         cmd = ["nginx", "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "nginx-error.log")]
         self.urls["nginx"] = f"http://127.0.0.1:{port}"

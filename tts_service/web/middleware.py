@@ -53,6 +53,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
 }
 # No Cross-Origin-Resource-Policy: other sites' <audio> elements may play our audio files.
+# README.md's nginx config repeats CSP, these headers and the CORS ones below for the audio it serves from
+# disk; tests/test_nginx.py fails when the two part ways.
 
 # What other origins may read (GET and HEAD only, never with credentials), when TTS_CORS_ORIGINS is set.
 _CORS_PATHS = re.compile(r"/api/.*|/audio/.*|/articles/[^/]+/audio\.mp3|/feed\.xml")
