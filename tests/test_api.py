@@ -241,6 +241,20 @@ async def test_import_page_through_the_api(client: httpx.AsyncClient) -> None:
     assert "京ICP备" not in article["text"] and "语音播报" not in article["text"]
 
 
+async def test_import_reads_no_dtd_and_no_undeclared_entity(client: httpx.AsyncClient, espeak) -> None:
+    page = """<!DOCTYPE html [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> ]>
+    <html><head><title>冬季供暖热线开通&xxe;</title></head><body><p>冬季供暖热线开通&xxe;</p>
+    <p>即日起，市民可拨打供暖服务热线&xxe;反映室温不达标等问题。</p><p>热线全天有人值守。</p></body></html>"""
+    response = await client.post("/api/articles/import?slug=heat", content=page.encode(), headers=AUTH)
+    assert response.status_code == 201, response.text
+    article = response.json()
+    assert article["title"] == "冬季供暖热线开通"
+    assert article["text"] == "即日起，市民可拨打供暖服务热线反映室温不达标等问题。\n热线全天有人值守。"
+    assert (await wait_ready(client, "heat"))["status"] == "ready"
+    spoken = " ".join(espeak.calls)
+    assert espeak.calls and not any(s in spoken for s in ("xxe", "]>", "ENTITY", "passwd"))
+
+
 async def test_import_without_an_article_is_422(client: httpx.AsyncClient) -> None:
     page = "<nav><a href='/'>首页</a></nav>".encode()
     response = await client.post("/api/articles/import", content=page, headers=AUTH)

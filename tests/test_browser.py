@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import signal
+import sqlite3
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
-from helpers import ARTIFACTS, AUTH, LiveServer, axe_problems
+from helpers import ARTIFACTS, AUTH, LiveServer, _cli, axe_problems
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -252,6 +257,111 @@ def test_pending_audio_starts_without_reload(page: Page, server: LiveServer) -> 
     page.get_by_role("button", name="语音播报").click()
     wait_until(page, "document.querySelector('.player-audio').currentTime > 0.3", timeout=30_000)
     assert page.url.endswith("/articles/fresh")
+
+
+WAITING = "音频生成中，请稍候"
+
+
+def job_status(server: LiveServer, slug: str) -> str | None:
+    """The article's latest job, read straight from the database as another process sees it."""
+    with sqlite3.connect(f"file:{server.home / 'tts.db'}?mode=ro", uri=True, timeout=5) as conn:
+        row = conn.execute("SELECT status FROM jobs WHERE slug = ? ORDER BY id DESC", (slug,)).fetchone()
+    return row[0] if row else None
+
+
+@contextmanager
+def generation_held(
+    server: LiveServer, tmp_path: Path, slug: str, topic: str
+) -> Iterator[Callable[[], None]]:
+    """A new article whose audio stays pending until the test calls release().
+
+    An operator's `tts-service pregen` owns the article's job and is stopped (SIGSTOP) before it makes the
+    first sentence; the server sees the job running in another live process and leaves it alone. release()
+    lets pregen go on (SIGCONT) and waits until every sentence is made. The topic keeps the sentences apart
+    from any other test's, whose audio may be cached already.
+    """
+    sentences = "".join(f"这是{topic}的第{n}句话。" for n in "一二三四五六")
+    doc = tmp_path / f"{slug}.txt"
+    doc.write_text(f"正在生成的文章\n\n{sentences}\n", encoding="utf-8")
+    server.cli("add", str(doc), "--slug", slug)
+    proc = subprocess.Popen([_cli(), "pregen", slug], env=server.env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while job_status(server, slug) != "running":
+            assert proc.poll() is None and time.monotonic() < deadline, "pregen did not start its job"
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGSTOP)
+        manifest = httpx.get(f"{server.url}/api/articles/{slug}/audio").json()
+        assert manifest["status"] == "pending" and manifest["chunks"][0]["url"] is None  # really held
+
+        def release() -> None:
+            proc.send_signal(signal.SIGCONT)
+            assert proc.wait(timeout=300) == 0
+
+        yield release
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.kill()
+            proc.wait()
+
+
+def record_statuses(page: Page) -> None:
+    """Keep every text the live region is given, in order, in window.statuses (each one is announced)."""
+    page.evaluate(
+        """() => { const el = document.querySelector('.player-status'); window.statuses = [];
+                   new MutationObserver(() => window.statuses.push(el.textContent.trim()))
+                     .observe(el, {childList: true, characterData: true, subtree: true}); }"""
+    )
+
+
+def test_status_follows_playback_that_starts_after_waiting(page: Page, server: LiveServer, tmp_path: Path):
+    with generation_held(server, tmp_path, "held", "试听") as release:
+        page.goto(f"{server.url}/articles/held")
+        record_statuses(page)
+        page.get_by_role("button", name="语音播报").click()
+        expect(page.locator(".player-status")).to_have_text(WAITING)
+        release()
+    assert httpx.get(f"{server.url}/api/articles/held/audio").json()["status"] == "ready"
+    wait_until(
+        page,
+        "Number(document.querySelector('.chunk.reading')?.dataset.chunk) >= 2"
+        " && !document.querySelector('.player-audio').paused",
+        timeout=60_000,
+    )
+    status = page.locator(".player-status").text_content()
+    assert status.startswith("正在播报第") and "生成中" not in status, status
+    # Each wait is announced once, then the start that ends it, once; never a sentence by sentence chatter.
+    statuses = page.evaluate("window.statuses")
+    assert statuses[::2] == [WAITING] * len(statuses[::2]), statuses
+    assert len(statuses) % 2 == 0 and all(s.startswith("正在播报第") for s in statuses[1::2]), statuses
+
+
+def test_pressing_again_while_waiting_pauses(page: Page, server: LiveServer, tmp_path: Path) -> None:
+    button = page.get_by_role("button", name="语音播报")
+    with generation_held(server, tmp_path, "paused", "暂停") as release:
+        page.goto(f"{server.url}/articles/paused")
+        record_statuses(page)
+        button.click()
+        expect(page.locator(".player-status")).to_have_text(WAITING)
+        button.click()
+        expect(page.locator(".player-status")).to_have_text("已暂停")
+        expect(button).to_have_attribute("aria-pressed", "false")
+        release()  # takes seconds: a player still waiting would ask again, and start, meanwhile
+    assert page.evaluate("document.querySelector('.player-audio').paused")
+    button.click()
+    wait_until(page, "document.querySelector('.player-audio').currentTime > 0.2", timeout=30_000)
+    assert reading_index(page) == "0"
+    expect(page.locator(".player-status")).to_have_text("正在播报第 1 句，共 6 句")
+    assert page.evaluate("window.statuses") == [WAITING, "已暂停", "正在播报第 1 句，共 6 句"]
+
+
+def test_status_says_when_audio_becomes_ready_before_playing(page: Page, server: LiveServer, tmp_path: Path):
+    with generation_held(server, tmp_path, "idle", "等候") as release:
+        page.goto(f"{server.url}/articles/idle")
+        expect(page.locator(".player-status")).to_contain_text("音频生成中")
+        release()
+    expect(page.locator(".player-status")).to_have_text("音频已就绪", timeout=15_000)
 
 
 # --- without JavaScript --------------------------------------------------------------------------------

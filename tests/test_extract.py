@@ -12,6 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tts_service.errors import InvalidInput
+from tts_service.pipeline import spoken_form
+from tts_service.text import references
 from tts_service.text.document import Document
 from tts_service.text.extract import extract
 
@@ -304,7 +306,7 @@ def test_any_input_gives_a_document_or_invalid_input(content: str) -> None:
         return
     assert doc.title and doc.body
     if "<" not in content:  # scraped text: every body line is a line of the input
-        inputs = {line.strip() for line in content.splitlines()}
+        inputs = {references.in_text(line).strip() for line in content.splitlines()}
         assert all(line in inputs for line in doc.body.split("\n"))
 
 
@@ -326,3 +328,60 @@ def test_title_right_above_the_body_with_no_meta_line() -> None:
     doc = extract(page)
     assert (doc.title, doc.byline, doc.date) == ("冬季供暖热线开通", None, None)
     assert doc.body == "即日起，市民可拨打供暖服务热线反映室温不达标等问题。\n热线全天有人值守。"
+
+
+# ---- DTDs and entity references: never expanded, never read aloud ----
+
+_XXE_BODY = """<html><head><meta charset="utf-8"><title>{title}</title></head><body>
+<p>关于做好春季防火工作的通知</p>
+<p>各街道、各部门：当前正值春季防火关键期，请各单位高度重视&xxe;，认真落实防火责任。</p>
+<p>要加强巡查检查&xxe;及时消除隐患，确保人民群众生命财产安全。</p>
+</body></html>"""
+_XXE_SUBSETS = [
+    '<!DOCTYPE html [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> ]>',
+    # Over several lines, with a comment and a literal that both hold "]>", after an XML declaration.
+    '<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" [\n'
+    '  <!-- a comment with ]> in it -->\n  <!ENTITY xxe SYSTEM "file:///etc/passwd">\n'
+    '  <!ENTITY tricky "]>">\n]>',
+]
+
+
+@pytest.mark.parametrize("doctype", _XXE_SUBSETS)
+@pytest.mark.parametrize("title", ["关于做好春季防火工作的通知", "关于做好春季防火工作的通知&xxe;", "&xxe;"])
+def test_internal_subset_and_undeclared_entities_are_dropped(doctype: str, title: str) -> None:
+    doc = extract(doctype + "\n" + _XXE_BODY.format(title=title), filename="notice.html")
+    assert doc.title == "关于做好春季防火工作的通知"
+    assert doc.body == (
+        "各街道、各部门：当前正值春季防火关键期，请各单位高度重视，认真落实防火责任。\n"
+        "要加强巡查检查及时消除隐患，确保人民群众生命财产安全。"
+    )
+    for text in (doc.title, doc.body, spoken_form(doc.body)):
+        for needle in ("]>", "&xxe;", "xxe", "ENTITY", "passwd", "root:"):
+            assert needle not in text
+
+
+def test_billion_laughs_is_not_expanded() -> None:
+    lol = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    page = f"""<!DOCTYPE html [<!ENTITY lol0 "lol">{lol}]>
+    <html><body><h1>开馆通知</h1><p>图书馆周一开馆&lol9;，欢迎读者前来借阅。</p></body></html>"""
+    doc = extract(page)
+    assert (doc.title, doc.body) == ("开馆通知", "图书馆周一开馆，欢迎读者前来借阅。")
+
+
+def test_known_entities_still_read() -> None:
+    page = """<!DOCTYPE html><html><body><h1>通知&mdash;春季&amp;夏季</h1>
+    <p>请于三点&nbsp;前到场&hellip;&hellip;已完成&check;&#x2713;&#8212;&lt;b&gt;，写作&amp;xxe;也照原样显示。</p>
+    </body></html>"""
+    doc = extract(page)
+    assert doc.title == "通知—春季&夏季"
+    assert doc.body == "请于三点 前到场……已完成✓✓—<b>，写作&xxe;也照原样显示。"
+
+
+def test_scraped_text_entities_are_resolved_or_dropped() -> None:
+    text = (
+        "关于做好春季防火工作的通知&xxe;\n"
+        "各街道、各部门：当前正值春季防火关键期&mdash;请各单位高度重视&xxe;，认真落实防火责任&#12290;\n"
+    )
+    doc = extract(text)
+    assert doc.title == "关于做好春季防火工作的通知"
+    assert doc.body == "各街道、各部门：当前正值春季防火关键期—请各单位高度重视，认真落实防火责任。"

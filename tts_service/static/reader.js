@@ -45,9 +45,12 @@
       this.chunks = [];
       this.index = 0;
       this.started = false;
-      this.waiting = null;
+      this.waiting = null;  // the timer that asks again for a sentence whose audio is being made
+      this.held = false;  // the player waited for audio: the start that ends the wait is announced
+      this.announcement = null;  // what to say once the audio really plays
       this.whole = null;
       this.bind();
+      if (root.dataset.status === "pending") this.watch();
     }
 
     bind() {
@@ -103,7 +106,24 @@
       }
     }
 
-    say(text) { this.status.textContent = text; }
+    // The live region says what the player is doing, only when that changes: a screen reader speaks every
+    // change, and speaks over the article it is reading out.
+    say(text) {
+      if (this.status.textContent !== text) this.status.textContent = text;
+    }
+
+    watch() {
+      // The page was made while the audio was being generated: say when it is ready (or failed), unless the
+      // reader has started the player, which then reports its own state.
+      const check = async () => {
+        const manifest = this.started ? null : await this.refresh().catch(() => null);
+        if (this.started) return;
+        if (manifest?.status === "ready") return this.say("音频已就绪");
+        if (manifest?.status === "failed") return this.say("音频生成失败");
+        setTimeout(check, 3000);
+      };
+      setTimeout(check, 3000);
+    }
 
     setSpeed(rate) {
       this.audio.playbackRate = rate;
@@ -135,6 +155,8 @@
       return manifest;
     }
 
+    pressed() { return this.readAloud.getAttribute("aria-pressed") === "true"; }
+
     setPlaying(playing) {
       this.readAloud.setAttribute("aria-pressed", String(playing));
       this.playPause.textContent = playing ? "暂停" : "播放";
@@ -142,16 +164,20 @@
     }
 
     async toggle() {
-      if (this.started && !this.audio.paused) {
+      if (this.waiting !== null) {  // pressed while waiting for audio: stop waiting
+        clearTimeout(this.waiting);
+        this.waiting = null;
+        this.setPlaying(false);
+        this.say("已暂停");
+      } else if (this.started && !this.audio.paused) {
         this.audio.pause();
         this.setPlaying(false);
         this.say("已暂停");
-      } else if (this.started && this.audio.src) {
+      } else if (this.started && this.audio.src && !this.audio.ended) {
         this.setPlaying(true);
-        this.say("继续播报");
-        await this.audio.play();
+        await this.start("继续播报");
       } else {
-        await this.readFrom(0);
+        await this.readFrom(this.started ? this.index : 0);
       }
     }
 
@@ -169,26 +195,29 @@
 
     async play(index, announce) {
       clearTimeout(this.waiting);
+      this.waiting = null;
+      try {
+        await this.cue(index, announce);
+      } catch {  // the manifest could not be fetched (the audio's own faults are handled where it plays)
+        this.setPlaying(false);
+        this.say("音频加载失败，请稍后重试");
+      }
+    }
+
+    async cue(index, announce) {
       if (!this.whole && this.chunks.length) await this.refresh();  // the whole file may exist by now
       if (this.whole && index < this.chunks.length) return this.playWhole(index, announce);
       if (index >= this.chunks.length || !this.chunks[index].url) {
         const manifest = await this.refresh();
         if (index >= this.chunks.length) return this.finish();
         if (this.whole) return this.playWhole(index, announce);
-        if (!this.chunks[index].url) {
-          if (manifest.status === "failed") return this.say("音频生成失败");
-          this.say(announce ? "音频生成中，请稍候" : this.status.textContent);
-          this.showProgress(manifest);
-          this.waiting = setTimeout(() => this.play(index, false), 1000);
-          return;
-        }
+        if (!this.chunks[index].url) return this.wait(index, manifest);
       }
       this.index = index;
       this.highlight(index);
       this.audio.src = this.chunks[index].url;
       this.audio.playbackRate = Number(this.speed.value);
-      if (announce) this.say(`正在播报第 ${index + 1} 句，共 ${this.chunks.length} 句`);
-      if (this.readAloud.getAttribute("aria-pressed") === "true") await this.audio.play();
+      await this.begin(index, announce);
     }
 
     async playWhole(index, announce) {
@@ -197,8 +226,47 @@
       this.highlight(index);
       this.audio.currentTime = Math.max(0, this.chunks[index].start - 0.05);
       this.audio.playbackRate = Number(this.speed.value);
-      if (announce) this.say(`正在播报第 ${index + 1} 句，共 ${this.chunks.length} 句`);
-      if (this.readAloud.getAttribute("aria-pressed") === "true") await this.audio.play();
+      await this.begin(index, announce);
+    }
+
+    wait(index, manifest) {
+      // Nothing is loaded while a sentence's audio is being made, so pressing play again reads from it.
+      this.index = index;
+      if (this.audio.hasAttribute("src")) {
+        this.audio.removeAttribute("src");
+        this.audio.load();
+      }
+      if (manifest.status === "failed") {
+        this.held = false;
+        this.setPlaying(false);
+        return this.say("音频生成失败");
+      }
+      if (!this.pressed()) return;  // paused meanwhile: it stays paused
+      this.held = true;
+      this.say("音频生成中，请稍候");
+      this.showProgress(manifest);
+      this.waiting = setTimeout(() => this.play(index, false), 1000);
+    }
+
+    async begin(index, announce) {
+      // A sentence the reader chose, or the first one heard after a wait, is announced once it plays;
+      // the sentences that follow on their own are not (连读 would talk over itself).
+      if (announce || this.held) this.announcement = `正在播报第 ${index + 1} 句，共 ${this.chunks.length} 句`;
+      this.held = false;
+      if (this.pressed()) await this.start(null);
+    }
+
+    async start(fallback) {
+      try {
+        await this.audio.play();
+      } catch (error) {
+        if (error.name === "AbortError") return;  // a newer source took over; its own start speaks
+        this.setPlaying(false);
+        return this.say(error.name === "NotAllowedError" ? "音频已就绪，请按播放" : "音频加载失败");
+      }
+      const text = this.announcement || fallback;
+      this.announcement = null;
+      if (text) this.say(text);
     }
 
     onTime() {

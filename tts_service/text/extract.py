@@ -11,6 +11,7 @@ import trafilatura
 from lxml import etree
 
 from tts_service.errors import InvalidInput
+from tts_service.text import references
 from tts_service.text.document import Document
 
 TEXT, META, CHROME, FOOTER, NAV = "text", "meta", "chrome", "footer", "nav"
@@ -41,7 +42,7 @@ _SECTION = re.compile(
     r"|猜你喜欢|上一(?:篇|条)|下一(?:篇|条)|友情链接|网站导航)"
 )
 _FOOTER = re.compile(
-    r"©|&copy;|版权所有|版权声明|copyright|all rights reserved|ICP备|ICP证|公网安备|网站(?:标识|识别)码"
+    r"©|版权所有|版权声明|copyright|all rights reserved|ICP备|ICP证|公网安备|网站(?:标识|识别)码"
     r"|(?:主办|承办)(?:单位)?\s*[:：]|技术支持\s*[:：]|维护单位|不良信息举报|禁止转载|未经.{0,12}授权"
     r"|信息服务许可证",
     re.I,
@@ -91,7 +92,7 @@ def extract(content: str | bytes, *, filename: str | None = None) -> Document:
         raise InvalidInput("the page is empty")
     if _is_html(text, filename):
         return _from_html(text)
-    return _from_lines([Line(line.strip()) for line in text.splitlines()], {})
+    return _from_lines([Line(references.in_text(line).strip()) for line in text.splitlines()], {})
 
 
 def _is_html(text: str, filename: str | None) -> bool:
@@ -333,6 +334,7 @@ def _join_cjk(text: str | None) -> str:
 
 def _from_html(html: str) -> Document:
     html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
+    html = references.in_markup(references.without_internal_subset(html))
     try:
         root = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError) as exc:
