@@ -24,6 +24,7 @@ class SingleFlight(Generic[T]):
 
     def __init__(self) -> None:
         self._flights: dict[Hashable, _Flight[T]] = {}
+        self._stopping: set[asyncio.Task[T]] = set()  # cancelled, still winding down (killing a process)
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._flights
@@ -32,8 +33,8 @@ class SingleFlight(Generic[T]):
         return len(self._flights)
 
     def tasks(self) -> list[asyncio.Task[T]]:
-        """The runs in flight (to cancel them at shutdown)."""
-        return [flight.task for flight in self._flights.values()]
+        """The runs in flight and those still winding down (to cancel and await them at shutdown)."""
+        return [flight.task for flight in self._flights.values()] + list(self._stopping)
 
     async def run(self, key: Hashable, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """The result of the run for ``key``: the one in flight, or a new one started now."""
@@ -50,6 +51,7 @@ class SingleFlight(Generic[T]):
                 # Nobody wants it any more. Forget it now, so a caller arriving while it winds down starts
                 # a run of its own instead of inheriting the cancellation.
                 self._forget(key, flight)
+                self._stopping.add(flight.task)
                 flight.task.cancel()
 
     def _forget(self, key: Hashable, flight: _Flight[T]) -> None:
@@ -58,5 +60,6 @@ class SingleFlight(Generic[T]):
 
     def _landed(self, key: Hashable, flight: _Flight[T], task: asyncio.Task[T]) -> None:
         self._forget(key, flight)
+        self._stopping.discard(task)
         if not task.cancelled():
             task.exception()  # retrieved: its waiters re-raise it, and a run nobody awaits must not warn
