@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import time
+import traceback
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
@@ -252,6 +253,7 @@ class BodyLimit:
         except Exception:
             if body.refusal is None or body.started:
                 raise
+        body.release()
         if body.refusal is not None and not body.started:
             await body.refusal(scope, receive, send)
 
@@ -272,6 +274,7 @@ class _GuardedBody:
         self.deadline: float | None = None
         self.complete = False
         self.refusal: Response | None = None
+        self.error: _BodyRefused | None = None
         self.started = False
 
     async def receive(self) -> Message:
@@ -284,14 +287,30 @@ class _GuardedBody:
             async with asyncio.timeout_at(self.deadline):
                 message = await self._receive()
         except TimeoutError:
-            self.refusal = self.limit.too_slow()
-            raise _BodyRefused(f"request body not complete after {self.limit.timeout:g} s") from None
+            why = f"request body not complete after {self.limit.timeout:g} s"
+            raise self._refuse(self.limit.too_slow(), why) from None
         self.complete = message["type"] != "http.request" or not message.get("more_body", False)
         self.received += len(message.get("body", b""))
         if self.received > self.limit.max_bytes:
-            self.refusal = self.limit.too_large()
-            raise _BodyRefused(f"request body passed {self.limit.max_bytes} bytes")
+            raise self._refuse(self.limit.too_large(), f"request body passed {self.limit.max_bytes} bytes")
         return message
+
+    def _refuse(self, refusal: Response, why: str) -> _BodyRefused:
+        self.refusal, self.error = refusal, _BodyRefused(why)
+        return self.error
+
+    def release(self) -> None:
+        """Free the part of a refused body that the app had read, now rather than at the next full garbage
+        collection.
+
+        FastAPI turns a failed body read into an HTTPException that it keeps in a local of the frame that
+        raises it: a cycle (frame, exception, traceback, frame) holding every frame the failure passed
+        through, with the chunks read so far. Only a full collection frees a cycle, and those are rare in a
+        process whose models and dictionaries make a large, long-lived heap. Clearing the frames' locals
+        breaks the cycle; the app has finished with them.
+        """
+        if self.error is not None:
+            traceback.clear_frames(self.error.__traceback__)
 
     async def send(self, message: Message) -> None:
         if self.refusal is not None and not self.started:
