@@ -1,9 +1,12 @@
-"""Middleware, in process: security headers, CORS, the body limit, request ids and unhandled errors."""
+"""Middleware, in process: security headers, CORS, body limits, request ids and unhandled errors."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import json
 import re
+import tracemalloc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from html.parser import HTMLParser
@@ -11,11 +14,12 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from helpers import AUTH, CountingEngine
 
 from tts_service.config import Settings
 from tts_service.web import create_app
-from tts_service.web.middleware import CSP, DOCS_CSP
+from tts_service.web.middleware import CSP, DOCS_CSP, BodyLimit
 
 ARTICLE = {"title": "社区图书馆", "text": "今天开馆。欢迎大家！", "slug": "lib"}
 ORIGIN = "https://reader.example"
@@ -202,7 +206,7 @@ async def test_no_cors_headers_when_unset(client: httpx.AsyncClient) -> None:
     assert not [name for name in preflight.headers if name.startswith("access-control-")]
 
 
-# Body limit -----------------------------------------------------------------------------------------
+# Body limits ----------------------------------------------------------------------------------------
 
 
 async def _chunks(total: int, size: int = 1000) -> AsyncIterator[bytes]:
@@ -245,6 +249,78 @@ async def test_chunked_body_over_the_limit_is_413(make_client: ClientFactory) ->
 
         response = await client.post("/api/articles/import?slug=s", content=one_chunk(), headers=AUTH)
         assert response.status_code == 201
+
+
+@pytest.mark.parametrize("url", ["/api/articles", "/api/articles/import"])
+async def test_a_refused_body_is_freed_at_once(make_client: ClientFactory, url: str) -> None:
+    """What the app had read of a refused body is freed with the request, not at some later full garbage
+    collection (which a large, long-lived heap makes rare: gc is off here to stand for that)."""
+    async with make_client(max_body_bytes=2_000_000) as client:
+        await client.post(url, content=_chunks(50_000, 10_000), headers=AUTH)  # warm up: imports, caches
+        gc.collect()
+        gc.disable()
+        try:
+            tracemalloc.start()
+            response = await client.post(url, content=_chunks(3_000_000, 65_536), headers=AUTH)
+            left = tracemalloc.get_traced_memory()[0]
+            tracemalloc.stop()
+        finally:
+            gc.enable()
+        assert_too_large(response, 2_000_000)
+        assert left < 500_000, f"{left} bytes of the refused body are still held"
+
+
+async def _stalls_after(first: bytes, seconds: float) -> AsyncIterator[bytes]:
+    """A body that sends ``first``, then nothing for ``seconds`` (a slow or stalled client)."""
+    yield first
+    await asyncio.sleep(seconds)
+    yield b"}"
+
+
+async def test_body_not_complete_by_its_deadline_is_408(make_client: ClientFactory) -> None:
+    async with make_client(body_timeout=0.5) as client:
+        for url in ("/api/articles", "/api/articles/import"):  # parsed by FastAPI; read by the handler
+            response = await client.post(url, content=_stalls_after(b'{"title": ', 30), headers=AUTH)
+            assert response.status_code == 408
+            assert response.json() == {
+                "detail": "request body not received within 0.5 s",
+                "code": "request_timeout",
+            }
+            assert response.headers["connection"] == "close"
+            assert_security_headers(response)
+        assert (await client.get("/api/articles")).json() == []
+        # A body that pauses, but is complete within the deadline, is fine.
+        body = _stalls_after(json.dumps(ARTICLE)[:-1].encode(), 0.2)
+        headers = {**AUTH, "Content-Type": "application/json"}
+        assert (await client.post("/api/articles", content=body, headers=headers)).status_code == 201
+
+
+async def test_body_deadline_ends_with_the_body() -> None:
+    """After the body, an app may wait on ``receive`` as long as it likes: a streamed response listens there
+    for the client's disconnect for as long as it streams."""
+    messages = [
+        {"type": "http.request", "body": b"ab", "more_body": True},
+        {"type": "http.request", "body": b"c", "more_body": False},
+    ]
+
+    async def receive() -> dict:
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(0.3)  # longer than the deadline below
+        return {"type": "http.disconnect"}
+
+    async def app(scope, receive, send) -> None:
+        assert [(await receive())["body"], (await receive())["body"]] == [b"ab", b"c"]
+        assert (await receive())["type"] == "http.disconnect"
+        await PlainTextResponse("streamed")(scope, receive, send)
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await BodyLimit(app, max_bytes=10, timeout=0.1)({"type": "http", "headers": []}, receive, send)
+    assert sent[0]["status"] == 200 and sent[1]["body"] == b"streamed"
 
 
 # Request ids and unhandled errors --------------------------------------------------------------------

@@ -68,19 +68,9 @@ def serve(
     host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None
 ):
     """Serve the reader pages and the API."""
-    import uvicorn
+    from tts_service.web.server import serve as run_server
 
-    from tts_service.logs import uvicorn_log_config
-    from tts_service.web import create_app
-
-    settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=uvicorn_log_config(),  # JSON lines with request ids; the app logs each request itself
-        access_log=False,
-    )
+    run_server(Settings(), host, port)
 
 
 def _save(doc: Document, slug: str | None, title: str | None = None) -> str:

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     tts_queue_seconds: float = Field(default=10.0, gt=0, description="Longest wait for a worker (then 503).")
     tts_max_chars: int = Field(default=500, gt=0, description="Longest text POST /api/tts accepts.")
     max_body_bytes: int = Field(default=2_000_000, gt=0, description="Largest request body accepted.")
+    # Slow clients. A request head is a few hundred bytes: 10 s is generous on any link. A body of
+    # max_body_bytes (2 MB) within 30 s needs about 0.53 Mbit/s of upload, which a slow mobile link has;
+    # raise it with max_body_bytes.
+    header_timeout: float = Field(default=10.0, gt=0, description="Seconds to receive a whole request head.")
+    body_timeout: float = Field(default=30.0, gt=0, description="Seconds to receive a whole request body.")
     max_lexicon_entries: int = Field(default=5_000, gt=0, description="Most entries the lexicon may hold.")
     session_hours: float = Field(default=8.0, gt=0, description="How long an editor's sign-in lasts.")
     min_free_mb: int = Field(

@@ -36,6 +36,13 @@ class TooLarge(TTSError):
     code = "too_large"
 
 
+class RequestTimeout(TTSError):
+    """A client sent its request too slowly (a slow link, or a slowloris holding connections open)."""
+
+    status_code = 408
+    code = "request_timeout"
+
+
 class NotFound(TTSError):
     status_code = 404
     code = "not_found"

@@ -1,4 +1,4 @@
-"""Middleware installed on every app: security headers, request ids and access log, CORS, body limit.
+"""Middleware installed on every app: security headers, request ids and access log, CORS, body limits.
 
 All of it is plain ASGI rather than ``BaseHTTPMiddleware``: headers are added to the response's first
 message, so a streamed response (an article's audio, sentence by sentence) passes through untouched, and the
@@ -7,9 +7,11 @@ app runs in the request's own task, with its context (the request id).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
+import traceback
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
@@ -18,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tts_service.config import Settings
-from tts_service.errors import TooLarge
+from tts_service.errors import RequestTimeout, TooLarge, TTSError
 from tts_service.logs import REQUEST_ID, request_id
 from tts_service.metrics import Metrics
 
@@ -66,7 +68,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     """Add the service's middleware to ``app``; requests are counted into ``app.state.metrics``."""
     docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url} - {None}
     # add_middleware wraps what is there: the last added is the outermost.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     if settings.cors_origin_list:
         app.add_middleware(ReadOnlyCors, origins=settings.cors_origin_list)
     app.add_middleware(RequestContext, metrics=app.state.metrics)
@@ -209,29 +211,35 @@ class ReadOnlyCors:
             await self.app(scope, receive, send)
 
 
-class _BodyTooLarge(Exception):
-    """Raised to the app from ``receive`` once a streamed body passes the limit."""
+class _BodyRefused(Exception):
+    """Raised to the app from ``receive`` once a body passes its size limit or its deadline."""
 
 
 class BodyLimit:
-    """Answers 413 to a request whose body is larger than ``max_bytes``, declared or streamed.
+    """Answers 413 to a request body larger than ``max_bytes``, declared or streamed, and 408 to a body
+    that has not all arrived ``timeout`` seconds after the app first asked for it.
 
-    A declared Content-Length over the limit is refused before the app runs. A chunked body is counted as
-    the app reads it; past the limit, reading fails, and whatever the app makes of that failure is replaced
-    by the 413.
+    A declared Content-Length over the limit is refused before the app runs. Otherwise the body is counted
+    and timed as the app reads it; past a limit, reading fails, and whatever the app makes of that failure
+    is replaced by the refusal. The rest of the body is never read, so the refusal closes the connection.
+
+    The deadline is for the whole body, so a client cannot stretch it by sending a byte now and then
+    (slowloris), and it bounds how long a half-received body is held in memory. It starts at the app's
+    first read, because until then the client may be waiting on us: uvicorn stops reading a connection
+    whose body nobody is reading (flow control), and sends ``100 Continue`` only then.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
-    def _refusal(self) -> Response:
-        body = {
-            "detail": f"request body too large: the limit is {self.max_bytes} bytes",
-            "code": TooLarge.code,
-        }
-        # The rest of the body is never read, so the connection cannot carry another request.
-        return JSONResponse(body, status_code=TooLarge.status_code, headers={"Connection": "close"})
+    def too_large(self) -> Response:
+        detail = f"request body too large: the limit is {self.max_bytes} bytes"
+        return _refusal(TooLarge(detail))
+
+    def too_slow(self) -> Response:
+        return _refusal(RequestTimeout(f"request body not received within {self.timeout:g} s"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -239,31 +247,75 @@ class BodyLimit:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refusal()(scope, receive, send)
+            await self.too_large()(scope, receive, send)
             return
-        received, exceeded, started = 0, False, False
-
-        async def counting_receive() -> Message:
-            nonlocal received, exceeded
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    exceeded = True
-                    raise _BodyTooLarge(f"request body passed {self.max_bytes} bytes")
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if exceeded and not started:
-                return  # the app's answer to the failed read (a 400, say): the 413 below replaces it
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        body = _GuardedBody(self, receive, send)
         try:
-            await self.app(scope, counting_receive, guarded_send)
+            await self.app(scope, body.receive, body.send)
         except Exception:
-            if not exceeded or started:
+            if body.refusal is None or body.started:
                 raise
-        if exceeded and not started:
-            await self._refusal()(scope, receive, send)
+        body.release()
+        if body.refusal is not None and not body.started:
+            await body.refusal(scope, receive, send)
+
+
+def _refusal(error: TTSError) -> Response:
+    body = {"detail": error.message, "code": error.code}
+    return JSONResponse(body, status_code=error.status_code, headers={"Connection": "close"})
+
+
+class _GuardedBody:
+    """One request's body as the app reads it, counted and timed; and the app's answer, held back once the
+    body is refused."""
+
+    def __init__(self, limit: BodyLimit, receive: Receive, send: Send) -> None:
+        self.limit = limit
+        self._receive, self._send = receive, send
+        self.received = 0
+        self.deadline: float | None = None
+        self.complete = False
+        self.refusal: Response | None = None
+        self.error: _BodyRefused | None = None
+        self.started = False
+
+    async def receive(self) -> Message:
+        if self.complete:
+            # Past the body, the app waits only for a disconnect (a streamed response listens for one
+            # for as long as it streams): no deadline.
+            return await self._receive()
+        self.deadline = self.deadline or asyncio.get_running_loop().time() + self.limit.timeout
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                message = await self._receive()
+        except TimeoutError:
+            why = f"request body not complete after {self.limit.timeout:g} s"
+            raise self._refuse(self.limit.too_slow(), why) from None
+        self.complete = message["type"] != "http.request" or not message.get("more_body", False)
+        self.received += len(message.get("body", b""))
+        if self.received > self.limit.max_bytes:
+            raise self._refuse(self.limit.too_large(), f"request body passed {self.limit.max_bytes} bytes")
+        return message
+
+    def _refuse(self, refusal: Response, why: str) -> _BodyRefused:
+        self.refusal, self.error = refusal, _BodyRefused(why)
+        return self.error
+
+    def release(self) -> None:
+        """Free the part of a refused body that the app had read, now rather than at the next full garbage
+        collection.
+
+        FastAPI turns a failed body read into an HTTPException that it keeps in a local of the frame that
+        raises it: a cycle (frame, exception, traceback, frame) holding every frame the failure passed
+        through, with the chunks read so far. Only a full collection frees a cycle, and those are rare in a
+        process whose models and dictionaries make a large, long-lived heap. Clearing the frames' locals
+        breaks the cycle; the app has finished with them.
+        """
+        if self.error is not None:
+            traceback.clear_frames(self.error.__traceback__)
+
+    async def send(self, message: Message) -> None:
+        if self.refusal is not None and not self.started:
+            return  # the app's answer to the failed read (a 400, say): the refusal replaces it
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
