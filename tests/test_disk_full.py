@@ -6,7 +6,6 @@ ENOSPC is injected where the cache writes, and free space is reported as zero.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from helpers import AUTH, CountingEngine, fill_disk, mount_tmpfs, unmount
+from test_api import wait_ready
 
 from tts_service.config import Settings
 from tts_service.web import create_app
@@ -84,21 +84,12 @@ async def client(
             yield http
 
 
-async def settled(client: httpx.AsyncClient, slug: str) -> dict:
-    async with asyncio.timeout(30):
-        while True:
-            manifest = (await client.get(f"/api/articles/{slug}/audio")).json()
-            if manifest["status"] != "pending":
-                return manifest
-            await asyncio.sleep(0.05)
-
-
 async def test_a_full_audio_store_is_named_and_answered_503(
     client: httpx.AsyncClient, disk: SmallDisk
 ) -> None:
     disk.fill()
     assert (await client.post("/api/articles", json=ARTICLE, headers=AUTH)).status_code == 201
-    manifest = await settled(client, "lib")
+    manifest = await wait_ready(client, "lib")
     assert manifest["status"] == "failed" and NO_SPACE in manifest["error"], manifest
     assert NO_SPACE in manifest["job"]["error"]
 
@@ -109,7 +100,7 @@ async def test_a_full_audio_store_is_named_and_answered_503(
 
     retry = await client.post("/api/articles/lib/audio", headers=AUTH)
     assert retry.status_code == 202, retry.text
-    assert NO_SPACE in (await settled(client, "lib"))["error"]
+    assert NO_SPACE in (await wait_ready(client, "lib"))["error"]
 
     health = await client.get("/healthz")
     assert health.status_code == 200 and health.json()["status"] == "degraded"
@@ -118,6 +109,6 @@ async def test_a_full_audio_store_is_named_and_answered_503(
 
     disk.free()
     assert (await client.post("/api/articles/lib/audio", headers=AUTH)).status_code == 202
-    assert (await settled(client, "lib"))["status"] == "ready"
+    assert (await wait_ready(client, "lib"))["status"] == "ready"
     assert (await client.get("/healthz")).json()["storage"]["available"] is True
     assert (await client.post("/api/tts", json={"text": "临时的一句话。"}, headers=AUTH)).status_code == 200

@@ -71,9 +71,8 @@ class Forbidden(TTSError):
     code = "forbidden"
 
 
-class RateLimited(TTSError):
-    status_code = 429
-    code = "rate_limited"
+class RetryLater(TTSError):
+    """Base for refusals that pass: the answer says when to try again (``Retry-After``, whole seconds)."""
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
@@ -84,30 +83,26 @@ class RateLimited(TTSError):
         return {"Retry-After": str(self.retry_after)}
 
 
-class Busy(TTSError):
-    """Too much work queued already: come back later (``Retry-After``)."""
+class RateLimited(RetryLater):
+    status_code = 429
+    code = "rate_limited"
+
+
+class Busy(RetryLater):
+    """Too much work queued already: come back later."""
 
     status_code = 503
     code = "busy"
 
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = max(1, round(retry_after + 0.5))
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
-
-class StorageFull(TTSError):
+class StorageFull(RetryLater):
     """The disk under the audio store or the database is full: nothing new is kept until space is freed."""
 
     status_code = 503
     code = "storage_full"
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "60"}
+    def __init__(self, message: str, retry_after: float = 60.0) -> None:
+        super().__init__(message, retry_after)
 
 
 class SynthesisError(TTSError):
