@@ -14,10 +14,10 @@ log = logging.getLogger(__name__)
 # MP3 encoding moves true peaks: LAME takes 0.45 dB off the level, but its low-pass and quantisation noise
 # push single peaks back up. On the corpus (benchmarks/bench_peak.py), decoded peaks came out up to 0.64 dB
 # above the PCM's for the local voice and 0.92 dB for espeak: limited to -1 dBTP, the whole file decoded
-# at -0.36 and -0.08 dBTP. So the PCM is limited 1 dB under the ceiling, which covers every chunk measured,
-# and the MP3 is then decoded and checked, because odd sounds rise more (a burst of digital noise, 1.5 to
-# 3.5 dB): a chunk still over is limited again, lower by what it overshot and a margin. The check costs a
-# decode and a true-peak measurement, about 3 ms per second of audio; a second encoding is rare.
+# at -0.36 and -0.08 dBTP. So the PCM is limited 1 dB under the ceiling, and the MP3 is then decoded and
+# checked, because some sounds rise more (one of espeak's 33 corpus chunks by 1.6 dB; a burst of digital
+# noise by 1.5 to 3.5 dB): a chunk still over is limited again, lower by what it overshot and a margin.
+# The check, a decode and a true-peak measurement, costs about 2.5 ms per second of audio.
 HEADROOM_DB = 1.0
 # What encoding adds to a peak changes with the level (by up to 1.5 dB on such noise), so a retry leaves
 # half a dB more than the overshoot: 120 noise bursts all met the ceiling within 4 encodings, most in 2.
