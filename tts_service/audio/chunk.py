@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 # push single peaks back up. On the corpus (benchmarks/bench_peak.py), decoded peaks came out up to 0.64 dB
 # above the PCM's for the local voice and 0.92 dB for espeak: limited to -1 dBTP, the whole file decoded
 # at -0.36 and -0.08 dBTP. So the PCM is limited 1 dB under the ceiling, and the MP3 is then decoded and
-# checked, because some sounds rise more (one of espeak's 33 corpus chunks by 1.6 dB; a burst of digital
+# checked, because some sounds rise more (one of espeak's 33 corpus chunks by 1.1 dB; a burst of digital
 # noise by 1.5 to 3.5 dB): a chunk still over is limited again, lower by what it overshot and a margin.
 # The check, a decode and a true-peak measurement, costs about 2.5 ms per second of audio.
 HEADROOM_DB = 1.0
