@@ -7,7 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import AUTH, CORPUS, LiveServer, decode
+from helpers import AUTH, CORPUS, LiveServer, decode, loudness_of
+
+from tts_service.audio.loudness import CEILING_DBTP, TARGET_LUFS
 
 pytestmark = pytest.mark.e2e
 
@@ -42,6 +44,15 @@ def test_corpus_article_round_trip(server: LiveServer) -> None:
         seconds, rms = decode(audio.content)
         assert abs(seconds - chunk["duration"]) < 0.05
         assert 0.12 < seconds / len(chunk["text"]) < 0.6 and rms > 0.02
+
+        # Levels as listeners get them, decoded: every chunk and the whole file at -16 LUFS, under -1 dBTP.
+        lufs, peak = loudness_of(http.get(manifest["url"]).content)
+        assert peak <= CEILING_DBTP, f"the whole file peaks at {peak:+.2f} dBTP decoded"
+        assert lufs == pytest.approx(TARGET_LUFS, abs=0.5)
+        chunks = [loudness_of(http.get(c["url"]).content) for c in manifest["chunks"]]
+        over = [(i, round(peak, 2)) for i, (_, peak) in enumerate(chunks) if peak > CEILING_DBTP]
+        assert not over, f"{len(over)} of {len(chunks)} chunks over {CEILING_DBTP} dBTP decoded: {over}"
+        assert all(abs(lufs - TARGET_LUFS) <= 1.0 for lufs, _ in chunks)
 
         page = http.get(f"/articles/{slug}")
         assert page.status_code == 200 and "下面,我将重点介绍" in page.text

@@ -34,7 +34,7 @@ async def test_output_is_the_common_chunk_format_at_target_loudness(engine: Espe
     assert frame_formats(result.audio) == {(24000, 48, 1)}
     lufs, peak = loudness_of(result.audio)
     assert lufs == pytest.approx(-16.0, abs=1.0)
-    assert peak < -0.5  # -1 dBTP before encoding, plus a little encoder overshoot at most
+    assert peak <= -1.0  # as decoded: the encoder's overshoot on peaks is allowed for
 
 
 async def test_volume_moves_the_loudness_target(engine: EspeakEngine) -> None:

@@ -34,7 +34,7 @@ async def test_sentence_is_speech_length_mp3(engine: LocalEngine) -> None:
     assert frame_formats(result.audio) == {(24000, 48, 1)}
     lufs, peak = loudness_of(result.audio)
     assert lufs == pytest.approx(-16.0, abs=1.0)
-    assert peak < -0.5  # -1 dBTP before encoding, plus a little encoder overshoot at most
+    assert peak <= -1.0  # as decoded: the encoder's overshoot on peaks is allowed for
 
 
 def test_rendered_audio_has_quiet_even_edges(engine: LocalEngine) -> None:

@@ -13,7 +13,9 @@ from tts_service.errors import NotFound, StorageFull
 from tts_service.files import write_atomic
 
 # Bump when the stored bytes change for the same inputs (container, bitrate, post-processing).
-FORMAT_VERSION = 2  # 2: one MP3 format for every engine, loudness-normalised
+# 2: one MP3 format for every engine, loudness-normalised. 3: true peaks under -1 dBTP once decoded, and
+# loudness made up after limiting by the measured slope.
+FORMAT_VERSION = 3
 _KEY_RE = re.compile(r"[0-9a-f]{64}")  # always fullmatch: "$" matches before a final "\n"
 
 

@@ -15,7 +15,8 @@ MAX_GAIN_DB = 20.0  # never lift near-silence or noise by more than this
 OVERSAMPLE = 4  # BS.1770 Annex 2 estimates true peak at 4x the sample rate
 BLOCK_SECONDS = 0.4  # BS.1770's gating block
 LIMITER_SECONDS = 0.01  # how far the limiter's gain ramps reach either side of a peak
-PASSES = 3
+PASSES = 4
+MIN_SLOPE = 0.25  # never step more than 4 dB of gain per missing LU
 TOLERANCE_LU = 0.1
 
 # pyloudnorm hushes its own numpy warnings with warnings.catch_warnings, which swaps process-wide state:
@@ -38,7 +39,12 @@ def integrated_lufs(samples: np.ndarray, rate: int) -> float:
 
 def true_peak_dbtp(samples: np.ndarray, rate: int) -> float:
     """True peak in dBTP (-inf for silence): the largest magnitude of the signal oversampled 4x."""
-    peak = _peaks(np.asarray(samples, dtype=np.float64)).max(initial=0.0)
+    x = np.asarray(samples, dtype=np.float64)
+    if x.size == 0:
+        return -math.inf
+    # The same values as _peaks(x).max(), without sorting them per sample: twice as fast, and every
+    # chunk's MP3 is measured once more after encoding.
+    peak = max(np.abs(x).max(), np.abs(signal.resample_poly(x, OVERSAMPLE, 1)).max())
     return 20 * math.log10(peak) if peak > 0 else -math.inf
 
 
@@ -51,15 +57,20 @@ def normalize(
     if not math.isfinite(level):  # silence, or under BS.1770's -70 LUFS gate: nothing to bring up
         return x.astype(np.float32)
     ceiling, peaks = 10 ** (ceiling_dbtp / 20), _peaks(x)  # peaks scale with gain: find them once
-    gain_db = min(target_lufs - level, MAX_GAIN_DB)
+    gain_db, last = min(target_lufs - level, MAX_GAIN_DB), None
     for _ in range(PASSES):
         scale = 10 ** (gain_db / 20)
         out = x * scale * _limiter_gain(peaks * scale, rate, ceiling)
         # Limiting peaks costs a little loudness: make it up and limit again (two passes usually do).
-        shortfall = target_lufs - integrated_lufs(out, rate)
-        if shortfall < TOLERANCE_LU or gain_db >= MAX_GAIN_DB:
+        got = integrated_lufs(out, rate)
+        if target_lufs - got < TOLERANCE_LU or gain_db >= MAX_GAIN_DB:
             break
-        gain_db = min(gain_db + shortfall, MAX_GAIN_DB)
+        # More gain is partly limited away, so a dB of gain adds less than a dB of loudness: step by the
+        # rate the last two passes showed. (espeak's voice under -2 dBTP: 4 such passes reach -16.0 LUFS,
+        # where 10 steps of just the shortfall stopped at -16.1.)
+        slope = 1.0 if last is None else max(MIN_SLOPE, (got - last[1]) / (gain_db - last[0]))
+        last = (gain_db, got)
+        gain_db = min(gain_db + (target_lufs - got) / slope, MAX_GAIN_DB)
     # The limiter works on sample-rate gains; a hair of overshoot between samples gets a final static trim.
     peak = true_peak_dbtp(out, rate)
     if peak > ceiling_dbtp:
