@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from tts_service import retention
 from tts_service.article import Article, ArticleDraft
 from tts_service.errors import NotFound, StorageFull, TooLarge
 
@@ -139,25 +140,6 @@ class AssemblyRecord:
 def _assembly(row: tuple) -> AssemblyRecord:
     spans = tuple((start, end) for start, end in json.loads(row[3]))
     return AssemblyRecord(row[0], row[1], row[2], spans, row[4])
-
-
-def _prune_article(conn: sqlite3.Connection, article_id: int, slug: str, keep: int) -> tuple[int, int]:
-    """Drop an article's revisions older than its newest ``keep`` (0: none), and finished jobs that are
-    not the latest job of a kept revision; (revisions removed, jobs removed)."""
-    revisions = 0
-    if keep > 0:
-        revisions = conn.execute(
-            "DELETE FROM revisions WHERE article_id = ? AND revision <= (SELECT revision FROM articles"
-            " WHERE id = ?) - ?",
-            (article_id, article_id, keep),
-        ).rowcount
-    jobs = conn.execute(
-        "DELETE FROM jobs WHERE slug = ? AND status IN ('done', 'failed') AND ("
-        " revision NOT IN (SELECT revision FROM revisions WHERE article_id = ?)"
-        " OR id < (SELECT max(id) FROM jobs j WHERE j.slug = jobs.slug AND j.revision = jobs.revision))",
-        (slug, article_id),
-    ).rowcount
-    return revisions, jobs
 
 
 def now() -> str:
@@ -292,25 +274,14 @@ class Store:
                 ),
             )
             if keep_revisions:
-                _prune_article(conn, article_id, slug, keep_revisions)
+                retention.prune_article(conn, article_id, slug, keep_revisions)
             return Article(*conn.execute(_ARTICLE_SQL + " WHERE a.id = ?", (article_id,)).fetchone())
 
         return await self.write(write)
 
     async def prune(self, keep_revisions: int) -> tuple[int, int]:
-        """Keep each article's newest ``keep_revisions`` revisions (0: all) and, of finished jobs, only the
-        latest of each kept revision; (revisions removed, jobs removed)."""
-
-        def write(conn: sqlite3.Connection) -> tuple[int, int]:
-            removed = [0, 0]
-            for article_id, slug in conn.execute("SELECT id, slug FROM articles").fetchall():
-                revisions, jobs = _prune_article(conn, article_id, slug, keep_revisions)
-                removed[0] += revisions
-                removed[1] += jobs
-            orphans = conn.execute("DELETE FROM jobs WHERE slug NOT IN (SELECT slug FROM articles)").rowcount
-            return removed[0], removed[1] + orphans
-
-        return await self.write(write)
+        """Apply retention to every article (``retention.prune_all``); (revisions removed, jobs removed)."""
+        return await self.write(lambda conn: retention.prune_all(conn, keep_revisions))
 
     async def vacuum(self) -> None:
         """Give the space of deleted rows back to the file system (rewrites the database file)."""
