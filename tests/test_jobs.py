@@ -367,7 +367,11 @@ async def test_new_revisions_supersede_the_jobs_of_older_ones(settings: Settings
     try:
         first = await add(pipeline, version_text(1))
         jobs = [await pipeline.start(first)]
-        await asyncio.sleep(0.35)  # the first job is under way
+        async with asyncio.timeout(30):  # the first job is under way: it has made a chunk
+            while True:
+                if slow.finished:
+                    break
+                await asyncio.sleep(0.01)
         for n in range(2, 6):
             article = await pipeline.save(ArticleDraft(title="标题", text=version_text(n), slug="a"))
             jobs.append(await pipeline.start(article))
