@@ -346,11 +346,21 @@ class Pipeline:
             result = await engine.synthesize(spoken, voice, prosody)
             if self.metrics:
                 self.metrics.observe_synthesis(engine.name, time.perf_counter() - started)
-        digest = hashlib.sha256(result.audio).hexdigest()
-        await asyncio.to_thread(self.cache.write, key, result.audio)
+        # Audio that exists is kept even if everyone stops waiting now: storing it takes milliseconds, and
+        # making it again would take the engine's time.
+        keeping = asyncio.ensure_future(self._keep(key, result.audio, result.duration, engine.name, voice))
+        try:
+            return await asyncio.shield(keeping)
+        except asyncio.CancelledError:
+            await keeping
+            raise
+
+    async def _keep(self, key: str, audio: bytes, duration: float, engine: str, voice: str) -> AudioRecord:
+        digest = hashlib.sha256(audio).hexdigest()
+        await asyncio.to_thread(self.cache.write, key, audio)
         # Recorded only once the whole file is in place: a record always means a complete file.
-        record = AudioRecord(key, len(result.audio), result.duration, digest)
-        await self.store.record_audio(record, engine.name, voice)
+        record = AudioRecord(key, len(audio), duration, digest)
+        await self.store.record_audio(record, engine, voice)
         return record
 
     async def aclose(self) -> None:
