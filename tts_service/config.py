@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     tts_max_chars: int = Field(default=500, gt=0, description="Longest text POST /api/tts accepts.")
     max_body_bytes: int = Field(default=2_000_000, gt=0, description="Largest request body accepted.")
     max_lexicon_entries: int = Field(default=5_000, gt=0, description="Most entries the lexicon may hold.")
+    plan_cache_mb: int = Field(
+        default=64, ge=0, description="MB of article plans kept in memory (100,000 characters: about 2 MB)."
+    )
     session_hours: float = Field(default=8.0, gt=0, description="How long an editor's sign-in lasts.")
 
     @field_validator("fallback_engine")

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import logging
 import re
+import sys
 import time
 import weakref
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from tts_service.engines import Engine, EngineRegistry, Prosody, check_voice
 from tts_service.errors import NotFound, SynthesisError
 from tts_service.generation import JobRunner
 from tts_service.jobs import Job, JobStore, orphaned
+from tts_service.lru import ByteLRU, deep_size
 from tts_service.store import AssemblyRecord, AudioRecord, Store
 from tts_service.text import segment
 from tts_service.text.lexicon import Lexicon
@@ -81,7 +83,12 @@ def spoken_form(display: str, lexicon: Lexicon = NO_LEXICON) -> str:
     return " ".join(normalize(lexicon.apply(unspeakable_removed(display))).split())
 
 
-@functools.lru_cache(maxsize=256)
+def _plan_size(args: tuple, chunks: tuple[PlannedChunk, ...]) -> int:
+    """Bytes a cached plan holds: its chunks and its text (the key). Engine, voice and the lexicon are shared
+    with other plans (``Lexicon.of`` hands out one object per lexicon), so they are not counted."""
+    return sys.getsizeof(args) + deep_size(args[0], chunks)
+
+
 def _plan_chunks(
     text: str, engine: str, version: str, voice: str, prosody: Prosody, max_chars: int, lexicon: Lexicon
 ) -> tuple[PlannedChunk, ...]:
@@ -136,6 +143,8 @@ class Pipeline:
         self._slots = asyncio.Semaphore(settings.workers)
         self._job_slots = asyncio.Semaphore(settings.workers)
         self._inflight: dict[str, asyncio.Future[AudioRecord]] = {}
+        # Plans by text, engine, voice and lexicon: an article page plans its article on every request.
+        self._plans: ByteLRU[tuple, tuple] = ByteLRU(settings.plan_cache_mb << 20, _plan_size)
         self._tasks: dict[int, asyncio.Task[Job]] = {}
         # One lock per article revision while someone is starting its job; gone when nobody holds it.
         self._starting: weakref.WeakValueDictionary[tuple, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -175,7 +184,10 @@ class Pipeline:
         lexicon = Lexicon.of(await self.store.lexicon())
         prosody = prosody or Prosody()
         args = (text, engine.name, engine.version, voice, prosody, engine.max_chunk_chars, lexicon)
-        return Plan(engine.name, voice, prosody, _plan_chunks(*args))
+        chunks = self._plans.get(args)
+        if chunks is None:  # planning a 100,000-character article takes about a second
+            chunks = self._plans.put(args, _plan_chunks(*args))
+        return Plan(engine.name, voice, prosody, chunks)
 
     async def manifest(self, article: Article, plan: Plan | None = None) -> Manifest:
         plan = plan or await self.plan(article)

@@ -1,0 +1,69 @@
+"""In-process caches stay under their bounds in bytes, measured by what the allocator really holds.
+
+Each test fills a cache with far more than its bound and measures, with tracemalloc, what stays allocated
+afterwards: a cache bounded by entry count (as these were) holds far more than its byte bound.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from helpers import make_pipeline
+
+from tts_service.config import Settings
+
+MB = 1024 * 1024
+# Han characters from the common block; random 4-character sentences give many short chunks per character.
+_HAN = [chr(c) for c in range(0x4E00, 0x9FA5)]
+
+
+def short_sentences(seed: int, chars: int) -> str:
+    """An article of ``chars`` characters of short sentences, distinct for each seed."""
+    rnd = random.Random(seed)
+    sentences = ("".join(rnd.choices(_HAN, k=4)) + ("。\n" if rnd.random() < 0.05 else "。") for _ in iter(int, 1))
+    text = ""
+    while len(text) < chars:
+        text += "".join(next(sentences) for _ in range(200))
+    return text[:chars]
+
+
+@contextmanager
+def held_bytes() -> Iterator[Callable[[], int]]:
+    """Python memory still allocated since entering, after a full collection (call the result to read it)."""
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+
+    def held() -> int:
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] - before
+
+    try:
+        yield held
+    finally:
+        tracemalloc.stop()
+
+
+async def test_plans_of_many_long_articles_stay_under_the_plan_cache_bound(tmp_path: Path) -> None:
+    """Each 10,000-character plan holds about 1 MB; twelve of them must not all stay in a 4 MB cache."""
+    settings = Settings(home=tmp_path, engine="espeak", fallback_engine=None, plan_cache_mb=4)
+    pipeline = make_pipeline(settings)
+    try:
+        await pipeline.plan_text(short_sentences(-1, 1000), None, None)  # warm: rules, threads, the store
+        texts = [short_sentences(seed, 10_000) for seed in range(12)]
+        with held_bytes() as held:
+            for text in texts:
+                await pipeline.plan_text(text, None, None)
+            retained = held()
+        again = await pipeline.plan_text(texts[-1], None, None)  # the latest plan is still cached
+        assert again.chunks is (await pipeline.plan_text(texts[-1], None, None)).chunks
+    finally:
+        await pipeline.aclose()
+        pipeline.store.close()
+    assert retained < 4.5 * MB, f"{retained / MB:.1f} MB held by 12 plans"
+
