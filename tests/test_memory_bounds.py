@@ -67,3 +67,22 @@ async def test_plans_of_many_long_articles_stay_under_the_plan_cache_bound(tmp_p
         pipeline.store.close()
     assert retained < 4.5 * MB, f"{retained / MB:.1f} MB held by 12 plans"
 
+
+async def test_cached_plans_share_one_copy_of_the_lexicon(tmp_path: Path) -> None:
+    """Every plan is cached with the lexicon it was made with; read from the store on each request, each
+    plan's would be a copy of its own (here about 0.4 MB each), outside the cache's byte count."""
+    settings = Settings(home=tmp_path, engine="espeak", fallback_engine=None, plan_cache_mb=4)
+    pipeline = make_pipeline(settings)
+    try:
+        for i in range(2000):
+            await pipeline.store.put_lexicon(f"词条{i:04d}", short_sentences(i, 20))
+        await pipeline.plan_text("热身。", None, None)
+        texts = [short_sentences(1000 + seed, 50) for seed in range(30)]
+        with held_bytes() as held:
+            for text in texts:
+                await pipeline.plan_text(text, None, None)
+            retained = held()
+    finally:
+        await pipeline.aclose()
+        pipeline.store.close()
+    assert retained < 1 * MB, f"{retained / MB:.1f} MB held by 30 plans of 50 characters"

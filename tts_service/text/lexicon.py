@@ -20,7 +20,13 @@ class Lexicon:
 
     @classmethod
     def of(cls, entries: Mapping[str, str]) -> Lexicon:
-        return cls(tuple(sorted(entries.items())))
+        """The lexicon of ``entries``: the very object of the previous call if they are the same, so that
+        every plan cached with it shares one copy (read from the store, each call's would be its own)."""
+        global _latest
+        lexicon = cls(tuple(sorted(entries.items())))
+        if lexicon != _latest:
+            _latest = lexicon
+        return _latest
 
     def apply(self, text: str) -> str:
         """Replace every written form by its spoken form, longest match first, in one pass."""
@@ -28,6 +34,9 @@ class Lexicon:
             return text
         pattern, table = _compile(self.entries)
         return pattern.sub(lambda m: table[m.group(0)], text)
+
+
+_latest = Lexicon()
 
 
 class LexiconEntry(BaseModel):
