@@ -16,6 +16,7 @@ from pathlib import Path
 from helpers import make_pipeline
 
 from tts_service.config import Settings
+from tts_service.web.pages import PageCache
 
 MB = 1024 * 1024
 # Han characters from the common block; random 4-character sentences give many short chunks per character.
@@ -25,11 +26,11 @@ _HAN = [chr(c) for c in range(0x4E00, 0x9FA5)]
 def short_sentences(seed: int, chars: int) -> str:
     """An article of ``chars`` characters of short sentences, distinct for each seed."""
     rnd = random.Random(seed)
-    sentences = ("".join(rnd.choices(_HAN, k=4)) + ("。\n" if rnd.random() < 0.05 else "。") for _ in iter(int, 1))
-    text = ""
-    while len(text) < chars:
-        text += "".join(next(sentences) for _ in range(200))
-    return text[:chars]
+    parts, length = [], 0
+    while length < chars:
+        parts.append("".join(rnd.choices(_HAN, k=4)) + ("。\n" if rnd.random() < 0.05 else "。"))
+        length += len(parts[-1])
+    return "".join(parts)[:chars]
 
 
 @contextmanager
@@ -86,3 +87,15 @@ async def test_cached_plans_share_one_copy_of_the_lexicon(tmp_path: Path) -> Non
         await pipeline.aclose()
         pipeline.store.close()
     assert retained < 1 * MB, f"{retained / MB:.1f} MB held by 30 plans of 50 characters"
+
+
+def test_page_cache_counts_what_its_keys_hold() -> None:
+    """An article page is cached under a key holding the plan's chunks (about 2 MB at 100,000 characters)
+    while its HTML is far smaller; the chunks stay alive as long as the page, so they count."""
+    cache = PageCache(max_bytes=2 * MB)
+    with held_bytes() as held:
+        for i in range(40):
+            chunks = tuple(f"第{i}篇第{j}句。" * 4 for j in range(4000))  # about 0.5 MB
+            cache.put(("article.html", i, chunks), b"<!doctype html>" + bytes(2000))
+        retained = held()
+    assert retained < 2.2 * MB, f"{retained / MB:.1f} MB held by a page cache of 2 MB"
