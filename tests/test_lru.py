@@ -7,61 +7,69 @@ import sys
 import tracemalloc
 from dataclasses import dataclass
 
-from tts_service.lru import ByteLRU, cached, deep_size
+from tts_service.lru import ENTRY_OVERHEAD, ByteLRU, cached, deep_size
 
 
-def by_length(key: str, value: bytes) -> int:
-    return len(value)
+def sized(bound: int) -> ByteLRU[object, int]:
+    """A cache whose values are the sizes they count, in all (the per-entry overhead included)."""
+    return ByteLRU(bound, lambda key, value: value - ENTRY_OVERHEAD)
 
 
 def test_evicts_the_least_recently_used_by_bytes() -> None:
-    lru: ByteLRU[str, bytes] = ByteLRU(100, by_length)
-    lru.put("a", b"x" * 40)
-    lru.put("b", b"x" * 40)
+    lru = sized(100)
+    lru.put("a", 40)
+    lru.put("b", 40)
     assert lru.nbytes == 80
-    lru.put("c", b"x" * 40)  # 120 > 100: "a" goes
+    lru.put("c", 40)  # 120 > 100: "a" goes
     assert "a" not in lru and "b" in lru and "c" in lru
     assert lru.nbytes == 80
 
 
 def test_a_get_makes_an_entry_recent() -> None:
-    lru: ByteLRU[str, bytes] = ByteLRU(100, by_length)
-    lru.put("a", b"x" * 40)
-    lru.put("b", b"x" * 40)
-    assert lru.get("a") == b"x" * 40
-    lru.put("c", b"x" * 40)  # "b" is now the least recently used
+    lru = sized(100)
+    lru.put("a", 40)
+    lru.put("b", 40)
+    assert lru.get("a") == 40
+    lru.put("c", 40)  # "b" is now the least recently used
     assert "b" not in lru and "a" in lru and "c" in lru
 
 
 def test_many_small_entries_make_room_for_one_large() -> None:
-    lru: ByteLRU[int, bytes] = ByteLRU(100, lambda k, v: len(v))
+    lru = sized(100)
     for i in range(10):
-        lru.put(i, b"x" * 10)
-    lru.put(99, b"x" * 95)
+        lru.put(i, 10)
+    lru.put(99, 95)
     assert list(lru._entries) == [99] and lru.nbytes == 95
 
 
 def test_an_entry_larger_than_the_bound_is_not_kept() -> None:
-    lru: ByteLRU[str, bytes] = ByteLRU(100, by_length)
-    lru.put("small", b"x" * 10)
-    assert lru.put("huge", b"x" * 101) == b"x" * 101  # still handed back to the caller
-    assert "huge" not in lru and lru.get("small") == b"x" * 10  # and nothing was evicted for it
+    lru = sized(100)
+    lru.put("small", 10)
+    assert lru.put("huge", 101) == 101  # still handed back to the caller
+    assert "huge" not in lru and lru.get("small") == 10  # and nothing was evicted for it
     assert lru.nbytes == 10
 
 
 def test_replacing_a_key_counts_its_new_size_only() -> None:
-    lru: ByteLRU[str, bytes] = ByteLRU(100, by_length)
-    lru.put("a", b"x" * 60)
-    lru.put("a", b"x" * 30)
+    lru = sized(100)
+    lru.put("a", 60)
+    lru.put("a", 30)
     assert lru.nbytes == 30 and len(lru) == 1
-    lru.put("a", b"x" * 200)  # too large now: the old value must not linger either
+    lru.put("a", 200)  # too large now: the old value must not linger either
     assert "a" not in lru and lru.nbytes == 0
 
 
+def test_every_entry_is_charged_the_maps_own_overhead() -> None:
+    lru: ByteLRU[int, bytes] = ByteLRU(10 * ENTRY_OVERHEAD, lambda key, value: 0)
+    for i in range(100):
+        lru.put(i, b"")
+    assert len(lru) == 10
+
+
 def test_get_of_a_missing_key_gives_the_default() -> None:
-    lru: ByteLRU[str, bytes] = ByteLRU(100, by_length)
+    lru = sized(100)
     assert lru.get("nope") is None
-    assert lru.get("nope", b"") == b""
+    assert lru.get("nope", 0) == 0
 
 
 def test_cached_calls_once_per_arguments_and_caches_none() -> None:

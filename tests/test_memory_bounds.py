@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import gc
 import random
+import sys
 import tracemalloc
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from helpers import make_pipeline
 
 from tts_service.config import Settings
+from tts_service.text import lexicon, polyphones
+from tts_service.text.lexicon import Lexicon
 from tts_service.web.pages import PageCache
 
 MB = 1024 * 1024
@@ -99,3 +104,36 @@ def test_page_cache_counts_what_its_keys_hold() -> None:
             cache.put(("article.html", i, chunks), b"<!doctype html>" + bytes(2000))
         retained = held()
     assert retained < 2.2 * MB, f"{retained / MB:.1f} MB held by a page cache of 2 MB"
+
+
+def test_word_readings_stay_under_their_byte_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pinyin front end remembers each word's readings (about 400 bytes a word). With its bound at 1 MB
+    here (16 MB in use, which takes a minute to fill under tracemalloc), 5,000 words must not all stay."""
+    monkeypatch.setattr(polyphones.word_readings.cache, "max_bytes", MB)
+    polyphones.word_readings.cache.clear()
+    rnd = random.Random(7)
+    words = list(dict.fromkeys("".join(rnd.choices(_HAN, k=3)) for _ in range(5_100)))[:5_000]
+    polyphones.word_readings("热身")
+    with held_bytes() as held:
+        for word in words:
+            polyphones.word_readings(word)
+        retained = held()
+    polyphones.word_readings.cache.clear()
+    assert retained < 1.1 * MB, f"{retained / MB:.1f} MB held by the readings of {len(words)} words"
+
+
+def test_compiled_lexicons_stay_under_their_byte_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each edit of the lexicon compiles a new pattern (here 0.3 MB each). Neither our cache (at 1 MB here)
+    nor the re module's own (512 patterns) may keep ten of them."""
+    monkeypatch.setattr(lexicon._compile.cache, "max_bytes", MB)
+    alive = []
+    for seed in range(10):
+        rnd = random.Random(seed)
+        entries = {"".join(rnd.choices(_HAN, k=30)): "好" for _ in range(1000)}
+        pattern, _ = lexicon._compile(Lexicon.of(entries).entries)
+        alive.append(weakref.ref(pattern))
+        del pattern
+    gc.collect()
+    held = sum(sys.getsizeof(ref()) for ref in alive if ref() is not None)
+    lexicon._compile.cache.clear()
+    assert held < MB, f"{held / MB:.1f} MB of compiled lexicons alive"

@@ -23,6 +23,7 @@ D = TypeVar("D")
 _MISSING = object()
 
 _POINTER = 8
+ENTRY_OVERHEAD = 200  # bytes of the map's own bookkeeping per entry: dict slot, order links, size
 _LEAVES = (str, bytes, bytearray, int, float, complex, bool, type(None))
 
 
@@ -60,9 +61,9 @@ def deep_size(*objects: object) -> int:
 class ByteLRU(Generic[K, V]):
     """A map whose least recently used entries go first once their sizes add up to more than ``max_bytes``.
 
-    ``size(key, value)`` is measured once, when the entry is put (entries must not grow afterwards). An entry
-    larger than the whole bound is not kept at all: the bound holds whatever the input. Thread-safe, since
-    the pinyin front end runs in the engine's worker threads.
+    An entry counts ``size(key, value)``, measured once when it is put (entries must not grow afterwards),
+    plus ``ENTRY_OVERHEAD``. An entry larger than the whole bound is not kept at all: the bound holds whatever
+    the input. Thread-safe, since the pinyin front end runs in the engine's worker threads.
     """
 
     def __init__(self, max_bytes: int, size: Callable[[K, V], int]) -> None:
@@ -93,7 +94,7 @@ class ByteLRU(Generic[K, V]):
 
     def put(self, key: K, value: V) -> V:
         """Keep ``value`` under ``key`` (unless it alone is over the bound); evict the oldest."""
-        size = self._size(key, value)
+        size = self._size(key, value) + ENTRY_OVERHEAD
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
