@@ -22,6 +22,7 @@ from tts_service.config import Settings
 from tts_service.text import lexicon, polyphones
 from tts_service.text.lexicon import Lexicon
 from tts_service.web.pages import PageCache
+from tts_service.web.ratelimit import RateLimiter
 
 MB = 1024 * 1024
 # Han characters from the common block; random 4-character sentences give many short chunks per character.
@@ -137,3 +138,17 @@ def test_compiled_lexicons_stay_under_their_byte_bound(monkeypatch: pytest.Monke
     held = sum(sys.getsizeof(ref()) for ref in alive if ref() is not None)
     lexicon._compile.cache.clear()
     assert held < MB, f"{held / MB:.1f} MB of compiled lexicons alive"
+
+
+def test_a_rate_limiter_stays_under_its_byte_bound() -> None:
+    """A limiter remembers each client's calls in the window: with a high limit (an operator may set
+    TTS_PUBLIC_TTS_PER_MINUTE=1000), ten thousand clients would hold over 300 MB."""
+    now = [0.0]
+    limiter = RateLimiter(1000, clock=lambda: now[0])
+    with held_bytes() as held:
+        for client in range(600):
+            for _ in range(1000):
+                now[0] += 1e-5  # all inside one window
+                limiter.check(f"10.0.{client // 256}.{client % 256}")
+        retained = held()
+    assert retained < 16.5 * MB, f"{retained / MB:.1f} MB held by a rate limiter"
