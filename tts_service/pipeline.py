@@ -85,8 +85,13 @@ def spoken_form(display: str, lexicon: Lexicon = NO_LEXICON) -> str:
 
 def _plan_size(args: tuple, chunks: tuple[PlannedChunk, ...]) -> int:
     """Bytes a cached plan holds: its chunks and its text (the key). Engine, voice and the lexicon are shared
-    with other plans (``Lexicon.of`` hands out one object per lexicon), so they are not counted."""
-    return sys.getsizeof(args) + deep_size(args[0], chunks)
+    with other plans (``Lexicon.of`` hands out one object per lexicon), so they are not counted.
+
+    The manifest API's JSON encoder leaves a UTF-8 copy inside every chunk text it writes (CPython keeps it
+    in the string, up to three bytes a character), so the plan grows after it is cached: counted up front.
+    """
+    utf8 = sum(3 * len(c.text) + 1 for c in chunks if not c.text.isascii())
+    return sys.getsizeof(args) + deep_size(args[0], chunks) + utf8
 
 
 def _plan_chunks(
