@@ -52,6 +52,8 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -323,12 +325,30 @@ async def quiet_rss(server: Server, series: list, t0: float, seconds: float, eve
     return int(statistics.median(rss for _, rss in series[start:]))
 
 
-async def soak(
-    client: httpx.AsyncClient, server: Server, tally: Tally, texts: Texts, args, series, t0
-) -> None:
+@dataclass
+class Clients:
+    """One connection pool per kind of caller, so that callers left waiting (/api/tts behind a job) never
+    take the readers' connections."""
+
+    readers: httpx.AsyncClient
+    editor: httpx.AsyncClient
+    public: httpx.AsyncClient
+
+    @classmethod
+    async def open(cls, stack: AsyncExitStack, base: str, readers: int) -> Clients:
+        def client(connections: int) -> httpx.AsyncClient:
+            limits = httpx.Limits(max_connections=connections)
+            return httpx.AsyncClient(base_url=base, timeout=120, limits=limits)
+
+        pools = (client(readers + 2), client(4), client(100))
+        return cls(*[await stack.enter_async_context(pool) for pool in pools])
+
+
+async def soak(clients: Clients, server: Server, tally: Tally, texts: Texts, args, series, t0) -> None:
     until = time.monotonic() + args.minutes * 60
-    tasks = [reader(client, tally, seed, until) for seed in range(args.readers)]
-    tasks += [editor(client, tally, texts, args, until), speaker(client, tally, texts, args.tts_every, until)]
+    tasks = [reader(clients.readers, tally, seed, until) for seed in range(args.readers)]
+    tasks.append(editor(clients.editor, tally, texts, args, until))
+    tasks.append(speaker(clients.public, tally, texts, args.tts_every, until))
     tasks.append(sampler(server, series, t0, args.sample, until))
     await asyncio.gather(*tasks)
 
@@ -342,39 +362,38 @@ async def job_counts(client: httpx.AsyncClient) -> dict[str, int]:
     return {state: int(float(value)) for state, value in found}
 
 
+async def after_soak(server: Server, clients: Clients, args, series: list, t0: float) -> dict[str, int]:
+    """RSS at the end, after the idle time and (--trim) after malloc_trim, and the peak (kB)."""
+    rss = {"end": server.memory()["VmRSS"]}
+    log(f"RSS at the end of the soak: {rss['end'] / MB:.0f} MB; idle for {args.idle:g} s")
+    if args.tracemalloc:
+        server.signal(signal.SIGUSR1)
+    rss["idle"] = await quiet_rss(server, series, t0, args.idle, args.sample)
+    if args.trim:
+        server.signal(signal.SIGUSR2)
+        rss["trimmed"] = await quiet_rss(server, series, t0, 5, 1)
+    rss["peak"] = server.memory()["VmHWM"]
+    return rss
+
+
 async def run(server: Server, args) -> dict:
     """Warm-up, soak, idle; the figures."""
     texts, tally, series, marks = Texts(), Tally(), [], {}
-    limits = httpx.Limits(max_connections=args.readers + 8)
-    async with httpx.AsyncClient(base_url=server.base, timeout=120, limits=limits) as client:
+    async with AsyncExitStack() as stack:
+        clients = await Clients.open(stack, server.base, args.readers)
         t0 = time.monotonic()
-        await warm_up(client, tally, texts, args)
+        await warm_up(clients.editor, tally, texts, args)
         marks["warm-up done"] = round(time.monotonic() - t0)
         rss = {"warm-up": await quiet_rss(server, series, t0, 20, args.sample)}
         log(f"RSS after warm-up: {rss['warm-up'] / MB:.0f} MB; soak for {args.minutes:g} min")
         if args.tracemalloc:
             server.signal(signal.SIGUSR1)
         marks["soak start"] = round(time.monotonic() - t0)
-        await soak(client, server, tally, texts, args, series, t0)
-        rss["end"] = server.memory()["VmRSS"]
-        log(f"RSS at the end of the soak: {rss['end'] / MB:.0f} MB; idle for {args.idle:g} s")
-        if args.tracemalloc:
-            server.signal(signal.SIGUSR1)
+        await soak(clients, server, tally, texts, args, series, t0)
         marks["soak end"] = round(time.monotonic() - t0)
-        rss["idle"] = await quiet_rss(server, series, t0, args.idle, args.sample)
-        if args.trim:
-            server.signal(signal.SIGUSR2)
-            rss["trimmed"] = await quiet_rss(server, series, t0, 5, 1)
-        rss["peak"] = server.memory()["VmHWM"]
-        jobs = await job_counts(client)
-    return {
-        "rss_kB": rss,
-        "series": series,
-        "marks": marks,
-        "tally": tally,
-        "jobs": jobs,
-        "edits": texts.count,
-    }
+        rss |= await after_soak(server, clients, args, series, t0)
+        jobs = await job_counts(clients.editor)
+    return {"rss_kB": rss, "series": series, "marks": marks, "tally": tally, "jobs": jobs}
 
 
 # Report ------------------------------------------------------------------------------------------------
