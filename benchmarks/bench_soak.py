@@ -400,19 +400,24 @@ async def run(server: Server, args) -> dict:
 
 
 def tracemalloc_growth(home: Path, top: int = 15) -> list[str]:
-    """The sources of Python memory that grew most from the first snapshot to the last."""
+    """The sources of Python memory that grew most from the first snapshot to the last: by line, or by
+    whole traceback (innermost frame last) when the server kept more than one frame."""
     import tracemalloc
 
     snaps = sorted(home.glob("snap-*.pickle"), key=lambda p: int(p.stem.split("-")[1]))
     if len(snaps) < 2:
         return []
     first, last = (tracemalloc.Snapshot.load(str(p)) for p in (snaps[0], snaps[-1]))
-    ignore = [
-        tracemalloc.Filter(False, "<frozen importlib._bootstrap*>"),
-        tracemalloc.Filter(False, "<unknown>"),
-    ]
-    stats = last.filter_traces(ignore).compare_to(first.filter_traces(ignore), "lineno")
-    return [str(stat) for stat in stats[:top]]
+    ignore = [tracemalloc.Filter(False, p) for p in ("<frozen importlib._bootstrap*>", "<unknown>")]
+    by = "traceback" if last.traceback_limit > 1 else "lineno"
+    stats = last.filter_traces(ignore).compare_to(first.filter_traces(ignore), by)[:top]
+    if by == "lineno":
+        return [str(stat) for stat in stats]
+    lines = []
+    for stat in stats:
+        lines.append(f"{stat.size_diff / 2**20:+.1f} MiB in {stat.count_diff:+d} blocks:")
+        lines += [f"    {frame.filename}:{frame.lineno}" for frame in stat.traceback]
+    return lines
 
 
 def series_lines(series: list[tuple[float, int]], marks: dict[str, int], every: float) -> list[str]:
