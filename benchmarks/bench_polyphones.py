@@ -158,7 +158,7 @@ def main() -> None:
                   f"| {spk}/{total} = {spk / total:.1%} |")  # fmt: skip
 
     text = speed_text()
-    cold = timed(lambda: pinyin.tokens(text), args.rounds, polyphones.word_readings.cache_clear)
+    cold = timed(lambda: pinyin.tokens(text), args.rounds, polyphones.word_readings.cache.clear)
     warm = timed(lambda: pinyin.tokens(text), args.rounds)
     tag = timed(lambda: pinyin.tagged_words(text), args.rounds)
     cut = timed(lambda: pinyin.words(text), args.rounds)

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     header_timeout: float = Field(default=10.0, gt=0, description="Seconds to receive a whole request head.")
     body_timeout: float = Field(default=30.0, gt=0, description="Seconds to receive a whole request body.")
     max_lexicon_entries: int = Field(default=5_000, gt=0, description="Most entries the lexicon may hold.")
+    plan_cache_mb: int = Field(
+        default=64, ge=0, description="MB of article plans kept in memory (100,000 characters: about 2 MB)."
+    )
     session_hours: float = Field(default=8.0, gt=0, description="How long an editor's sign-in lasts.")
     min_free_mb: int = Field(
         default=500, ge=0, description="Free space under TTS_HOME below which /healthz says degraded."

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import logging
 import re
+import sys
 import time
 import weakref
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from tts_service.errors import NotFound, StorageFull, SynthesisError
 from tts_service.flight import SingleFlight
 from tts_service.generation import JobRunner
 from tts_service.jobs import Job, JobStore, orphaned
+from tts_service.lru import ByteLRU, deep_size
 from tts_service.store import AssemblyRecord, AudioRecord, Store
 from tts_service.text import segment
 from tts_service.text.lexicon import Lexicon
@@ -82,7 +84,17 @@ def spoken_form(display: str, lexicon: Lexicon = NO_LEXICON) -> str:
     return " ".join(normalize(lexicon.apply(unspeakable_removed(display))).split())
 
 
-@functools.lru_cache(maxsize=256)
+def _plan_size(args: tuple, chunks: tuple[PlannedChunk, ...]) -> int:
+    """Bytes a cached plan holds: its chunks and its text (the key). Engine, voice and the lexicon are shared
+    with other plans (``Lexicon.of`` hands out one object per lexicon), so they are not counted.
+
+    The manifest API's JSON encoder leaves a UTF-8 copy inside every chunk text it writes (CPython keeps it
+    in the string, up to three bytes a character), so the plan grows after it is cached: counted up front.
+    """
+    utf8 = sum(3 * len(c.text) + 1 for c in chunks if not c.text.isascii())
+    return sys.getsizeof(args) + deep_size(args[0], chunks) + utf8
+
+
 def _plan_chunks(
     text: str, engine: str, version: str, voice: str, prosody: Prosody, max_chars: int, lexicon: Lexicon
 ) -> tuple[PlannedChunk, ...]:
@@ -147,6 +159,8 @@ class Pipeline:
         self._job_slots = asyncio.Semaphore(settings.workers)
         self._flights: SingleFlight[AudioRecord] = SingleFlight()
         self._running: dict[int, _Running] = {}  # job id → the job's task in this process
+        # Plans by text, engine, voice and lexicon: an article page plans its article on every request.
+        self._plans: ByteLRU[tuple, tuple] = ByteLRU(settings.plan_cache_mb << 20, _plan_size)
         # One lock per article revision while someone is starting its job; gone when nobody holds it.
         self._starting: weakref.WeakValueDictionary[tuple, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -193,7 +207,10 @@ class Pipeline:
         lexicon = Lexicon.of(await self.store.lexicon())
         prosody = prosody or Prosody()
         args = (text, engine.name, engine.version, voice, prosody, engine.max_chunk_chars, lexicon)
-        return Plan(engine.name, voice, prosody, _plan_chunks(*args))
+        chunks = self._plans.get(args)
+        if chunks is None:  # planning a 100,000-character article takes about a second
+            chunks = self._plans.put(args, _plan_chunks(*args))
+        return Plan(engine.name, voice, prosody, chunks)
 
     async def manifest(self, article: Article, plan: Plan | None = None) -> Manifest:
         plan = plan or await self.plan(article)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field, field_validator
 
+from tts_service.lru import cached, deep_size
 from tts_service.text.unicode import check_text
 
 
@@ -20,7 +21,13 @@ class Lexicon:
 
     @classmethod
     def of(cls, entries: Mapping[str, str]) -> Lexicon:
-        return cls(tuple(sorted(entries.items())))
+        """The lexicon of ``entries``: the very object of the previous call if they are the same, so that
+        every plan cached with it shares one copy (read from the store, each call's would be its own)."""
+        global _latest
+        lexicon = cls(tuple(sorted(entries.items())))
+        if lexicon != _latest:
+            _latest = lexicon
+        return _latest
 
     def apply(self, text: str) -> str:
         """Replace every written form by its spoken form, longest match first, in one pass."""
@@ -28,6 +35,9 @@ class Lexicon:
             return text
         pattern, table = _compile(self.entries)
         return pattern.sub(lambda m: table[m.group(0)], text)
+
+
+_latest = Lexicon()
 
 
 class LexiconEntry(BaseModel):
@@ -53,8 +63,16 @@ def _edge(written: str, at_start: bool) -> str:
     return ""
 
 
-@functools.lru_cache(maxsize=16)
+def _compiled_size(args: tuple, compiled: tuple[re.Pattern[str], dict[str, str]]) -> int:
+    return deep_size(args, compiled) + sys.getsizeof(compiled[0].pattern)  # the pattern's with its program
+
+
+# A lexicon of 5,000 long entries compiles to about 3 MB, a typical one to well under 1 MB.
+@cached(8 * 1024 * 1024, _compiled_size)
 def _compile(entries: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str], dict[str, str]]:
     ordered = sorted((w for w, _ in entries), key=len, reverse=True)
     alternatives = (_edge(w, True) + re.escape(w) + _edge(w, False) for w in ordered)
-    return re.compile("|".join(alternatives)), dict(entries)
+    pattern = re.compile("|".join(alternatives))
+    # The re module keeps its last 512 patterns too: each edit of the lexicon would leave one there.
+    re.purge()
+    return pattern, dict(entries)

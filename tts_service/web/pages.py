@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from itertools import groupby
 from typing import Annotated
@@ -13,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from tts_service.errors import TTSError
+from tts_service.lru import ByteLRU, deep_size
 from tts_service.pipeline import Manifest, Plan
 from tts_service.web.deps import PipelineDep, StoreDep
 
@@ -29,28 +29,22 @@ _PAGE_HEADERS = {"Cache-Control": "no-cache", "Vary": "Cookie"}
 
 
 class PageCache:
-    """Rendered pages with their ETags, by everything that shapes their HTML; least recently used go first."""
+    """Rendered pages with their ETags, by everything that shapes their HTML; least recently used go first.
+
+    Bounded in bytes, keys included: an article page's key holds its plan's chunks, which can be larger than
+    the page, and which stay alive as long as the page is cached.
+    """
 
     def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
-        self._pages: OrderedDict[Hashable, tuple[bytes, str]] = OrderedDict()
-        self._size = 0
+        self._pages: ByteLRU[Hashable, tuple[bytes, str]] = ByteLRU(max_bytes, deep_size)
 
     def get(self, key: Hashable) -> tuple[bytes, str] | None:
-        page = self._pages.get(key)
-        if page is not None:
-            self._pages.move_to_end(key)
-        return page
+        return self._pages.get(key)
 
     def put(self, key: Hashable, body: bytes) -> tuple[bytes, str]:
         """Keep ``body`` under ``key``; return it with its strong ETag (a hash of the bytes)."""
-        page = body, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
-        old = self._pages.pop(key, None)
-        self._size += len(body) - (len(old[0]) if old else 0)
-        self._pages[key] = page
-        while self._size > self.max_bytes and len(self._pages) > 1:
-            self._size -= len(self._pages.popitem(last=False)[1][0])
-        return page
+        return self._pages.put(key, (body, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'))
 
 
 def _prefs(request: Request) -> dict[str, str]:

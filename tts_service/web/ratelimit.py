@@ -6,9 +6,14 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
+MAX_BYTES = 16 * 1024 * 1024
+# The most one client costs: its deque, name and order links, then a timestamp and a deque slot per call.
+_CLIENT_BYTES, _CALL_BYTES = 1024, 34
+
 
 class RateLimiter:
-    """At most ``limit`` calls per ``window`` seconds per client; remembers at most ``max_clients``."""
+    """At most ``limit`` calls per ``window`` seconds per client; remembers at most ``max_clients``, fewer
+    if they would take more than ``max_bytes`` with ``limit`` calls each."""
 
     def __init__(
         self,
@@ -16,9 +21,11 @@ class RateLimiter:
         window: float = 60.0,
         *,
         max_clients: int = 10_000,
+        max_bytes: int = MAX_BYTES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.limit, self.window, self.max_clients, self.clock = limit, window, max_clients, clock
+        self.limit, self.window, self.clock = limit, window, clock
+        self.max_clients = max(1, min(max_clients, max_bytes // (_CLIENT_BYTES + _CALL_BYTES * limit)))
         self._calls: OrderedDict[str, deque[float]] = OrderedDict()
 
     def _recent(self, client: str) -> deque[float]:
