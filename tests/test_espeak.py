@@ -94,6 +94,24 @@ async def test_cancelling_at_any_moment_ends_and_leaves_no_process() -> None:
     assert _children_named("espeak-ng") == []
 
 
+async def test_a_second_cancellation_while_stopping_still_kills_the_process() -> None:
+    """Two cancellations in a row (a shutdown, and the last waiter of a shared synthesis leaving): the
+    second must not cut short the clean-up of the first and leave espeak-ng running."""
+    engine = EspeakEngine()
+    for lead, gap in [(lead, gap) for lead in range(1, 7) for gap in range(1, 7)] * 2:
+        async with asyncio.timeout(10):
+            task = asyncio.create_task(engine.synthesize("你好，世界。", "cmn", Prosody()))
+            for _ in range(lead):  # it runs: the process is being started, its pipes connected
+                await asyncio.sleep(0)
+            task.cancel()
+            for _ in range(gap):  # it takes the first cancellation and is stopping the process
+                await asyncio.sleep(0)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    await asyncio.sleep(0.5)  # a kill is reaped by the child watcher's thread
+    assert _children_named("espeak-ng") == []
+
+
 def _children_named(name: str) -> list[int]:
     """PIDs of this process's children called ``name`` (from /proc)."""
     found = []

@@ -52,7 +52,8 @@ class SingleFlight(Generic[T]):
                 # a run of its own instead of inheriting the cancellation.
                 self._forget(key, flight)
                 self._stopping.add(flight.task)
-                flight.task.cancel()
+                if not flight.task.cancelling():  # once is enough: a second could cut its clean-up short
+                    flight.task.cancel()
 
     def _forget(self, key: Hashable, flight: _Flight[T]) -> None:
         if self._flights.get(key) is flight:

@@ -385,7 +385,8 @@ class Pipeline:
         the next start."""
         tasks = [r.task for r in self._running.values() if not r.task.done()] + self._flights.tasks()
         for task in tasks:
-            task.cancel()
+            if not task.cancelling():  # a synthesis already stopping is left to finish its clean-up
+                task.cancel()
         if tasks:
             # Bounded: shutdown must not hang on a call that ignores cancellation (the job is still
             # "running" in the store, and the next process resumes it).

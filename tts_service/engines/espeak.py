@@ -38,10 +38,21 @@ async def _spawn(command: list[str]) -> asyncio.subprocess.Process:
     try:
         return await asyncio.shield(start)
     except asyncio.CancelledError:
-        proc = await start  # milliseconds: the process exists, its pipes are being connected
-        proc.kill()
-        await proc.communicate()  # reads the pipes to their end and reaps the process
+        # Stop it, and let nothing interrupt the stopping: a second cancellation (a shutdown on top of the
+        # last waiter leaving) would otherwise cancel the start itself and leave espeak-ng running.
+        stopping = asyncio.ensure_future(_stop(start))
+        while not stopping.done():
+            try:
+                await asyncio.shield(stopping)
+            except asyncio.CancelledError:
+                continue  # already stopping; milliseconds
         raise
+
+
+async def _stop(start: asyncio.Future[asyncio.subprocess.Process]) -> None:
+    proc = await start  # milliseconds: the process exists, its pipes are being connected
+    proc.kill()
+    await proc.communicate()  # reads the pipes to their end and reaps the process
 
 
 class EspeakEngine:
