@@ -22,11 +22,12 @@ commit unpacked with `git archive`, with this checkout's virtualenv.
    - so generation jobs run throughout (the long articles' jobs, one per PUT).
 3. Idle: --idle seconds with no requests at all (jobs may still run), then the RSS again.
 
-RSS is VmRSS from /proc/<pid>/status every --sample seconds; the peak is VmHWM. Requests that fail
-(an exception or timeout, or a 5xx) are errors; 429 from /api/tts (its per-client rate limit) is counted
-but expected. The script prints the RSS after warm-up, the peak, at the end of the soak and after the idle
-time, the ratio end / warm-up, a time series (one line per --print-every seconds), and request and error
-counts by kind. --json PATH writes every sample and count too.
+RSS is VmRSS from /proc/<pid>/status every --sample seconds; the peak is VmHWM. Requests that fail (an
+exception or timeout, or a 5xx) are errors; 429 from /api/tts (its per-client rate limit) and its 503 `busy`
+with Retry-After (its bounded queue is full) are counted but expected. The script prints the RSS after
+warm-up, the peak, at the end of the soak and after the idle time, the ratio end / warm-up, a time series
+(one line per --print-every seconds), and request and error counts by kind. --json PATH writes every sample
+and count too.
 
 Diagnostics (off by default, both through a small bootstrap, so the server's code is untouched):
 --tracemalloc starts the server under tracemalloc and prints the 15 sources of Python memory that grew most
@@ -191,6 +192,13 @@ class Server:
 # Load --------------------------------------------------------------------------------------------------
 
 
+def _code(response: httpx.Response) -> str | None:
+    try:
+        return response.json().get("code")
+    except ValueError:
+        return None
+
+
 class Tally:
     """Requests by kind: status counts, errors (exceptions, timeouts, 5xx) and the slowest answer."""
 
@@ -211,6 +219,8 @@ class Tally:
         finally:
             self.slowest[kind] = max(self.slowest[kind], time.monotonic() - started)
         self.statuses[kind][response.status_code] += 1
+        if response.status_code == 503 and response.headers.get("retry-after") and _code(response) == "busy":
+            return response  # a refusal by design (the bounded queue of /api/tts), counted, not an error
         if response.status_code >= 500:
             self.errors[kind][f"HTTP {response.status_code}"] += 1
         return response

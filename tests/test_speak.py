@@ -72,3 +72,5 @@ def test_a_burst_is_bounded_and_abandoned_work_stops(server: LiveServer) -> None
     assert statuses[503] == counts[503]
     assert statuses[499] == counts["gave up"], statuses  # logged as abandoned, not as 200
     assert statuses[200] == counts[200]
+    log = (server.home / "server.log").read_text(encoding="utf-8").splitlines()
+    assert not [line for line in log if '"level": "ERROR"' in line], "a full queue is no error"

@@ -18,7 +18,7 @@ from tts_service import __version__
 from tts_service.cache import AudioCache
 from tts_service.config import REPO_ROOT, Settings
 from tts_service.engines import Engine, EngineRegistry
-from tts_service.errors import InvalidInput, TTSError
+from tts_service.errors import Busy, InvalidInput, TTSError
 from tts_service.gate import Gate
 from tts_service.metrics import Metrics
 from tts_service.pipeline import Pipeline
@@ -129,8 +129,9 @@ async def _handle_http(request: Request, exc: Exception) -> Response:
 async def _handle_error(request: Request, exc: Exception) -> Response:
     """Map service errors to status codes: JSON for the API, a short page for readers."""
     assert isinstance(exc, TTSError)
-    if exc.status_code >= 500:
-        log.error("request %s failed: %s", request.url.path, exc.message)
+    if exc.status_code >= 500:  # a full queue is the design working, not a fault to alert on
+        level = logging.INFO if isinstance(exc, Busy) else logging.ERROR
+        log.log(level, "request %s failed: %s", request.url.path, exc.message)
     headers = exc.headers
     if _wants_json(request):
         return JSONResponse({"detail": exc.message, "code": exc.code}, exc.status_code, headers=headers)
