@@ -15,24 +15,23 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from tts_service import __version__
-from tts_service.cache import AudioCache
 from tts_service.config import REPO_ROOT, Settings
-from tts_service.engines import Engine, EngineRegistry
+from tts_service.engines import Engine
 from tts_service.errors import Busy, InvalidInput, TTSError
 from tts_service.gate import Gate
 from tts_service.metrics import Metrics
-from tts_service.pipeline import Pipeline
+from tts_service.services import open_services
 from tts_service.sessions import SessionStore
-from tts_service.store import Store
+from tts_service.states import AudioStatus
 from tts_service.web import admin, api, audio, feed, middleware, ops, pages, speak
 from tts_service.web.auth import TokenGuard
+from tts_service.web.content import wants_json
 from tts_service.web.ratelimit import RateLimiter
 from tts_service.web.session import token_fingerprint
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 TEMPLATES_DIR = REPO_ROOT / "templates"
-_OPS = frozenset({"/healthz", "/metrics"})
 
 
 def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] | None = None) -> FastAPI:
@@ -43,30 +42,25 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for warning in settings.token_warnings():
             log.warning(warning)
-        store = Store(settings.db_path)
-        registry = EngineRegistry(settings, engines)
-        # Fail at start-up, not on the first request, if the default engine is unusable; and load its models
-        # and dictionaries now, so that the first reader's audio starts quickly.
-        await registry.warm()
-        app.state.settings = settings
-        app.state.store = store
-        app.state.sessions = SessionStore(store)
-        await app.state.sessions.prune(token_fingerprint(settings))  # those of an old token, or expired
-        app.state.cache = AudioCache(settings.cache_dir)
-        app.state.pipeline = Pipeline(settings, store, app.state.cache, registry, app.state.metrics)
-        await app.state.pipeline.resume()  # jobs a killed process left half done
-        try:
+        async with open_services(settings, engines=engines, metrics=app.state.metrics) as services:
+            # Fail at start-up, not on the first request, if the default engine is unusable; and load its
+            # models and dictionaries now, so that the first reader's audio starts quickly.
+            await services.engines.warm()
+            app.state.settings = settings
+            app.state.store = services.store
+            app.state.cache = services.cache
+            app.state.pipeline = services.pipeline
+            app.state.sessions = SessionStore(services.store)
+            await app.state.sessions.prune(token_fingerprint(settings))  # those of an old token, or expired
+            await services.pipeline.resume()  # jobs a killed process left half done
             yield
-        finally:
-            await app.state.pipeline.aclose()
-            registry.close()
-            store.close()
 
     app = FastAPI(title="tts_service", version=__version__, lifespan=lifespan)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    app.state.templates.env.globals["AudioStatus"] = AudioStatus  # templates compare states by name
     app.state.page_cache = pages.PageCache()
     app.state.tts_limiter = RateLimiter(settings.public_tts_per_minute)
-    app.state.tts_gate = Gate(settings.workers, settings.tts_queue, settings.tts_queue_seconds)
+    app.state.tts_gate = Gate(settings.synthesis_slots, settings.tts_queue, settings.tts_queue_seconds)
     app.state.token_guard = TokenGuard()  # wrong tokens, wherever they are tried
     app.state.metrics = Metrics()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -84,13 +78,6 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     return app
 
 
-def _wants_json(request: Request) -> bool:
-    """Errors are JSON for the API, audio and feed URLs and the operations endpoints (apps, players,
-    monitors), pages for people."""
-    path = request.url.path
-    return path.startswith(("/api/", "/audio/")) or path.endswith((".mp3", ".vtt", ".xml")) or path in _OPS
-
-
 async def _handle_invalid(request: Request, exc: Exception) -> Response:
     """FastAPI's 422 shape (``detail``: a list of errors) plus our ``code`` and one readable ``message``.
 
@@ -99,7 +86,7 @@ async def _handle_invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
     message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-    if _wants_json(request):
+    if wants_json(request.url.path):
         body = {"detail": errors, "code": "invalid_input", "message": message}
         return JSONResponse(body, status_code=422)
     return pages.error_page(request, InvalidInput(message))
@@ -133,6 +120,6 @@ async def _handle_error(request: Request, exc: Exception) -> Response:
         level = logging.INFO if isinstance(exc, Busy) else logging.ERROR
         log.log(level, "request %s failed: %s", request.url.path, exc.message)
     headers = exc.headers
-    if _wants_json(request):
+    if wants_json(request.url.path):
         return JSONResponse({"detail": exc.message, "code": exc.code}, exc.status_code, headers=headers)
     return pages.error_page(request, exc)

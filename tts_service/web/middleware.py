@@ -23,6 +23,7 @@ from tts_service.config import Settings
 from tts_service.errors import RequestTimeout, TooLarge, TTSError
 from tts_service.logs import REQUEST_ID, request_id
 from tts_service.metrics import Metrics
+from tts_service.web.content import wants_json
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("tts_service.access")
@@ -175,9 +176,7 @@ def _route_template(scope: Scope, root_path: str) -> str:
 
 def _internal_error(scope: Scope) -> Response:
     """A 500 that says nothing about the cause: JSON where the app's errors are JSON, else plain text."""
-    # The same split as app._wants_json (which this module cannot import: app imports it).
-    path = _route_path(scope)
-    if path.startswith(("/api/", "/audio/")) or path.endswith((".mp3", ".vtt", ".xml")):
+    if wants_json(_route_path(scope)):
         return JSONResponse({"detail": "internal error", "code": "internal_error"}, status_code=500)
     return PlainTextResponse("Internal Server Error", status_code=500)
 
