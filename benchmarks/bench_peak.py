@@ -50,27 +50,19 @@ def watch_encoder() -> None:
 
 async def run(engine: str) -> tuple[list[bytes], bytes]:
     """Make the corpus article with ``engine`` in a temporary home: (every chunk's MP3, the whole file)."""
-    from tts_service.cache import AudioCache
-    from tts_service.engines import EngineRegistry
-    from tts_service.pipeline import Pipeline
-    from tts_service.store import Store
+    from tts_service.services import open_services
 
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home), engine=engine, fallback_engine=None)
-        store = Store(settings.db_path)
-        pipeline = Pipeline(settings, store, AudioCache(settings.cache_dir), EngineRegistry(settings))
-        try:
+        async with open_services(settings) as services:
+            pipeline = services.pipeline
             draft = ArticleDraft(title="corpus", text=corpus_body(), slug="corpus")
-            article = await store.save_article(draft)
+            article = await services.store.save_article(draft)
             await pipeline.generate(article)
             manifest = await pipeline.manifest(article)
             whole = await pipeline.whole(article, manifest)
             assert whole is not None
-            return [pipeline.cache.read(c.key) for c in manifest.plan.spoken], pipeline.cache.read(whole.key)
-        finally:
-            await pipeline.aclose()
-            pipeline.engines.close()
-            store.close()
+            return [services.cache.read(c.key) for c in manifest.plan.spoken], services.cache.read(whole.key)
 
 
 def check_cost(chunks: list[bytes], rounds: int = 5) -> float:

@@ -12,7 +12,7 @@ import pytest
 from edge_double import EdgeDouble
 from edge_tts.drm import DRM
 from fastapi import FastAPI
-from helpers import CHROMIUM, CHROMIUM_ARGS, TOKEN, CountingEngine, make_pipeline
+from helpers import CHROMIUM, CHROMIUM_ARGS, TOKEN, CountingEngine, open_pipeline
 from playwright.sync_api import Browser, sync_playwright
 
 from tts_service.config import Settings
@@ -55,10 +55,8 @@ def espeak() -> CountingEngine:
 @pytest.fixture
 async def pipeline(settings: Settings, espeak: CountingEngine) -> AsyncIterator[Pipeline]:
     """A pipeline (store, cache, engines) without the web app; the espeak engine counts its calls."""
-    p = make_pipeline(settings, espeak=espeak)
-    yield p
-    await p.aclose()
-    p.store.close()
+    async with open_pipeline(settings, espeak=espeak) as p:
+        yield p
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -85,15 +86,14 @@ def axe_problems(page) -> list:
     return [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
 
 
-def make_pipeline(settings, **engines):
-    """A pipeline over a fresh store under ``settings.home``, with ``engines`` replacing engines by name."""
-    from tts_service.cache import AudioCache
-    from tts_service.engines import EngineRegistry
-    from tts_service.pipeline import Pipeline
-    from tts_service.store import Store
+@asynccontextmanager
+async def open_pipeline(settings, **engines):
+    """A pipeline over a fresh store under ``settings.home``, with ``engines`` replacing engines by name;
+    built and closed as the service builds and closes it (``open_services``)."""
+    from tts_service.services import open_services
 
-    store = Store(settings.db_path)
-    return Pipeline(settings, store, AudioCache(settings.cache_dir), EngineRegistry(settings, engines))
+    async with open_services(settings, engines=engines) as services:
+        yield services.pipeline
 
 
 class CountingEngine:

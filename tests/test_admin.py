@@ -17,7 +17,9 @@ from tts_service import sessions
 from tts_service.article import ArticleDraft
 from tts_service.engines import Prosody
 from tts_service.errors import NotFound
-from tts_service.pipeline import Manifest, Plan
+from tts_service.manifest import Manifest
+from tts_service.planning import Plan
+from tts_service.states import AudioStatus
 from tts_service.web.admin import audio_status
 
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
@@ -327,7 +329,7 @@ async def test_list_shows_status_engine_and_voice(app: FastAPI, client: httpx.As
     [("ready", None, "已就绪"), ("pending", None, "未完成（已生成 100%）"), ("failed", "boom", "生成失败")],
 )
 def test_audio_status(status: str, error: str | None, label: str) -> None:
-    manifest = Manifest(Plan("espeak", "cmn", Prosody(), ()), {}, status, error)
+    manifest = Manifest(Plan("espeak", "cmn", Prosody(), ()), {}, AudioStatus(status), error)
     shown = audio_status(manifest)
     assert (shown.state, shown.label, shown.detail) == (status, label, error)
 

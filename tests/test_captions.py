@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tts_service.captions import Cue, sentence_cues, webvtt
-from tts_service.pipeline import PlannedChunk
+from tts_service.planning import PlannedChunk
 
 
 def chunk(paragraph: int, sentence: int, text: str) -> PlannedChunk:

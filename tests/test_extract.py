@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tts_service.errors import InvalidInput
-from tts_service.pipeline import spoken_form
+from tts_service.planning import spoken_form
 from tts_service.text import references
 from tts_service.text.document import Document
 from tts_service.text.extract import extract

@@ -208,7 +208,7 @@ async def test_bidi_and_zero_width_marks_are_kept_on_the_page_and_not_spoken(cli
     assert (await client.post("/api/articles", json={"title": "标记", "text": text, "slug": "bidi"},
                               headers=AUTH)).status_code == 201  # fmt: skip
     article = await app.state.store.get_article("bidi")
-    plan = await app.state.pipeline.plan(article)
+    plan = await app.state.pipeline.planner.plan(article)
     assert "".join(c.text for c in plan.chunks) == text  # shown as written
     assert all(not any(ch in c.spoken for ch in "\u202e\u202c\u200b\u200d") for c in plan.spoken)
     assert "\u202e" in (await client.get("/articles/bidi")).text

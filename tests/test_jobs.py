@@ -10,11 +10,11 @@ import time
 
 import pytest
 from edge_double import FAULT_REASONS, Fault
-from helpers import CountingEngine, make_pipeline
+from helpers import CountingEngine, open_pipeline
 
 from tts_service.article import ArticleDraft
 from tts_service.config import Settings
-from tts_service.engines import EngineRegistry, Prosody, Synthesis
+from tts_service.engines import Prosody, Synthesis
 from tts_service.errors import NotFound, SynthesisError
 from tts_service.jobs import STALE_AFTER, Job, JobStore, orphaned, this_process
 from tts_service.pipeline import Pipeline
@@ -124,10 +124,10 @@ async def test_job_runs_to_done_with_progress(pipeline: Pipeline, espeak: Counti
 
 async def test_job_of_a_dead_process_is_resumed(pipeline: Pipeline, espeak: CountingEngine) -> None:
     article = await add(pipeline)
-    plan = await pipeline.plan(article)
+    plan = await pipeline.planner.plan(article)
     engine = pipeline.engines.get()
     for chunk in plan.spoken[:2]:  # what the killed process got done
-        await pipeline.synthesize(engine, plan.voice, plan.prosody, chunk.spoken, chunk.key)
+        await pipeline.synthesizer.synthesize(engine, plan.voice, plan.prosody, chunk.spoken, chunk.key)
     left = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
     await pipeline.jobs.update(left.id, status="running", done=2, total=4)
     await set_owner(pipeline, left.id, dead_owner())
@@ -143,7 +143,7 @@ async def test_job_of_a_dead_process_is_resumed(pipeline: Pipeline, espeak: Coun
 
 async def test_job_of_a_live_process_is_left_alone(pipeline: Pipeline, espeak: CountingEngine) -> None:
     article = await add(pipeline)
-    plan = await pipeline.plan(article)
+    plan = await pipeline.planner.plan(article)
     other = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
     host = this_process().partition(":")[0]
     await set_owner(pipeline, other.id, f"{host}:{subprocess.os.getppid()}:other")
@@ -155,7 +155,7 @@ async def test_job_of_a_live_process_is_left_alone(pipeline: Pipeline, espeak: C
 
 async def test_job_of_an_edited_article_is_superseded(pipeline: Pipeline) -> None:
     article = await add(pipeline)
-    plan = await pipeline.plan(article)
+    plan = await pipeline.planner.plan(article)
     left = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
     await set_owner(pipeline, left.id, dead_owner())
     await add(pipeline, "新的文字。")
@@ -188,8 +188,7 @@ async def _audio_engines(pipeline: Pipeline, keys: list[str]) -> set[str]:
 async def test_failing_engine_falls_back_for_the_whole_article(settings: Settings, espeak) -> None:
     edge = FlakyEngine(espeak, ok=2)  # the first two sentences work, then the endpoint dies
     with_fallback = settings.model_copy(update={"fallback_engine": "espeak"})
-    pipeline = make_pipeline(with_fallback, espeak=espeak, edge=edge)
-    try:
+    async with open_pipeline(with_fallback, espeak=espeak, edge=edge) as pipeline:
         article = await add(pipeline, engine="edge")
         job = await pipeline.generate(article)
         assert job.status == "done" and (job.engine, job.voice) == ("espeak", "cmn")
@@ -215,22 +214,19 @@ async def test_failing_engine_falls_back_for_the_whole_article(settings: Setting
         assert (manifest.status, manifest.plan.engine) == ("ready", "edge")
         assert await _audio_engines(pipeline, [c.key for c in manifest.plan.spoken]) == {"edge"}
         assert espeak.calls == []
-    finally:
-        await pipeline.aclose()
-        pipeline.store.close()
 
 
-async def test_without_a_fallback_the_job_fails_with_the_reason(pipeline: Pipeline, espeak) -> None:
-    pipeline.engines = EngineRegistry(pipeline.settings, {"espeak": espeak, "edge": FlakyEngine(espeak)})
-    article = await add(pipeline, engine="edge")
-    with pytest.raises(SynthesisError, match="connection lost mid-stream"):
-        await pipeline.generate(article)
-    job = await pipeline.jobs.latest("a", 1)
-    assert (job.status, job.error) == ("failed", "edge-tts: connection lost mid-stream")
-    manifest = await pipeline.manifest(article)
-    assert (manifest.status, manifest.error) == ("failed", "edge-tts: connection lost mid-stream")
-    # A failed job is not restarted by readers, only by a retry.
-    assert (await pipeline.start(article)).id == job.id
+async def test_without_a_fallback_the_job_fails_with_the_reason(settings: Settings, espeak) -> None:
+    async with open_pipeline(settings, espeak=espeak, edge=FlakyEngine(espeak)) as pipeline:
+        article = await add(pipeline, engine="edge")
+        with pytest.raises(SynthesisError, match="connection lost mid-stream"):
+            await pipeline.generate(article)
+        job = await pipeline.jobs.latest("a", 1)
+        assert (job.status, job.error) == ("failed", "edge-tts: connection lost mid-stream")
+        manifest = await pipeline.manifest(article)
+        assert (manifest.status, manifest.error) == ("failed", "edge-tts: connection lost mid-stream")
+        # A failed job is not restarted by readers, only by a retry.
+        assert (await pipeline.start(article)).id == job.id
 
 
 async def test_when_the_fallback_fails_too_both_reasons_are_given(settings: Settings, espeak) -> None:
@@ -238,19 +234,15 @@ async def test_when_the_fallback_fails_too_both_reasons_are_given(settings: Sett
         raise SynthesisError("espeak-ng exited with 1")
 
     espeak.inner.synthesize = broken
-    pipeline = make_pipeline(
+    async with open_pipeline(
         settings.model_copy(update={"fallback_engine": "espeak"}), espeak=espeak, edge=FlakyEngine(espeak)
-    )
-    try:
+    ) as pipeline:
         job = await pipeline.wait(await pipeline.start(await add(pipeline, engine="edge")))
         assert job.status == "failed"
         assert job.error == (
             "edge failed (edge-tts: connection lost mid-stream); the whole article is read by espeak;"
             " espeak failed too (espeak-ng exited with 1)"
         )
-    finally:
-        await pipeline.aclose()
-        pipeline.store.close()
 
 
 # Real edge faults, through the real edge-tts client, the retries and the breaker -----------------------
@@ -273,8 +265,7 @@ async def test_each_edge_fault_falls_back_or_fails(
 ) -> None:
     edge_double.fail_all(fault)
     configured = settings.model_copy(update={"fallback_engine": fallback})
-    pipeline = make_pipeline(configured, espeak=espeak, edge=edge_with_double(edge_double))
-    try:
+    async with open_pipeline(configured, espeak=espeak, edge=edge_with_double(edge_double)) as pipeline:
         job = await pipeline.wait(await pipeline.start(await add(pipeline, "只有一句话。", engine="edge")))
         reason = re.compile(FAULT_REASONS[fault])
         assert len(edge_double.attempts) == 2  # the first try and one retry, then no more
@@ -288,9 +279,6 @@ async def test_each_edge_fault_falls_back_or_fails(
             assert job.status == "done" and job.engine == "espeak" and reason.search(job.fallback)
             assert (manifest.status, manifest.plan.engine) == ("ready", "espeak")
             assert espeak.calls == ["只有一句话。"]
-    finally:
-        await pipeline.aclose()
-        pipeline.store.close()
 
 
 async def test_an_open_circuit_sends_articles_straight_to_the_fallback(
@@ -298,8 +286,8 @@ async def test_an_open_circuit_sends_articles_straight_to_the_fallback(
 ) -> None:
     edge_double.fail_all(Fault.RESET)
     configured = settings.model_copy(update={"fallback_engine": "espeak"})
-    pipeline = make_pipeline(configured, espeak=espeak, edge=edge_with_double(edge_double, threshold=2))
-    try:
+    edge = edge_with_double(edge_double, threshold=2)
+    async with open_pipeline(configured, espeak=espeak, edge=edge) as pipeline:
         one = await add(pipeline, "第一篇。", slug="one", engine="edge")
         first = await pipeline.wait(await pipeline.start(one))
         assert first.engine == "espeak" and len(edge_double.attempts) == 2  # the circuit is now open
@@ -308,9 +296,6 @@ async def test_an_open_circuit_sends_articles_straight_to_the_fallback(
         assert second.status == "done" and second.engine == "espeak"
         assert second.fallback.startswith("edge failed (engine 'edge' is unavailable for another")
         assert len(edge_double.attempts) == 2  # the dead endpoint was not asked again
-    finally:
-        await pipeline.aclose()
-        pipeline.store.close()
 
 
 async def test_shutdown_does_not_wait_forever_for_a_stuck_job(settings: Settings, espeak, caplog) -> None:
@@ -331,23 +316,22 @@ async def test_shutdown_does_not_wait_forever_for_a_stuck_job(settings: Settings
             raise SynthesisError("unwedged at last")
 
     stuck = Stuck()
-    pipeline = make_pipeline(settings, espeak=espeak, edge=stuck)
-    job = await pipeline.start(await add(pipeline, engine="edge"))
-    await asyncio.sleep(0.1)
-    task = pipeline._running[job.id].task
-    grace, pipeline_module.SHUTDOWN_GRACE = pipeline_module.SHUTDOWN_GRACE, 0.2
-    try:
-        async with asyncio.timeout(5):
-            await pipeline.aclose()
-        assert task.done()  # the job itself stops; the engine call it waited for is stuck
-        assert "2 job(s) or synthesis(es) did not stop in 0.2 s" in caplog.text  # one per worker slot
-        assert "flight:" in caplog.text and "> synthesize:" in caplog.text  # where it hangs, to debug
-        assert (await pipeline.jobs.get(job.id)).status == "running"  # so the next process resumes it
-    finally:
-        pipeline_module.SHUTDOWN_GRACE = grace
-        stuck.wedged = False
-        await asyncio.gather(task, *pipeline._flights.tasks(), return_exceptions=True)
-        pipeline.store.close()
+    async with open_pipeline(settings, espeak=espeak, edge=stuck) as pipeline:
+        job = await pipeline.start(await add(pipeline, engine="edge"))
+        await asyncio.sleep(0.1)
+        task = pipeline._running[job.id].task
+        grace, pipeline_module.SHUTDOWN_GRACE = pipeline_module.SHUTDOWN_GRACE, 0.2
+        try:
+            async with asyncio.timeout(5):
+                await pipeline.aclose()
+            assert task.done()  # the job itself stops; the engine call it waited for is stuck
+            assert "2 job(s) or synthesis(es) did not stop in 0.2 s" in caplog.text  # one per worker slot
+            assert "flight:" in caplog.text and "> synthesize:" in caplog.text  # where it hangs, to debug
+            assert (await pipeline.jobs.get(job.id)).status == "running"  # so the next process resumes it
+        finally:
+            pipeline_module.SHUTDOWN_GRACE = grace
+            stuck.wedged = False
+            await asyncio.gather(task, *pipeline.synthesizer.tasks(), return_exceptions=True)
 
 
 # Superseded revisions ------------------------------------------------------------------------------
@@ -363,8 +347,7 @@ async def test_new_revisions_supersede_the_jobs_of_older_ones(settings: Settings
     from tts_service.engines.espeak import EspeakEngine
 
     slow = CountingEngine(EspeakEngine(), delay=0.1)
-    pipeline = make_pipeline(settings, espeak=slow)
-    try:
+    async with open_pipeline(settings, espeak=slow) as pipeline:
         first = await add(pipeline, version_text(1))
         jobs = [await pipeline.start(first)]
         async with asyncio.timeout(30):  # the first job is under way: it has made a chunk
@@ -384,23 +367,16 @@ async def test_new_revisions_supersede_the_jobs_of_older_ones(settings: Settings
             assert re.fullmatch(r"superseded by revision [2-5]", ended.error or ""), ended.error
         # Revisions 2-4 never ran: at most the chunks in flight when they were superseded.
         middle = [t for t in slow.calls if t.startswith(("第二版", "第三版", "第四版"))]
-        assert len(middle) <= 2 * settings.workers, middle
+        assert len(middle) <= 2 * settings.synthesis_slots, middle
         # Audio the first job had made stays cached and recorded.
         made = [t for t in slow.finished if t.startswith("第一版")]
         assert made and len(await pipeline.store.all_audio()) >= 12 + len(made)
-    finally:
-        await pipeline.aclose()
-        pipeline.store.close()
 
 
 async def test_a_job_queued_behind_others_skips_a_superseded_revision(settings: Settings, espeak) -> None:
-    pipeline = make_pipeline(settings, espeak=espeak)
-    try:
+    async with open_pipeline(settings, espeak=espeak) as pipeline:
         old = await add(pipeline, "旧的一句。", slug="x")
         await add(pipeline, "新的一句。", slug="x")  # saved elsewhere (another process): no supersede call
         job = await pipeline.wait(await pipeline.start(old))
         assert (job.status, job.error) == ("failed", "superseded by revision 2")
         assert espeak.calls == []
-    finally:
-        await pipeline.aclose()
-        pipeline.store.close()

@@ -10,7 +10,7 @@ from helpers import decode, frame_formats, loudness_of
 from tts_service.engines import Prosody
 from tts_service.engines.local import LocalEngine, clauses
 from tts_service.errors import InvalidInput
-from tts_service.pipeline import spoken_form
+from tts_service.planning import spoken_form
 from tts_service.text.pinyin import Break, Syllable, tokens
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pydantic_core
 import pytest
-from helpers import make_pipeline
+from helpers import open_pipeline
 
 from tts_service.config import Settings
 from tts_service.text import lexicon, polyphones
@@ -61,22 +61,18 @@ async def test_plans_of_many_long_articles_stay_under_the_plan_cache_bound(tmp_p
     """Each 30,000-character plan holds about 0.4 MB; twenty of them must not all stay in a 2 MB cache, even
     once the manifest API has written their text as JSON."""
     settings = Settings(home=tmp_path, engine="espeak", fallback_engine=None, plan_cache_mb=2)
-    pipeline = make_pipeline(settings)
-    try:
-        await pipeline.plan_text(sentences(-1, 1000), None, None)  # warm: rules, threads, the store
+    async with open_pipeline(settings) as pipeline:
+        await pipeline.planner.plan_text(sentences(-1, 1000), None, None)  # warm: rules, threads, the store
         with held_bytes() as held:
             for seed in range(20):  # the text made here too: as the store's, it lives on only as the key
-                plan = await pipeline.plan_text(sentences(seed, 30_000, each=100), None, None)
+                plan = await pipeline.planner.plan_text(sentences(seed, 30_000, each=100), None, None)
                 # As the manifest API does: its JSON encoder makes CPython keep a UTF-8 copy in each string.
                 pydantic_core.to_json([chunk.text for chunk in plan.chunks])
             del plan
             retained = held()
         last = sentences(19, 30_000, each=100)  # the latest plan is still cached
-        first, again = [await pipeline.plan_text(last, None, None) for _ in range(2)]
+        first, again = [await pipeline.planner.plan_text(last, None, None) for _ in range(2)]
         assert first.chunks is again.chunks
-    finally:
-        await pipeline.aclose()
-        pipeline.store.close()
     assert retained < 2 * MB, f"{retained / MB:.2f} MB held by 20 plans"
 
 
@@ -84,19 +80,15 @@ async def test_cached_plans_share_one_copy_of_the_lexicon(tmp_path: Path) -> Non
     """Every plan is cached with the lexicon it was made with; read from the store on each request, each
     plan's would be a copy of its own (here about 0.4 MB each), outside the cache's byte count."""
     settings = Settings(home=tmp_path, engine="espeak", fallback_engine=None, plan_cache_mb=4)
-    pipeline = make_pipeline(settings)
-    try:
+    async with open_pipeline(settings) as pipeline:
         for i in range(2000):
             await pipeline.store.put_lexicon(f"词条{i:04d}", sentences(i, 20))
-        await pipeline.plan_text("热身。", None, None)
+        await pipeline.planner.plan_text("热身。", None, None)
         texts = [sentences(1000 + seed, 50) for seed in range(30)]
         with held_bytes() as held:
             for text in texts:
-                await pipeline.plan_text(text, None, None)
+                await pipeline.planner.plan_text(text, None, None)
             retained = held()
-    finally:
-        await pipeline.aclose()
-        pipeline.store.close()
     assert retained < 1 * MB, f"{retained / MB:.1f} MB held by 30 plans of 50 characters"
 
 

@@ -18,7 +18,7 @@ async def add(pipeline: Pipeline, text: str, slug: str = "a"):
 
 async def test_plan_covers_the_whole_text(pipeline: Pipeline) -> None:
     text = "第一句。第二句！\n\n——\n\n第三段，很长很长。"
-    plan = await pipeline.plan(await add(pipeline, text))
+    plan = await pipeline.planner.plan(await add(pipeline, text))
     by_paragraph = {}
     for chunk in plan.chunks:
         by_paragraph.setdefault(chunk.paragraph, []).append(chunk.text)
@@ -52,10 +52,11 @@ async def test_same_sentence_in_two_articles_is_stored_once(pipeline: Pipeline, 
 
 async def test_concurrent_requests_for_one_chunk_synthesise_once(pipeline: Pipeline, espeak) -> None:
     article = await add(pipeline, "只说一次。")
-    plan = await pipeline.plan(article)
+    plan = await pipeline.planner.plan(article)
     chunk, engine = plan.spoken[0], pipeline.engines.get()
+    synthesize = pipeline.synthesizer.synthesize
     records = await asyncio.gather(
-        *(pipeline.synthesize(engine, "cmn", plan.prosody, chunk.spoken, chunk.key) for _ in range(20))
+        *(synthesize(engine, "cmn", plan.prosody, chunk.spoken, chunk.key) for _ in range(20))
     )
     assert espeak.calls == ["只说一次。"]
     assert len({r.key for r in records}) == 1
@@ -84,16 +85,16 @@ async def test_progress_callback(pipeline: Pipeline) -> None:
 async def test_unknown_engine_on_an_article(pipeline: Pipeline) -> None:
     article = await add(pipeline, "文字。")
     with pytest.raises(InvalidInput, match="valid engines: local, espeak, edge"):
-        await pipeline.plan(article.__class__(**{**article.__dict__, "engine": "nope"}))
+        await pipeline.planner.plan(article.__class__(**{**article.__dict__, "engine": "nope"}))
 
 
 async def test_a_key_finished_meanwhile_is_not_made_again(pipeline: Pipeline, espeak) -> None:
     # A stream looked at the cache, found the chunk missing, and asks for it only after the job has made it
     # (no synthesis in flight any more): it must get the cached audio, not a second synthesis.
     article = await add(pipeline, "只做一次。")
-    plan = await pipeline.plan(article)
+    plan = await pipeline.planner.plan(article)
     chunk, engine = plan.spoken[0], pipeline.engines.get()
-    first = await pipeline.synthesize(engine, "cmn", plan.prosody, chunk.spoken, chunk.key)
-    late = await pipeline.synthesize(engine, "cmn", plan.prosody, chunk.spoken, chunk.key)
+    first = await pipeline.synthesizer.synthesize(engine, "cmn", plan.prosody, chunk.spoken, chunk.key)
+    late = await pipeline.synthesizer.synthesize(engine, "cmn", plan.prosody, chunk.spoken, chunk.key)
     assert espeak.calls == ["只做一次。"]
     assert late == first

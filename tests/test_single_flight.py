@@ -44,9 +44,9 @@ async def test_50_concurrent_requests_for_one_uncached_chunk(client: httpx.Async
     await add(client, app, "one")
     pipeline = app.state.pipeline
     article = await app.state.store.get_article("one")
-    plan = await pipeline.plan(article)
+    plan = await pipeline.planner.plan(article)
     chunk = plan.spoken[4]
-    audio = await asyncio.gather(*(pipeline.chunk_audio(plan, chunk) for _ in range(50)))
+    audio = await asyncio.gather(*(pipeline.synthesizer.chunk_audio(plan, chunk) for _ in range(50)))
     assert len(set(audio)) == 1
     assert espeak.calls == [SENTENCES[4]]
     # And the chunk URL then serves it; a regeneration request makes nothing again.

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable
 
 from helpers import CountingEngine
 from test_jobs import add
 
 from tts_service import upkeep
 from tts_service.pipeline import Pipeline
+
+
+def verify(pipeline: Pipeline, **options) -> Awaitable[upkeep.VerifyReport]:
+    return upkeep.verify(pipeline.store, pipeline.cache, **options)
+
+
+def collect(pipeline: Pipeline, **options) -> Awaitable[upkeep.GcReport]:
+    return upkeep.collect(pipeline.store, pipeline.cache, pipeline.planner, **options)
 
 
 async def ready(pipeline: Pipeline, slug: str, text: str):
@@ -27,7 +36,7 @@ def files(pipeline: Pipeline) -> set[str]:
 async def test_a_sound_cache_verifies(pipeline: Pipeline) -> None:
     await ready(pipeline, "a", "第一句。第二句。")
     await ready(pipeline, "b", "第三句。")
-    report = await upkeep.verify(pipeline)
+    report = await verify(pipeline)
     assert report.checked == 3 + 2  # three chunks, two whole-article files
     assert (report.bad, report.unhashed, report.unrecorded) == ([], 0, [])
 
@@ -45,7 +54,7 @@ async def test_bad_files_are_found_and_quarantined(pipeline: Pipeline, espeak: C
     stray.parent.mkdir(exist_ok=True)
     stray.write_bytes(b"junk")
 
-    report = await upkeep.verify(pipeline)
+    report = await verify(pipeline)
     reasons = {p.key: p.reason for p in report.bad}
     assert set(reasons) == {keys[0], keys[1], keys[2]}
     assert reasons[keys[0]] == f"size {len(data) // 2} bytes, recorded {len(data)}"
@@ -54,7 +63,7 @@ async def test_bad_files_are_found_and_quarantined(pipeline: Pipeline, espeak: C
     assert report.unrecorded == [stray.name]
     assert report.quarantined == [] and cache.path(keys[0]).exists()  # only reported
 
-    report = await upkeep.verify(pipeline, quarantine=True)
+    report = await verify(pipeline, quarantine=True)
     assert sorted(report.quarantined) == sorted([keys[0], keys[1]])  # the missing one has nothing to move
     assert not cache.path(keys[0]).exists() and (cache.root / "quarantine" / f"{keys[0]}.mp3").exists()
     manifest = await pipeline.manifest(article)
@@ -63,7 +72,7 @@ async def test_bad_files_are_found_and_quarantined(pipeline: Pipeline, espeak: C
     espeak.calls.clear()
     await pipeline.generate(article)
     assert sorted(espeak.calls) == ["第一句。", "第三句。", "第二句。"]
-    report = await upkeep.verify(pipeline)
+    report = await verify(pipeline)
     assert report.bad == [] and report.unrecorded == [stray.name]
 
 
@@ -92,29 +101,29 @@ async def test_gc_removes_only_what_no_current_revision_uses(pipeline: Pipeline)
     sizes += stale_temp.stat().st_size
     before = files(pipeline)
 
-    young = await upkeep.collect(pipeline, dry_run=True)  # default: files under 15 minutes old stay
+    young = await collect(pipeline, dry_run=True)  # default: files under 15 minutes old stay
     assert young.removed == [] and young.kept == len(before)
-    dry = await upkeep.collect(pipeline, dry_run=True, min_age=0)
+    dry = await collect(pipeline, dry_run=True, min_age=0)
     assert {p.name for p in dry.removed} == gone and dry.freed == sizes
     assert files(pipeline) == before
 
-    report = await upkeep.collect(pipeline, min_age=0)
+    report = await collect(pipeline, min_age=0)
     assert {p.name for p in report.removed} == gone and report.freed == sizes
     assert files(pipeline) == before - gone
     assert await pipeline.store.audio_records([old_keys[1]]) == {}
     assert await pipeline.store.assembly(old_whole) is None
-    assert (await upkeep.verify(pipeline)).bad == []
+    assert (await verify(pipeline)).bad == []
     for slug in ("a", "b"):
         article = await pipeline.store.get_article(slug)
         assert (await pipeline.manifest(article)).status == "ready"
-    assert (await upkeep.collect(pipeline, min_age=0)).removed == []
+    assert (await collect(pipeline, min_age=0)).removed == []
 
 
 async def test_gc_after_a_deletion_keeps_shared_sentences(pipeline: Pipeline) -> None:
     _, a_keys, a_whole = await ready(pipeline, "a", "共用的一句。只属于甲。")
     _, b_keys, _ = await ready(pipeline, "b", "共用的一句。")
     await pipeline.delete("a")
-    report = await upkeep.collect(pipeline, min_age=0)
+    report = await collect(pipeline, min_age=0)
     assert {p.name for p in report.removed} == {f"{a_keys[1]}.mp3", f"{a_whole}.mp3"}
     assert pipeline.cache.exists(b_keys[0])
 
@@ -124,5 +133,5 @@ async def test_gc_keeps_a_young_file(pipeline: Pipeline) -> None:
     await ready(pipeline, "a", "新的。")
     path = pipeline.cache.path(keys[0])
     os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 100))
-    report = await upkeep.collect(pipeline, min_age=200)
+    report = await collect(pipeline, min_age=200)
     assert path.exists() and all(p.name != path.name for p in report.removed)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 
 from tts_service.article import Article
 from tts_service.audio.assemble import Piece, Tags, assemble, pause_audio
 from tts_service.audio.frames import audio_bytes
 from tts_service.cache import AudioCache
+from tts_service.errors import NotFound, StorageFull
+from tts_service.planning import Plan
 from tts_service.store import AssemblyRecord, Store
+
+log = logging.getLogger(__name__)
 
 # Bump when the same chunks and pauses would give different bytes (tag layout, framing).
 ASSEMBLY_VERSION = 1
@@ -35,6 +40,18 @@ class Assembler:
     def __init__(self, store: Store, cache: AudioCache) -> None:
         self.store, self.cache = store, cache
         self._inflight: dict[str, asyncio.Task[AssemblyRecord]] = {}
+
+    async def whole(self, article: Article, plan: Plan) -> AssemblyRecord | None:
+        """The whole-article file of a plan whose chunks are all cached (built on first use, then cached);
+        None, logged, if it cannot be built now: the chunks still play."""
+        if not plan.spoken:
+            return None
+        keys, paragraphs = [c.key for c in plan.spoken], [c.paragraph for c in plan.spoken]
+        try:
+            return await self.get(article, keys, paragraphs)
+        except (ValueError, OSError, NotFound, StorageFull) as exc:
+            log.error("cannot assemble the audio of %s: %s", article.slug, exc)
+            return None
 
     async def get(self, article: Article, chunk_keys: list[str], paragraphs: list[int]) -> AssemblyRecord:
         """The whole-article file for these (already cached) chunks, built now if it does not exist."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tts_service.pipeline import PlannedChunk
+from tts_service.planning import PlannedChunk
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ from pydantic import ValidationError
 from rich.progress import Progress
 
 from tts_service.article import draft_from
-from tts_service.cache import AudioCache
 from tts_service.config import Settings
-from tts_service.engines import EngineRegistry, Prosody, Synthesis
+from tts_service.engines import Prosody, Synthesis
 from tts_service.errors import InvalidInput, TTSError, invalid_input
 from tts_service.jobs import Job
-from tts_service.pipeline import Pipeline, spoken_form
-from tts_service.store import Store
+from tts_service.planning import spoken_form
+from tts_service.services import Services, open_services
+from tts_service.states import JobStatus
 from tts_service.text import segment
 from tts_service.text.document import Document, parse_document
 from tts_service.text.lexicon import Lexicon, LexiconEntry
@@ -32,19 +32,13 @@ DEMO_FILE = Path(__file__).resolve().parent / "demo" / "demo-article.md"
 DEMO_SLUG = "demo"
 
 
-def _run(work: Callable[[Settings, Pipeline], Awaitable[T]]) -> T:
-    """Run ``work`` with a pipeline over the configured home; TTSErrors become a message and exit 1."""
+def _run(work: Callable[[Services], Awaitable[T]]) -> T:
+    """Run ``work`` with the services over the configured home; TTSErrors become a message and exit 1."""
     settings = Settings()
 
     async def main() -> T:
-        store = Store(settings.db_path)
-        pipeline = Pipeline(settings, store, AudioCache(settings.cache_dir), EngineRegistry(settings))
-        try:
-            return await work(settings, pipeline)
-        finally:
-            await pipeline.aclose()
-            pipeline.engines.close()
-            store.close()
+        async with open_services(settings) as services:
+            return await work(services)
 
     with _user_errors():
         return asyncio.run(main())
@@ -77,8 +71,8 @@ def _save(doc: Document, slug: str | None, title: str | None = None) -> str:
     """Store a document as an article (or a new revision of it); return the slug."""
     draft = draft_from(doc, slug=slug, title=title)
 
-    async def work(settings: Settings, pipeline: Pipeline) -> str:
-        return (await pipeline.save(draft)).slug
+    async def work(services: Services) -> str:
+        return (await services.pipeline.save(draft)).slug
 
     return _run(work)
 
@@ -110,8 +104,8 @@ def import_(
 def seed():
     """Add the demo article unless it is already there."""
 
-    async def exists(settings: Settings, pipeline: Pipeline) -> bool:
-        return DEMO_SLUG in {a.slug for a in await pipeline.store.list_articles()}
+    async def exists(services: Services) -> bool:
+        return DEMO_SLUG in {a.slug for a in await services.store.list_articles()}
 
     if _run(exists):
         typer.echo(f"demo article present: {DEMO_SLUG}")
@@ -130,8 +124,8 @@ def pregen(
         typer.echo("error: give article slugs or --all (not both)", err=True)
         raise typer.Exit(2)
 
-    async def work(settings: Settings, pipeline: Pipeline) -> list[Job]:
-        store = pipeline.store
+    async def work(services: Services) -> list[Job]:
+        store, pipeline = services.store, services.pipeline
         articles = await store.list_articles() if all_ else [await store.get_article(s) for s in slugs or []]
         finished = []
         with Progress() as progress:
@@ -152,7 +146,7 @@ def pregen(
     for job in jobs:
         note = f" — {job.error}" if job.error else (f" — {job.fallback}" if job.fallback else "")
         typer.echo(f"job {job.id} {job.slug}: {job.status}, {job.done}/{job.total} chunks{note}")
-    if any(job.status == "failed" for job in jobs):
+    if any(job.status == JobStatus.FAILED for job in jobs):
         raise typer.Exit(1)
 
 
@@ -167,8 +161,8 @@ def prune(
     from tts_service.sessions import SessionStore
     from tts_service.web.session import token_fingerprint
 
-    async def work(settings: Settings, pipeline: Pipeline) -> tuple[int, int, int, int, int]:
-        store = pipeline.store
+    async def work(services: Services) -> tuple[int, int, int, int, int]:
+        settings, store = services.settings, services.store
         before = settings.db_path.stat().st_size
         revisions, jobs = await store.prune(settings.keep_revisions if keep is None else keep)
         sessions = await SessionStore(store).prune(token_fingerprint(settings))
@@ -180,8 +174,10 @@ def prune(
         typer.echo("error: --keep is 0 (keep all) or more", err=True)
         raise typer.Exit(2)
     revisions, jobs, sessions, before, after = _run(work)
-    typer.echo(f"removed {revisions} revisions, {jobs} jobs, {sessions} sessions;"
-               f" database {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB")
+    typer.echo(
+        f"removed {revisions} revisions, {jobs} jobs, {sessions} sessions;"
+        f" database {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB"
+    )
 
 
 def _rate(value: str) -> int:
@@ -201,11 +197,12 @@ def synth(
 ):
     """Speak TEXT into an MP3 file, without touching the article store."""
 
-    async def work(settings: Settings, pipeline: Pipeline) -> float:
-        chosen, chosen_voice = pipeline.resolve(engine, voice)
+    async def work(services: Services) -> float:
+        settings = services.settings
+        chosen, chosen_voice = services.pipeline.planner.resolve(engine, voice)
         prosody = Prosody(rate=_rate(rate))
         pieces = [c.text for p in segment.paragraphs(text) for c in segment.chunks(p, chosen.max_chunk_chars)]
-        slots = asyncio.Semaphore(settings.workers)  # as many chunks at once as the service would run
+        slots = asyncio.Semaphore(settings.synthesis_slots)  # as many chunks at once as the service would run
 
         async def one(piece: str) -> Synthesis:
             async with slots:
@@ -234,10 +231,9 @@ def lexicon_add(
     with _user_errors():
         entry = LexiconEntry(written=written, spoken=spoken)
 
-    async def work(settings: Settings, pipeline: Pipeline) -> bool:
-        return await pipeline.store.put_lexicon(
-            entry.written, entry.spoken, limit=settings.max_lexicon_entries
-        )
+    async def work(services: Services) -> bool:
+        limit = services.settings.max_lexicon_entries
+        return await services.store.put_lexicon(entry.written, entry.spoken, limit=limit)
 
     typer.echo(f"{'added' if _run(work) else 'replaced'}: {entry.written} → {entry.spoken}")
 
@@ -246,8 +242,8 @@ def lexicon_add(
 def lexicon_list():
     """Print every entry as WRITTEN<TAB>SPOKEN."""
 
-    async def work(settings: Settings, pipeline: Pipeline) -> dict[str, str]:
-        return await pipeline.store.lexicon()
+    async def work(services: Services) -> dict[str, str]:
+        return await services.store.lexicon()
 
     for written, spoken in sorted(_run(work).items()):
         typer.echo(f"{written}\t{spoken}")
@@ -257,8 +253,8 @@ def lexicon_list():
 def lexicon_remove(written: Annotated[str, typer.Argument(help="The written form to remove.")]):
     """Remove an entry."""
 
-    async def work(settings: Settings, pipeline: Pipeline) -> None:
-        await pipeline.store.remove_lexicon(written)
+    async def work(services: Services) -> None:
+        await services.store.remove_lexicon(written)
 
     _run(work)
     typer.echo(f"removed: {written}")
@@ -267,8 +263,8 @@ def lexicon_remove(written: Annotated[str, typer.Argument(help="The written form
 def _spoken_lines(lines: Iterator[str]) -> Iterator[str]:
     """Each input line's spoken form: the stored lexicon applied, then normalisation."""
 
-    async def work(settings: Settings, pipeline: Pipeline) -> Lexicon:
-        return Lexicon.of(await pipeline.store.lexicon())
+    async def work(services: Services) -> Lexicon:
+        return Lexicon.of(await services.store.lexicon())
 
     lexicon = _run(work)
     for line in lines:
@@ -302,8 +298,8 @@ def cache_verify(
     """Check that every cached file decodes and matches its recorded size and hash; exit 1 if any is bad."""
     from tts_service import upkeep
 
-    async def work(settings: Settings, pipeline: Pipeline) -> upkeep.VerifyReport:
-        return await upkeep.verify(pipeline, quarantine=quarantine)
+    async def work(services: Services) -> upkeep.VerifyReport:
+        return await upkeep.verify(services.store, services.cache, quarantine=quarantine)
 
     report = _run(work)
     for problem in report.bad:
@@ -330,12 +326,15 @@ def cache_gc(
     """Remove cached audio that no current article revision references; report the bytes freed."""
     from tts_service import upkeep
 
-    async def work(settings: Settings, pipeline: Pipeline) -> upkeep.GcReport:
-        return await upkeep.collect(pipeline, dry_run=dry_run, min_age=min_age)
+    async def work(services: Services) -> upkeep.GcReport:
+        planner = services.pipeline.planner
+        return await upkeep.collect(services.store, services.cache, planner, dry_run=dry_run, min_age=min_age)
 
     report = _run(work)
     verb = "would remove" if dry_run else "removed"
     for path in report.removed:
         typer.echo(f"{verb} {path.name}")
-    typer.echo(f"{verb} {len(report.removed)} files, {report.freed} bytes ({report.freed / 1e6:.1f} MB);"
-               f" kept {report.kept}")
+    typer.echo(
+        f"{verb} {len(report.removed)} files, {report.freed} bytes ({report.freed / 1e6:.1f} MB);"
+        f" kept {report.kept}"
+    )

@@ -21,7 +21,15 @@ class Settings(BaseSettings):
     voice: str | None = Field(default=None, description="Default voice; the engine's own default if unset.")
     editor_token: SecretStr | None = Field(default=None, description="Bearer token for editor endpoints.")
     max_article_chars: int = Field(default=100_000, gt=0)
-    workers: int = Field(default=2, gt=0, description="Concurrent synthesis jobs per process.")
+    workers: int = Field(
+        default=2, gt=0, description="The default for both of the next two (one setting for small sites)."
+    )
+    synthesis_workers: int | None = Field(
+        default=None, gt=0, description="Engine calls at once per process (the local voice's threads)."
+    )
+    job_workers: int | None = Field(
+        default=None, gt=0, description="Articles generating at once per process."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     local_threads: int = Field(default=1, gt=0, description="LiteRT threads per local-voice worker.")
@@ -89,6 +97,16 @@ class Settings(BaseSettings):
                     " grants is OFF; make one with: openssl rand -hex 24"
                 )
         return warnings
+
+    @property
+    def synthesis_slots(self) -> int:
+        """Chunks synthesised at once in this process: TTS_SYNTHESIS_WORKERS, else TTS_WORKERS."""
+        return self.synthesis_workers or self.workers
+
+    @property
+    def concurrent_jobs(self) -> int:
+        """Generation jobs run at once in this process: TTS_JOB_WORKERS, else TTS_WORKERS."""
+        return self.job_workers or self.workers
 
     @property
     def cors_origin_list(self) -> list[str]:

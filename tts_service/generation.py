@@ -7,24 +7,39 @@ import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from tts_service.article import Article
+from tts_service.assembly import Assembler
 from tts_service.errors import InvalidInput, NotFound, StorageFull, SynthesisError
-from tts_service.jobs import HEARTBEAT_SECONDS, Job
-
-if TYPE_CHECKING:
-    from tts_service.pipeline import Pipeline, Plan
+from tts_service.jobs import HEARTBEAT_SECONDS, Job, JobStore
+from tts_service.planning import Plan, Planner, SpokenChunk
+from tts_service.states import JobStatus
+from tts_service.store import Store
+from tts_service.synthesis import Synthesizer
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int], None]
 
 
 class JobRunner:
-    """Runs one job to its end and records every step of it in the store."""
+    """Runs one job to its end and records every step of it in the store.
 
-    def __init__(self, pipeline: Pipeline, slots: asyncio.Semaphore) -> None:
-        self.pipeline, self.jobs, self.slots = pipeline, pipeline.jobs, slots
+    It takes what a job needs and nothing more: the planner, the synthesizer, the job store, the assembler,
+    the article store (to see whether the article changed) and the fallback engine's name.
+    """
+
+    def __init__(
+        self,
+        planner: Planner,
+        synthesizer: Synthesizer,
+        jobs: JobStore,
+        assembler: Assembler,
+        store: Store,
+        fallback: str | None,
+        slots: asyncio.Semaphore,
+    ) -> None:
+        self.planner, self.synthesizer, self.jobs, self.assembler = planner, synthesizer, jobs, assembler
+        self.store, self.fallback, self.slots = store, fallback, slots
         self.superseded_by: int | None = None  # set (then the task cancelled) when a newer revision starts
 
     async def run(self, article: Article, job: Job, on_progress: ProgressFn | None = None) -> Job:
@@ -33,10 +48,10 @@ class JobRunner:
         heartbeat = asyncio.create_task(self._beat(job.id))
         try:
             async with self.slots:
-                current = await self.pipeline.store.get_article(job.slug)
+                current = await self.store.get_article(job.slug)
                 if current.revision != job.revision:  # edited again while this job queued
                     return await self._superseded(job, current.revision)
-                job = await self.jobs.update(job.id, status="running")
+                job = await self.jobs.update(job.id, status=JobStatus.RUNNING)
                 return await self._generate(article, job, on_progress)
         except asyncio.CancelledError:
             if self.superseded_by is None:
@@ -47,13 +62,15 @@ class JobRunner:
             return await self._superseded(job, self.superseded_by)
         except NotFound:  # the article, and with it the job, was deleted meanwhile
             log.info("job %d (%s) ended: the article was deleted", job.id, job.slug)
-            return dataclasses.replace(job, status="failed", error="the article was deleted")
+            return dataclasses.replace(job, status=JobStatus.FAILED, error="the article was deleted")
         except StorageFull as exc:  # another engine would not help: the disk is the problem
             log.error("job %d (%s) failed: %s", job.id, job.slug, exc.message)
-            return await self.jobs.update(job.id, status="failed", error=exc.message)
+            return await self.jobs.update(job.id, status=JobStatus.FAILED, error=exc.message)
         except Exception:
             log.exception("job %d (%s) crashed", job.id, job.slug)
-            return await self.jobs.update(job.id, status="failed", error="internal error during synthesis")
+            return await self.jobs.update(
+                job.id, status=JobStatus.FAILED, error="internal error during synthesis"
+            )
         finally:
             heartbeat.cancel()
 
@@ -65,7 +82,9 @@ class JobRunner:
 
     async def _superseded(self, job: Job, revision: int) -> Job:
         log.info("job %d (%s r%d) stopped: revision %d is current", job.id, job.slug, job.revision, revision)
-        return await self.jobs.update(job.id, status="failed", error=f"superseded by revision {revision}")
+        return await self.jobs.update(
+            job.id, status=JobStatus.FAILED, error=f"superseded by revision {revision}"
+        )
 
     async def _beat(self, job_id: int) -> None:
         """Tell other processes the job is alive (they take over a job whose heartbeat stops)."""
@@ -77,39 +96,40 @@ class JobRunner:
                 return  # deleted with its article; the run itself stops on its own NotFound
 
     async def _generate(self, article: Article, job: Job, on_progress: ProgressFn | None) -> Job:
-        pipeline = self.pipeline
-        plan = await pipeline.plan(article, using=(job.engine, job.voice))
+        plan = await self.planner.plan(article, using=(job.engine, job.voice))
         error = await self._synthesize_all(job, plan, on_progress)
         if error is not None:
             fallback = self._fallback(plan)
             if fallback is None:
                 log.warning("job %d (%s) failed: %s", job.id, job.slug, error)
-                return await self.jobs.update(job.id, status="failed", error=error)
+                return await self.jobs.update(job.id, status=JobStatus.FAILED, error=error)
             engine, voice = fallback
             # Never two voices in one revision: the fallback engine reads the whole article, and the
             # revision remembers it, so pages, streams and the whole file all use the fallback's audio.
             note = f"{plan.engine} failed ({error}); the whole article is read by {engine}"
             log.warning("job %d (%s): %s", job.id, job.slug, note)
             job = await self.jobs.update(job.id, engine=engine, voice=voice, fallback=note, done=0)
-            await pipeline.store.set_audio_voice(article.slug, article.revision, engine, voice)
-            plan = await pipeline.plan(article, using=fallback)
+            await self.store.set_audio_voice(article.slug, article.revision, engine, voice)
+            plan = await self.planner.plan(article, using=fallback)
             error = await self._synthesize_all(job, plan, on_progress)
             if error is not None:
                 failure = f"{note}; {engine} failed too ({error})"
-                return await self.jobs.update(job.id, status="failed", error=failure)
+                return await self.jobs.update(job.id, status=JobStatus.FAILED, error=failure)
         elif article.audio_engine and (plan.engine, plan.voice) != _fallen_back(article):
             # A retry on the article's own engine worked: its audio is its own voice again.
-            await pipeline.store.set_audio_voice(article.slug, article.revision, None, None)
+            await self.store.set_audio_voice(article.slug, article.revision, None, None)
         await self._assemble(article, plan)
-        return await self.jobs.update(job.id, status="done", done=len(plan.spoken), total=len(plan.spoken))
+        return await self.jobs.update(
+            job.id, status=JobStatus.DONE, done=len(plan.spoken), total=len(plan.spoken)
+        )
 
     def _fallback(self, plan: Plan) -> tuple[str, str] | None:
         """The fallback engine and voice for a plan whose engine failed; None if there is none."""
-        name = self.pipeline.settings.fallback_engine
+        name = self.fallback
         if not name or name == plan.engine:
             return None
         try:
-            engine, voice = self.pipeline.resolve(name, None)
+            engine, voice = self.planner.resolve(name, None)
         except InvalidInput as exc:
             log.error("the fallback engine is misconfigured: %s", exc.message)
             return None
@@ -117,24 +137,18 @@ class JobRunner:
 
     async def _synthesize_all(self, job: Job, plan: Plan, on_progress: ProgressFn | None) -> str | None:
         """Synthesise every chunk of ``plan`` not cached yet; the first failure's reason, or None."""
-        pipeline = self.pipeline
-        keys = [c.key for c in plan.spoken if c.key is not None]
-        records = await pipeline.store.audio_records(keys)
-        present = await asyncio.to_thread(lambda: {k for k in records if pipeline.cache.exists(k)})
+        keys = [c.key for c in plan.spoken]
+        present = await self.synthesizer.cached(keys)
         todo = list({c.key: c for c in plan.spoken if c.key not in present}.values())
         total, done = len(keys), sum(k in present for k in keys)
         uses = Counter(keys)
-        if pipeline.metrics:
-            for key in keys:
-                pipeline.metrics.cache(key in present)
         await self.jobs.update(job.id, done=done, total=total)
         if on_progress:
             on_progress(done, total)
-        engine = pipeline.engines.get(plan.engine)
 
-        async def one(chunk) -> None:
+        async def one(chunk: SpokenChunk) -> None:
             nonlocal done
-            await pipeline.synthesize(engine, plan.voice, plan.prosody, chunk.spoken, chunk.key)
+            await self.synthesizer.ensure(plan, chunk)
             done += uses[chunk.key]  # a sentence said twice in the article is made once
             await self.jobs.update(job.id, done=done)
             if on_progress:
@@ -153,13 +167,12 @@ class JobRunner:
 
     async def _assemble(self, article: Article, plan: Plan) -> None:
         """Build the whole-article file now, so the first listener gets it at once."""
-        pipeline = self.pipeline
         try:
-            current = await pipeline.store.get_article(article.slug)
+            current = await self.store.get_article(article.slug)
         except NotFound:
             return  # deleted while generating
         if current.revision == article.revision:
-            await pipeline.whole(current, await pipeline.manifest(current, plan))
+            await self.assembler.whole(current, plan)
 
 
 def _fallen_back(article: Article) -> tuple[str | None, str | None]:

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tts_service.errors import NotFound
+from tts_service.states import ACTIVE_JOBS, JobStatus, sql_list
 from tts_service.store import Store, now
 
-ACTIVE = ("queued", "running")
-STATES = ("queued", "running", "done", "failed")
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER = 60.0  # a job whose heartbeat is older than this has lost its process
 _COLUMNS = (
@@ -39,7 +38,7 @@ class Job:
     revision: int
     engine: str
     voice: str
-    status: str
+    status: JobStatus
     done: int
     total: int
     error: str | None
@@ -50,13 +49,17 @@ class Job:
     updated_at: str
     finished_at: str | None
 
+    def __post_init__(self) -> None:
+        # Rows from the store hold the status as text; a job always holds its JobStatus.
+        object.__setattr__(self, "status", JobStatus(self.status))
+
     @property
     def active(self) -> bool:
-        return self.status in ACTIVE
+        return self.status.active
 
     @property
     def progress(self) -> float:
-        if self.status == "done":
+        if self.status == JobStatus.DONE:
             return 1.0
         return 0.0 if self.total == 0 else round(self.done / self.total, 4)
 
@@ -107,8 +110,8 @@ class JobStore:
             stamp = now()
             job_id = conn.execute(
                 "INSERT INTO jobs (slug, revision, engine, voice, status, owner, heartbeat, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-                (slug, revision, engine, voice, this_process(), time.time(), stamp, stamp),
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (slug, revision, engine, voice, JobStatus.QUEUED, this_process(), time.time(), stamp, stamp),
             ).lastrowid
             assert job_id is not None
             return _row(conn, job_id)
@@ -126,9 +129,9 @@ class JobStore:
 
     async def orphans(self) -> list[Job]:
         """Active jobs whose process is gone, oldest first."""
-        sql = f"SELECT {_COLUMNS} FROM jobs WHERE status IN ('queued', 'running') ORDER BY id"
+        sql = f"SELECT {_COLUMNS} FROM jobs WHERE status IN {sql_list(ACTIVE_JOBS)} ORDER BY id"
         rows = await self.store.read(lambda c: c.execute(sql).fetchall())
-        return [job for job in map(lambda row: Job(*row), rows) if orphaned(job)]
+        return [job for job in (Job(*row) for row in rows) if orphaned(job)]
 
     async def claim(self, job: Job) -> bool:
         """Take over an orphaned job; False if another process claimed it first (compare and set)."""
@@ -136,7 +139,7 @@ class JobStore:
         def write(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
                 "UPDATE jobs SET owner = ?, heartbeat = ?, updated_at = ? WHERE id = ? AND owner = ?"
-                " AND heartbeat = ? AND status IN ('queued', 'running')",
+                f" AND heartbeat = ? AND status IN {sql_list(ACTIVE_JOBS)}",
                 (this_process(), time.time(), now(), job.id, job.owner, job.heartbeat),
             )
             return cursor.rowcount == 1
@@ -149,7 +152,8 @@ class JobStore:
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"not job columns: {sorted(unknown)}")
-        if fields.get("status") in ("done", "failed"):
+        status = fields.get("status")
+        if status is not None and JobStatus(status).finished:
             fields["finished_at"] = now()
         fields = {"heartbeat": time.time(), **fields, "updated_at": now()}
         assignments = ", ".join(f"{name} = ?" for name in fields)

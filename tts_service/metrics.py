@@ -6,7 +6,8 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-JOB_STATES = ("queued", "running", "done", "failed")
+from tts_service.states import JobStatus
+
 # Anything else a client sends as a method is counted as "other", so that it cannot add label values.
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # A sentence takes from tens of milliseconds (espeak-ng) to tens of seconds (a slow network).
@@ -41,7 +42,7 @@ class Metrics:
         self._jobs = Gauge("tts_jobs", "Generation jobs by state.", ["state"], registry=self.registry)
         for result in ("hit", "miss"):  # present (at 0) from the start, so rates work from the first scrape
             self._cache.labels(result)
-        for state in JOB_STATES:
+        for state in JobStatus:
             self._jobs.labels(state)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -60,7 +61,7 @@ class Metrics:
 
     def set_jobs(self, counts: Mapping[str, int]) -> None:
         """Set the job gauge from the store's counts; a state missing from ``counts`` has no jobs."""
-        for state in {*JOB_STATES, *counts}:
+        for state in {*JobStatus, *counts}:
             self._jobs.labels(state).set(counts.get(state, 0))
 
     def render(self) -> bytes:

@@ -8,21 +8,29 @@ from tts_service.assembly import PARAGRAPH_PAUSE, SENTENCE_PAUSE
 from tts_service.audio.assemble import Piece, assemble
 from tts_service.engines import Prosody
 from tts_service.errors import InvalidInput, TooLarge
-from tts_service.pipeline import Pipeline
+from tts_service.planning import Planner
+from tts_service.synthesis import Synthesizer
 
 
 async def speak(
-    pipeline: Pipeline, text: str, engine: str | None, voice: str | None, prosody: Prosody
+    planner: Planner,
+    synthesizer: Synthesizer,
+    text: str,
+    engine: str | None,
+    voice: str | None,
+    prosody: Prosody,
+    *,
+    limit: int,
 ) -> tuple[bytes, float]:
-    """The MP3 of ``text`` and its length in seconds. Each sentence is cached (content-addressed) and
-    shared with articles, so saying something again costs nothing; unreferenced ones go at ``cache gc``."""
-    limit = pipeline.settings.tts_max_chars
+    """The MP3 of ``text`` (at most ``limit`` characters) and its length in seconds. Each sentence is cached
+    (content-addressed) and shared with articles, so saying something again costs nothing; unreferenced ones
+    go at ``cache gc``."""
     if len(text) > limit:
         raise TooLarge(f"text is {len(text)} characters; the limit for /api/tts is {limit}")
-    plan = await pipeline.plan_text(text, engine, voice, prosody)  # as an article's text is planned
+    plan = await planner.plan_text(text, engine, voice, prosody)  # as an article's text is planned
     if not plan.spoken:
         raise InvalidInput("nothing to say: the text has no words")
-    audio = await asyncio.gather(*(pipeline.chunk_audio(plan, chunk) for chunk in plan.spoken))
+    audio = await asyncio.gather(*(synthesizer.chunk_audio(plan, chunk) for chunk in plan.spoken))
     pieces = [Piece(data, chunk.paragraph) for data, chunk in zip(audio, plan.spoken, strict=True)]
     joined, _, seconds = await asyncio.to_thread(
         assemble, pieces, sentence_pause=SENTENCE_PAUSE, paragraph_pause=PARAGRAPH_PAUSE

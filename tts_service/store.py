@@ -20,6 +20,7 @@ from typing import TypeVar
 from tts_service import retention
 from tts_service.article import Article, ArticleDraft
 from tts_service.errors import NotFound, StorageFull, TooLarge
+from tts_service.states import JobStatus
 
 T = TypeVar("T")
 
@@ -305,11 +306,11 @@ class Store:
         )
         await self.write(lambda c: c.execute(sql, (engine, voice, revision, slug)))
 
-    async def job_counts(self) -> dict[str, int]:
+    async def job_counts(self) -> dict[JobStatus, int]:
         """How many generation jobs are in each state (for metrics)."""
         sql = "SELECT status, count(*) FROM jobs GROUP BY status"
         rows = await self.read(lambda c: c.execute(sql).fetchall())
-        return {"queued": 0, "running": 0, "done": 0, "failed": 0, **dict(rows)}
+        return {**dict.fromkeys(JobStatus, 0), **{JobStatus(status): count for status, count in rows}}
 
     async def revision_count(self, slug: str) -> int:
         sql = "SELECT count(*) FROM revisions r JOIN articles a ON a.id = r.article_id WHERE a.slug = ?"

@@ -14,9 +14,11 @@ from pathlib import Path
 
 from tts_service.assembly import assembly_key, tags_for
 from tts_service.audio import frames, mp3
-from tts_service.cache import is_key
+from tts_service.cache import AudioCache, is_key
 from tts_service.errors import TTSError
-from tts_service.pipeline import Pipeline
+from tts_service.jobs import JobStore
+from tts_service.planning import Planner
+from tts_service.store import Store
 
 log = logging.getLogger(__name__)
 QUARANTINE = "quarantine"
@@ -79,9 +81,8 @@ def check_file(path: Path, size: int, sha256: str | None, duration: float | None
     return None
 
 
-async def verify(pipeline: Pipeline, *, quarantine: bool = False) -> VerifyReport:
+async def verify(store: Store, cache: AudioCache, *, quarantine: bool = False) -> VerifyReport:
     """Check every recorded chunk and whole-article file; optionally move bad ones aside and forget them."""
-    store, cache = pipeline.store, pipeline.cache
     records = [(r.key, r.size, r.sha256, r.duration) for r in await store.all_audio()]
     records += [(r.key, r.size, r.sha256, r.duration) for r in await store.all_assemblies()]
     report = VerifyReport(checked=len(records), unhashed=sum(r[2] is None for r in records))
@@ -110,21 +111,22 @@ def _quarantine(root: Path, keys: list[str]) -> list[str]:
     return moved
 
 
-async def referenced_keys(pipeline: Pipeline) -> set[str]:
+async def referenced_keys(store: Store, planner: Planner) -> set[str]:
     """Every chunk and whole-article key a current article revision uses: under its own engine, under the
     fallback engine its audio was made with (if so), and under the engine of a job still running."""
     keep: set[str] = set()
-    for article in await pipeline.store.list_articles():
-        job = await pipeline.jobs.latest(article.slug, article.revision)
-        wanted = [(article.engine, article.voice)]
+    jobs = JobStore(store)
+    for article in await store.list_articles():
+        job = await jobs.latest(article.slug, article.revision)
+        wanted: list[tuple[str | None, str | None]] = [(article.engine, article.voice)]
         if article.audio_engine:
             wanted.append((article.audio_engine, article.audio_voice))
         if job is not None and job.active:
             wanted.append((job.engine, job.voice))
         for engine, voice in wanted:
             try:
-                chosen, chosen_voice = pipeline.resolve(engine, voice)
-                plan = await pipeline.plan(article, using=(chosen.name, chosen_voice))
+                chosen, chosen_voice = planner.resolve(engine, voice)
+                plan = await planner.plan(article, using=(chosen.name, chosen_voice))
             except TTSError as exc:  # e.g. an engine no longer configured: nothing of it to keep
                 log.warning("cannot plan %s with %s: %s", article.slug, engine, exc.message)
                 continue
@@ -135,13 +137,15 @@ async def referenced_keys(pipeline: Pipeline) -> set[str]:
     return keep
 
 
-async def collect(pipeline: Pipeline, *, dry_run: bool = False, min_age: float = 900.0) -> GcReport:
+async def collect(
+    store: Store, cache: AudioCache, planner: Planner, *, dry_run: bool = False, min_age: float = 900.0
+) -> GcReport:
     """Remove audio no current article revision references; files younger than ``min_age`` seconds are
     kept, so that work a running process has just written is never taken from under it."""
-    keep = await referenced_keys(pipeline)
+    keep = await referenced_keys(store, planner)
     report = GcReport()
     now = time.time()
-    for path in cache_files(pipeline.cache.root):
+    for path in cache_files(cache.root):
         key = path.stem
         stat = path.stat()
         doomed = (not is_key(key) or key not in keep) and now - stat.st_mtime >= min_age
@@ -153,5 +157,5 @@ async def collect(pipeline: Pipeline, *, dry_run: bool = False, min_age: float =
         if not dry_run:
             await asyncio.to_thread(os.unlink, path)
     if not dry_run:
-        await pipeline.store.forget_audio(p.stem for p in report.removed if is_key(p.stem))
+        await store.forget_audio(p.stem for p in report.removed if is_key(p.stem))
     return report

@@ -37,7 +37,7 @@ def _edge(settings: Settings) -> Engine:
 def _local(settings: Settings) -> Engine:
     from tts_service.engines.local import LocalEngine
 
-    return LocalEngine(settings.model_dir, workers=settings.workers, threads=settings.local_threads)
+    return LocalEngine(settings.model_dir, workers=settings.synthesis_slots, threads=settings.local_threads)
 
 
 _FACTORIES: dict[str, Callable[[Settings], Engine]] = {"local": _local, "espeak": _espeak, "edge": _edge}

@@ -16,7 +16,9 @@ from pydantic import ValidationError
 from tts_service.config import Settings
 from tts_service.errors import RateLimited, TooLarge
 from tts_service.jobs import Job
-from tts_service.pipeline import Manifest, Pipeline
+from tts_service.manifest import Manifest
+from tts_service.pipeline import Pipeline
+from tts_service.states import AudioStatus, JobStatus
 from tts_service.store import Store
 from tts_service.text.lexicon import LexiconEntry
 from tts_service.web import session
@@ -38,29 +40,30 @@ _PRIVATE = {"Cache-Control": "no-store"}  # pages carry the CSRF token and unpub
 
 
 @dataclass(frozen=True)
-class AudioStatus:
+class StatusCell:
     """What the editor sees of an article's audio."""
 
-    state: str  # ready | pending | failed: also the CSS class
+    state: AudioStatus  # also the CSS class; never "empty" (nothing to speak is shown as ready)
     label: str
     detail: str | None = None
 
 
-def audio_status(manifest: Manifest, job: Job | None = None) -> AudioStatus:
+def audio_status(manifest: Manifest, job: Job | None = None) -> StatusCell:
     """The audio status cell: the audio as readers get it, and the latest job's state."""
     fallback = job.fallback if job is not None and job.fallback else None
+    ready, pending = AudioStatus.READY, AudioStatus.PENDING
     if job is not None and job.active:
-        label = "排队中" if job.status == "queued" else f"生成中（{round(job.progress * 100)}%）"
-        if manifest.status == "ready":
+        label = "排队中" if job.status == JobStatus.QUEUED else f"生成中（{round(job.progress * 100)}%）"
+        if manifest.status == ready:
             label += "，现有音频可播放"
-        return AudioStatus("pending", f"{label} · 任务 {job.id}", fallback)
-    if manifest.status == "ready":
-        return AudioStatus("ready", "已就绪", fallback)
-    if manifest.status == "failed":
-        return AudioStatus("failed", "生成失败", manifest.error)
-    if manifest.status == "empty":
-        return AudioStatus("ready", "无可朗读的文字（无音频）")
-    return AudioStatus("pending", f"未完成（已生成 {round(manifest.progress * 100)}%）")
+        return StatusCell(pending, f"{label} · 任务 {job.id}", fallback)
+    if manifest.status == ready:
+        return StatusCell(ready, "已就绪", fallback)
+    if manifest.status == AudioStatus.FAILED:
+        return StatusCell(AudioStatus.FAILED, "生成失败", manifest.error)
+    if manifest.status == AudioStatus.EMPTY:
+        return StatusCell(ready, "无可朗读的文字（无音频）")
+    return StatusCell(pending, f"未完成（已生成 {round(manifest.progress * 100)}%）")
 
 
 def _page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
@@ -96,9 +99,8 @@ async def _admin_page(
 ) -> HTMLResponse:  # fmt: skip
     rows = []
     for article in await store.list_articles():
-        manifest = await pipeline.manifest(article)
-        job = await pipeline.jobs.latest(article.slug, article.revision)
-        rows.append((article, manifest.plan, audio_status(manifest, job)))
+        audio = await pipeline.audio(article, start=False, with_job=True)
+        rows.append((article, audio.manifest.plan, audio_status(audio.manifest, audio.job)))
     lexicon = sorted((await store.lexicon()).items())
     context = {
         "rows": rows,
@@ -184,7 +186,7 @@ async def admin_page(
 @router.post("/articles/{slug}/regenerate", name="admin_regenerate", dependencies=[session.EditorForm])
 async def regenerate(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> Response:
     """Start the article's audio again, even after a failure; chunks already cached are kept."""
-    await pipeline.start(await store.get_article(slug), retry=True)
+    await pipeline.regenerate(await store.get_article(slug))
     return _back(request, "regenerating")
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse
 from tts_service import captions
 from tts_service.article import ArticleDraft, draft_from
 from tts_service.errors import NotFound, NotReady, TooLarge
+from tts_service.states import AudioStatus
 from tts_service.text.lexicon import LexiconEntry
 from tts_service.web.auth import AuthFirst
 from tts_service.web.deps import Editor, PipelineDep, SettingsDep, StoreDep
@@ -30,12 +31,8 @@ async def get_article(request: Request, slug: str, store: StoreDep) -> ArticleOu
 
 
 @router.post("/articles", status_code=201, dependencies=[Editor])
-async def create_article(
-    request: Request, draft: ArticleDraft, store: StoreDep, pipeline: PipelineDep
-) -> ArticleOut:
-    article = await pipeline.save(draft)
-    await pipeline.start(article)
-    return ArticleOut.of(request, article)
+async def create_article(request: Request, draft: ArticleDraft, pipeline: PipelineDep) -> ArticleOut:
+    return ArticleOut.of(request, await pipeline.publish(draft))
 
 
 _IMPORT_BODY = {
@@ -51,7 +48,7 @@ _IMPORT_BODY = {
 
 @router.post("/articles/import", status_code=201, dependencies=[Editor], openapi_extra=_IMPORT_BODY)
 async def import_article(
-    request: Request, settings: SettingsDep, store: StoreDep, pipeline: PipelineDep, slug: str | None = None
+    request: Request, settings: SettingsDep, pipeline: PipelineDep, slug: str | None = None
 ) -> ArticleOut:
     """Import a saved article page (HTML or scraped text) sent as the request body."""
     from tts_service.text.extract import extract
@@ -60,18 +57,14 @@ async def import_article(
     if len(body) > 8 * settings.max_article_chars:  # generous for markup around the text limit
         raise TooLarge(f"page is {len(body)} bytes; the limit is {8 * settings.max_article_chars}")
     doc = await asyncio.to_thread(extract, body)
-    draft = draft_from(doc, slug=slug)
-    article = await pipeline.save(draft)
-    await pipeline.start(article)
-    return ArticleOut.of(request, article)
+    return ArticleOut.of(request, await pipeline.publish(draft_from(doc, slug=slug)))
 
 
 @router.put("/articles/{slug}", dependencies=[Editor])
 async def update_article(
-    request: Request, slug: str, draft: ArticleDraft, store: StoreDep, pipeline: PipelineDep
+    request: Request, slug: str, draft: ArticleDraft, pipeline: PipelineDep
 ) -> ArticleOut:
-    article = await pipeline.save(draft.model_copy(update={"slug": slug}), must_exist=True)
-    await pipeline.start(article)
+    article = await pipeline.publish(draft.model_copy(update={"slug": slug}), must_exist=True)
     return ArticleOut.of(request, article)
 
 
@@ -84,11 +77,7 @@ async def delete_article(slug: str, pipeline: PipelineDep) -> Response:
 @router.get("/articles/{slug}/audio")
 async def article_audio(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> AudioOut:
     """The article's audio manifest; asking for it starts generation if nothing is running."""
-    article = await store.get_article(slug)
-    manifest = await pipeline.manifest(article)
-    job = await pipeline.start(article, plan=manifest.plan) if manifest.status == "pending" else None
-    job = job or await pipeline.jobs.latest(article.slug, article.revision)
-    return AudioOut.of(request, article, manifest, await pipeline.whole(article, manifest), job)
+    return AudioOut.of(request, await pipeline.audio(await store.get_article(slug), with_job=True))
 
 
 @router.post("/articles/{slug}/audio", status_code=202, dependencies=[Editor])
@@ -96,11 +85,10 @@ async def start_generation(
     request: Request, response: Response, slug: str, store: StoreDep, pipeline: PipelineDep
 ) -> AudioOut:
     """Start (or retry) generation as a job; answers at once with the manifest and the job (Location)."""
-    article = await store.get_article(slug)
-    job = await pipeline.start(article, retry=True)
-    manifest = await pipeline.manifest(article)
-    response.headers["Location"] = str(request.url_for("get_job", job_id=job.id))
-    return AudioOut.of(request, article, manifest, await pipeline.whole(article, manifest), job)
+    audio = await pipeline.regenerate(await store.get_article(slug))
+    assert audio.job is not None  # regenerating always has a job
+    response.headers["Location"] = str(request.url_for("get_job", job_id=audio.job.id))
+    return AudioOut.of(request, audio)
 
 
 @router.get("/jobs/{job_id}", name="get_job", dependencies=[Editor])
@@ -108,7 +96,7 @@ async def get_job(
     request: Request, job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], pipeline: PipelineDep
 ) -> JobOut:
     """A generation job: queued, running (with progress), done, or failed with its reason."""
-    return JobOut.of(request, await pipeline.jobs.get(job_id))
+    return JobOut.of(request, await pipeline.job(job_id))
 
 
 _VTT = {200: {"content": {"text/vtt": {"schema": {"type": "string"}}}, "description": "WebVTT captions"}}
@@ -117,10 +105,9 @@ _VTT = {200: {"content": {"text/vtt": {"schema": {"type": "string"}}}, "descript
 @router.get("/articles/{slug}/captions.vtt", name="article_captions", response_model=None, responses=_VTT)
 async def article_captions(slug: str, store: StoreDep, pipeline: PipelineDep) -> PlainTextResponse:
     """WebVTT with one cue per sentence, showing the text as the page shows it; 409 until audio is ready."""
-    article = await store.get_article(slug)
-    manifest = await pipeline.manifest(article)
-    whole = await pipeline.whole(article, manifest)
-    if manifest.status == "empty":
+    audio = await pipeline.audio(await store.get_article(slug), start=False)
+    manifest, whole = audio.manifest, audio.whole
+    if manifest.status == AudioStatus.EMPTY:
         raise NotFound(f"article {slug!r} has nothing to speak, so it has no audio and no captions")
     if whole is None:
         raise NotReady(f"the audio of {slug!r} is {manifest.status}; captions follow when it is ready")

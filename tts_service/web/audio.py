@@ -16,7 +16,9 @@ from tts_service.assembly import stream_parts
 from tts_service.audio.assemble import Piece
 from tts_service.cache import AudioCache
 from tts_service.errors import NotFound, SynthesisError
-from tts_service.pipeline import Manifest, Pipeline
+from tts_service.manifest import Manifest
+from tts_service.pipeline import Pipeline
+from tts_service.states import AudioStatus
 from tts_service.web.deps import PipelineDep, StoreDep
 from tts_service.web.schemas import ERRORS
 
@@ -58,19 +60,18 @@ async def article_mp3(request: Request, slug: str, store: StoreDep, pipeline: Pi
     While the audio is still being made, it streams the article instead, sentence by sentence as each is
     ready, so listening starts at once; the whole file is cached when generation finishes.
     """
-    article = await store.get_article(slug)
-    manifest = await pipeline.manifest(article)
-    whole = await pipeline.whole(article, manifest)
+    # Asking starts the audio if it is missing (not after a failure, and never for an empty article).
+    audio = await pipeline.audio(await store.get_article(slug))
+    article, manifest, whole = audio.article, audio.manifest, audio.whole
     if whole is not None:
         target = str(request.url_for("audio_file", key=whole.key))
         return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-cache"})
-    if manifest.status == "empty":
+    if manifest.status == AudioStatus.EMPTY:
         raise NotFound(f"article {slug!r} has nothing to speak, so it has no audio")
-    if manifest.status == "failed":
-        body = {"detail": f"the audio of {slug!r} is {manifest.status}", "code": "audio_unavailable",
-                "error": manifest.error}  # fmt: skip
+    if manifest.status == AudioStatus.FAILED:
+        detail = f"the audio of {slug!r} is {manifest.status}"
+        body = {"detail": detail, "code": "audio_unavailable", "error": manifest.error}
         return JSONResponse(body, status_code=503, headers={"Retry-After": "60", "Cache-Control": "no-store"})
-    await pipeline.start(article, plan=manifest.plan)
     # X-Accel-Buffering: a proxy in front (nginx) passes each sentence on as soon as it is sent.
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     if request.method == "HEAD":
@@ -82,7 +83,7 @@ async def _stream(pipeline: Pipeline, article: Article, manifest: Manifest) -> A
     previous: Piece | None = None
     for chunk in manifest.plan.spoken:
         try:
-            piece = Piece(await pipeline.chunk_audio(manifest.plan, chunk), chunk.paragraph)
+            piece = Piece(await pipeline.synthesizer.chunk_audio(manifest.plan, chunk), chunk.paragraph)
         except SynthesisError as exc:  # headers are sent: all we can do is end the stream early
             log.warning("stream of %s ended early: %s", article.slug, exc)
             return

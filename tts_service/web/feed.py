@@ -61,7 +61,7 @@ class RSSResponse(Response):
 async def feed(request: Request, store: StoreDep, pipeline: PipelineDep) -> Response:
     items = []
     for article in await store.list_articles():
-        whole = await pipeline.whole(article, await pipeline.manifest(article))
+        whole = (await pipeline.audio(article, start=False)).whole
         if whole is not None:
             items.append((article, whole))
     return Response(rss(request, items), media_type="application/rss+xml; charset=utf-8")

@@ -13,7 +13,8 @@ from fastapi.templating import Jinja2Templates
 
 from tts_service.errors import TTSError
 from tts_service.lru import ByteLRU, deep_size
-from tts_service.pipeline import Manifest, Plan
+from tts_service.manifest import Manifest
+from tts_service.planning import Plan
 from tts_service.web.deps import PipelineDep, StoreDep
 
 router = APIRouter(include_in_schema=False)  # pages for people; the schema documents the API
@@ -112,11 +113,9 @@ async def index(request: Request, store: StoreDep, pipeline: PipelineDep) -> Res
     "/articles/{slug}", methods=["GET", "HEAD"], response_class=HTMLResponse, name="article_page"
 )
 async def article_page(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> Response:
-    article = await store.get_article(slug)
-    manifest = await pipeline.manifest(article)
-    if manifest.status == "pending":
-        await pipeline.start(article, plan=manifest.plan)  # render now; audio arrives in the background
-    whole = await pipeline.whole(article, manifest)
+    # Asking starts the audio if it is missing: the page renders now, the audio arrives in the background.
+    audio = await pipeline.audio(await store.get_article(slug))
+    article, manifest, whole = audio.article, audio.manifest, audio.whole
     # Not (slug, revision) alone: a deleted article's slug starts again at revision 1. The chunks carry
     # the text as the page splits it, which the lexicon, engine and voice also shape.
     shown = (article.slug, article.revision, article.title, article.byline, article.date)

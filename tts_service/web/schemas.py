@@ -7,8 +7,8 @@ from pydantic import BaseModel
 
 from tts_service.article import Article
 from tts_service.jobs import Job
-from tts_service.pipeline import Manifest
-from tts_service.store import AssemblyRecord
+from tts_service.pipeline import ArticleAudio
+from tts_service.states import AudioStatus, JobStatus
 
 
 class ArticleSummary(BaseModel):
@@ -103,7 +103,7 @@ class JobOut(BaseModel):
     url: str
     slug: str
     revision: int
-    status: str  # queued | running | done | failed
+    status: JobStatus
     progress: float
     done: int
     total: int
@@ -141,7 +141,7 @@ class AudioOut(BaseModel):
     revision: int
     engine: str
     voice: str
-    status: str  # ready | pending | failed | empty (nothing to speak: no audio, ever)
+    status: AudioStatus  # empty: nothing to speak, so no audio, ever
     progress: float
     error: str | None
     url: str | None  # the whole-article MP3, once every chunk is ready
@@ -151,14 +151,8 @@ class AudioOut(BaseModel):
     job: JobOut | None = None  # the revision's latest generation job
 
     @classmethod
-    def of(
-        cls,
-        request: Request,
-        article: Article,
-        manifest: Manifest,
-        whole: AssemblyRecord | None,
-        job: Job | None = None,
-    ) -> AudioOut:
+    def of(cls, request: Request, audio: ArticleAudio) -> AudioOut:
+        article, manifest, whole, job = audio.article, audio.manifest, audio.whole, audio.job
         chunks = []
         for index, chunk in enumerate(manifest.plan.spoken):
             record = manifest.records.get(chunk.key)

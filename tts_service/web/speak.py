@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field, field_validator
 from tts_service.engines import Prosody
 from tts_service.errors import Forbidden, RateLimited, Unauthorized
 from tts_service.gate import Gate
-from tts_service.snippet import speak
 from tts_service.text.unicode import check_text
 from tts_service.web.auth import AuthFirst, bearer, precheck
 from tts_service.web.deps import PipelineDep, SettingsDep, is_editor
@@ -71,7 +70,7 @@ async def tts(
 
     async def work() -> tuple[bytes, float]:
         async with gate.enter():  # a bounded queue: a burst gets 503 now, not audio nobody waits for
-            return await speak(pipeline, body.text, body.engine, body.voice, Prosody(rate=body.rate))
+            return await pipeline.speak(body.text, body.engine, body.voice, Prosody(rate=body.rate))
 
     try:
         audio, seconds = await unless_disconnected(request, work())

@@ -1,0 +1,139 @@
+"""Planning: an article's text → paragraphs, sentences and chunks, each with its spoken form and cache key.
+
+Pure apart from reading the lexicon: the same text, engine, voice, prosody and lexicon always give the same
+plan, so plans are cached in memory (bounded in bytes).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from dataclasses import dataclass
+
+from tts_service.article import Article
+from tts_service.cache import audio_key
+from tts_service.engines import Engine, EngineRegistry, Prosody, check_voice
+from tts_service.lru import ByteLRU, deep_size
+from tts_service.store import Store
+from tts_service.text import segment
+from tts_service.text.lexicon import Lexicon
+from tts_service.text.normalize import normalize
+from tts_service.text.unicode import unspeakable_removed
+
+_SPEAKABLE = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class PlannedChunk:
+    """One unit of synthesis, in reading order."""
+
+    paragraph: int
+    sentences: tuple[int, ...]
+    text: str  # exact slice of the paragraph, as the page shows it
+    spoken: str  # what the engine reads
+    key: str | None  # None when there is nothing to say ("——", "……")
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The chunks of one article revision for one engine and voice."""
+
+    engine: str
+    voice: str
+    prosody: Prosody
+    chunks: tuple[PlannedChunk, ...]  # every piece of the text, for the page
+
+    @functools.cached_property
+    def spoken(self) -> tuple[SpokenChunk, ...]:
+        """The pieces that have audio, in reading order; the API numbers chunks by this."""
+        return tuple(c for c in self.chunks if isinstance(c, SpokenChunk))
+
+
+@dataclass(frozen=True)
+class SpokenChunk(PlannedChunk):
+    """A planned chunk that has something to say, and so audio under its key."""
+
+    key: str
+
+
+NO_LEXICON = Lexicon()
+
+
+def spoken_form(display: str, lexicon: Lexicon = NO_LEXICON) -> str:
+    """What the engine reads for a piece of display text: the lexicon, then normalisation."""
+    return " ".join(normalize(lexicon.apply(unspeakable_removed(display))).split())
+
+
+def _plan_size(args: tuple, chunks: tuple[PlannedChunk, ...]) -> int:
+    """Bytes a cached plan holds: its chunks and its text (the key). Engine, voice and the lexicon are shared
+    with other plans (``Lexicon.of`` hands out one object per lexicon), so they are not counted.
+
+    The manifest API's JSON encoder leaves a UTF-8 copy inside every chunk text it writes (CPython keeps it
+    in the string, up to three bytes a character), so the plan grows after it is cached: counted up front.
+    """
+    utf8 = sum(3 * len(c.text) + 1 for c in chunks if not c.text.isascii())
+    return sys.getsizeof(args) + deep_size(args[0], chunks) + utf8
+
+
+def plan_chunks(
+    text: str, engine: str, version: str, voice: str, prosody: Prosody, max_chars: int, lexicon: Lexicon
+) -> tuple[PlannedChunk, ...]:
+    """Every piece of ``text`` in reading order, with its spoken form and (if it says anything) its key."""
+    planned: list[PlannedChunk] = []
+    for p_index, paragraph in enumerate(segment.paragraphs(text)):
+        # One sentence per chunk (or a piece of an over-long one), never several: the reader highlights,
+        # and starts reading from, exactly the sentence the reader points at.
+        for s_index, sentence in enumerate(segment.sentences(paragraph)):
+            for piece in segment.chunks(sentence.text, max_chars):
+                spoken = spoken_form(piece.text, lexicon)
+                if _SPEAKABLE.search(spoken):
+                    key = audio_key(engine, version, voice, prosody, spoken)
+                    planned.append(SpokenChunk(p_index, (s_index,), piece.text, spoken, key))
+                else:
+                    planned.append(PlannedChunk(p_index, (s_index,), piece.text, spoken, None))
+    return tuple(planned)
+
+
+class Planner:
+    """Plans texts for an engine and voice: resolves the engine, reads the lexicon, caches plans."""
+
+    def __init__(self, engines: EngineRegistry, store: Store, default_voice: str | None, cache_bytes: int):
+        self.engines, self.store, self.default_voice = engines, store, default_voice
+        # Plans by text, engine, voice and lexicon: an article page plans its article on every request.
+        self._plans: ByteLRU[tuple, tuple[PlannedChunk, ...]] = ByteLRU(cache_bytes, _plan_size)
+
+    def resolve(self, engine: str | None, voice: str | None) -> tuple[Engine, str]:
+        """The engine and voice to use; TTS_VOICE is the default voice of the default engine only."""
+        chosen = self.engines.get(engine)
+        if voice is None and chosen.name == self.engines.default:
+            voice = self.default_voice
+        return chosen, check_voice(chosen, voice)
+
+    async def plan(
+        self, article: Article, prosody: Prosody | None = None, *, using: tuple[str, str | None] | None = None
+    ) -> Plan:
+        """Chunks and cache keys for an article's current revision (InvalidInput for a bad engine/voice).
+
+        By default the revision is planned with the engine its audio is made with: its own, or the fallback
+        engine if its own failed. ``using`` names an engine and voice instead. The lexicon is read on every
+        call, so an edit takes effect at once; a changed entry changes the spoken text, and so the cache
+        key, of exactly the chunks it touches.
+        """
+        if using is None and article.audio_engine:
+            using = (article.audio_engine, article.audio_voice)
+        engine, voice = using if using is not None else (article.engine, article.voice)
+        return await self.plan_text(article.text, engine, voice, prosody)
+
+    async def plan_text(
+        self, text: str, engine_name: str | None, voice_name: str | None, prosody: Prosody | None = None
+    ) -> Plan:
+        """Chunks and cache keys for any text, exactly as for an article (lexicon, normalisation)."""
+        engine, voice = self.resolve(engine_name, voice_name)
+        lexicon = Lexicon.of(await self.store.lexicon())
+        prosody = prosody or Prosody()
+        args = (text, engine.name, engine.version, voice, prosody, engine.max_chunk_chars, lexicon)
+        chunks = self._plans.get(args)
+        if chunks is None:  # planning a 100,000-character article takes about a second
+            chunks = self._plans.put(args, plan_chunks(*args))
+        return Plan(engine.name, voice, prosody, chunks)

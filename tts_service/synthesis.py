@@ -1,0 +1,119 @@
+"""Synthesis: make a chunk's audio and cache it, once however many ask (single flight), a few at a time.
+
+Usable on its own: it needs a store (for the audio records), the cache and the engines, and nothing of the
+web app or the job scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import time
+from collections.abc import Iterable
+from typing import Protocol
+
+from tts_service.cache import AudioCache
+from tts_service.engines import Engine, EngineRegistry, Prosody
+from tts_service.flight import SingleFlight
+from tts_service.planning import Plan, SpokenChunk
+from tts_service.store import AudioRecord, Store
+
+
+class Metrics(Protocol):
+    """What synthesis reports to (``tts_service.metrics.Metrics``); optional."""
+
+    def observe_synthesis(self, engine: str, seconds: float) -> None: ...
+    def cache(self, hit: bool) -> None: ...
+
+
+class Synthesizer:
+    """Makes sure chunks are cached: at most ``slots`` engine calls at once, one per key however many wait."""
+
+    def __init__(
+        self,
+        store: Store,
+        cache: AudioCache,
+        engines: EngineRegistry,
+        slots: int,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.store, self.cache, self.engines, self.metrics = store, cache, engines, metrics
+        self._slots = asyncio.Semaphore(slots)
+        self._flights: SingleFlight[AudioRecord] = SingleFlight()
+
+    async def cached(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` are cached: recorded and their file present (counted as cache hits or misses)."""
+        keys = list(keys)
+        records = await self.store.audio_records(keys)
+        present = await asyncio.to_thread(lambda: {k for k in records if self.cache.exists(k)})
+        if self.metrics:
+            for key in keys:
+                self.metrics.cache(key in present)
+        return present
+
+    async def ensure(self, plan: Plan, chunk: SpokenChunk) -> AudioRecord:
+        """Make sure a planned chunk is cached (synthesised now if it is not)."""
+        engine = self.engines.get(plan.engine)
+        return await self.synthesize(engine, plan.voice, plan.prosody, chunk.spoken, chunk.key)
+
+    async def chunk_audio(self, plan: Plan, chunk: SpokenChunk) -> bytes:
+        """One chunk's MP3, synthesised now if it is not cached yet (sharing any synthesis in flight)."""
+        if not await self.cached([chunk.key]):
+            await self.ensure(plan, chunk)
+        return await asyncio.to_thread(self.cache.read, chunk.key)
+
+    async def synthesize(
+        self, engine: Engine, voice: str, prosody: Prosody, spoken: str, key: str
+    ) -> AudioRecord:
+        """Make sure ``key`` is cached. Concurrent callers for the same key share one synthesis, which is
+        stopped if every caller leaves (a reader who closed the connection, a cancelled job)."""
+        once = functools.partial(self._synthesize_once, engine, voice, prosody, spoken, key)
+        return await self._flights.run(key, once)
+
+    async def _synthesize_once(
+        self, engine: Engine, voice: str, prosody: Prosody, spoken: str, key: str
+    ) -> AudioRecord:
+        # The caller saw the key missing, but another synthesis of it may have finished since (its in-flight
+        # entry gone): look again now that this one holds the key, or the same audio would be made twice.
+        done = (await self.store.audio_records([key])).get(key)
+        if done is not None and await asyncio.to_thread(self.cache.exists, key):
+            return done
+        async with self._slots:
+            started = time.perf_counter()
+            result = await engine.synthesize(spoken, voice, prosody)
+            if self.metrics:
+                self.metrics.observe_synthesis(engine.name, time.perf_counter() - started)
+        # Audio that exists is kept even if everyone stops waiting now: storing it takes milliseconds, and
+        # making it again would take the engine's time.
+        keeping = asyncio.ensure_future(self._keep(key, result.audio, result.duration, engine.name, voice))
+        try:
+            return await asyncio.shield(keeping)
+        except asyncio.CancelledError:
+            await keeping
+            raise
+
+    async def _keep(self, key: str, audio: bytes, duration: float, engine: str, voice: str) -> AudioRecord:
+        digest = hashlib.sha256(audio).hexdigest()
+        await asyncio.to_thread(self.cache.write, key, audio)
+        # Recorded only once the whole file is in place: a record always means a complete file.
+        record = AudioRecord(key, len(audio), duration, digest)
+        await self.store.record_audio(record, engine, voice)
+        return record
+
+    def tasks(self) -> list[asyncio.Task[AudioRecord]]:
+        """The syntheses in flight, and those still winding down."""
+        return self._flights.tasks()
+
+    def cancel(self) -> list[asyncio.Task[AudioRecord]]:
+        """Cancel the syntheses in flight (at shutdown); their tasks, to await."""
+        tasks = self.tasks()  # those winding down too, to await their clean-up
+        for task in tasks:
+            if not task.cancelling():  # a synthesis already stopping is left to finish its clean-up
+                task.cancel()
+        return tasks
+
+    async def aclose(self, grace: float) -> set[asyncio.Task[AudioRecord]]:
+        """Cancel the syntheses in flight and wait up to ``grace`` seconds; those that did not stop."""
+        tasks = self.cancel()
+        return (await asyncio.wait(tasks, timeout=grace))[1] if tasks else set()
