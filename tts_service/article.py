@@ -69,10 +69,16 @@ class ArticleDraft(BaseModel):
 
 def draft_from(doc: Document, *, slug: str | None = None, title: str | None = None) -> ArticleDraft:
     """A draft from a parsed or extracted document; InvalidInput (not a crash) if it does not validate."""
+    # Validated as any input is: the date is still a string here, which pydantic parses.
+    fields = {
+        "title": title or doc.title,
+        "text": doc.body,
+        "slug": slug,
+        "byline": doc.byline,
+        "date": doc.date,
+    }
     try:
-        return ArticleDraft(
-            title=title or doc.title, text=doc.body, slug=slug, byline=doc.byline, date=doc.date
-        )
+        return ArticleDraft.model_validate(fields)
     except ValidationError as exc:
         raise invalid_input(exc) from None
 

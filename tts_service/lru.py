@@ -13,14 +13,24 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, ParamSpec, TypeVar
+from enum import Enum
+from typing import Generic, Literal, ParamSpec, Protocol, TypeVar, cast, overload
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 P = ParamSpec("P")
 R = TypeVar("R")
 D = TypeVar("D")
-_MISSING = object()
+Args = tuple[object, ...]  # a cached function's positional arguments, its cache key
+
+
+class _Missing(Enum):
+    """The "not cached" sentinel: an enum member, so that ``is`` narrows it (None is a cacheable value)."""
+
+    MISSING = "missing"
+
+
+_MISSING: Literal[_Missing.MISSING] = _Missing.MISSING
 
 _POINTER = 8
 ENTRY_OVERHEAD = 200  # bytes of the map's own bookkeeping per entry: dict slot, order links, size
@@ -83,7 +93,13 @@ class ByteLRU(Generic[K, V]):
     def __contains__(self, key: object) -> bool:
         return key in self._entries
 
-    def get(self, key: K, default: D = None) -> V | D:
+    @overload
+    def get(self, key: K) -> V | None: ...
+
+    @overload
+    def get(self, key: K, default: D) -> V | D: ...
+
+    def get(self, key: K, default: D | None = None) -> V | D | None:
         """The value under ``key``, now the most recently used; ``default`` if it is not here."""
         with self._lock:
             entry = self._entries.get(key)
@@ -113,22 +129,31 @@ class ByteLRU(Generic[K, V]):
             self._bytes = 0
 
 
-def cached(max_bytes: int, size: Callable[[tuple, R], int]) -> Callable[[Callable[P, R]], Callable[P, R]]:
+class Cached(Protocol[P, R]):
+    """What ``cached`` makes of a function: the function, with its ``cache`` to measure or clear."""
+
+    @property
+    def cache(self) -> ByteLRU[Args, R]: ...
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+
+def cached(max_bytes: int, size: Callable[[Args, R], int]) -> Callable[[Callable[P, R]], Cached[P, R]]:
     """Decorator: ``functools.lru_cache`` for a pure function of hashable positional arguments, bounded in
     bytes. ``size(args, result)`` measures an entry; the cache is the wrapper's ``cache`` attribute."""
 
-    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
-        store: ByteLRU[tuple, R] = ByteLRU(max_bytes, size)
+    def decorate(fn: Callable[P, R]) -> Cached[P, R]:
+        store: ByteLRU[Args, R] = ByteLRU(max_bytes, size)
 
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             assert not kwargs, "cached functions take positional arguments only"
             result = store.get(args, _MISSING)
             if result is _MISSING:
-                return store.put(args, fn(*args))
-            return result  # type: ignore[return-value]
+                return store.put(args, fn(*args, **kwargs))
+            return result
 
-        wrapper.cache = store  # type: ignore[attr-defined]
-        return wrapper
+        wrapper.cache = store  # type: ignore[attr-defined]  # a function's attribute, typed by Cached below
+        return cast(Cached[P, R], wrapper)
 
     return decorate

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tts_service import retention
 from tts_service.article import Article, ArticleDraft
@@ -138,7 +138,7 @@ class AssemblyRecord:
     sha256: str | None = None
 
 
-def _assembly(row: tuple) -> AssemblyRecord:
+def _assembly(row: tuple[Any, ...]) -> AssemblyRecord:
     spans = tuple((start, end) for start, end in json.loads(row[3]))
     return AssemblyRecord(row[0], row[1], row[2], spans, row[4])
 
@@ -247,11 +247,12 @@ class Store:
             if row is None and must_exist:
                 raise NotFound(f"no article {slug!r}")
             if row is None:
-                article_id = conn.execute(
+                inserted = conn.execute(
                     "INSERT INTO articles (slug, revision, created_at, updated_at) VALUES (?, 1, ?, ?)",
                     (slug, stamp, stamp),
-                ).lastrowid
-                revision = 1
+                )
+                assert inserted.lastrowid is not None  # an INSERT into a rowid table always sets it
+                article_id, revision = inserted.lastrowid, 1
             else:
                 article_id, revision = row[0], row[1] + 1
                 conn.execute(

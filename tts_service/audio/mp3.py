@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import sys
 
 import lameenc
@@ -39,11 +40,12 @@ def decode(mp3: bytes) -> bytes:
         )
     except miniaudio.DecodeError as exc:
         raise SynthesisError("engine returned audio that does not decode as MP3") from exc
-    if len(sound.samples) == 0:
+    samples: array.array[int] = sound.samples
+    if len(samples) == 0:
         raise SynthesisError("engine returned empty audio")
     if sys.byteorder == "big":  # miniaudio hands back native-endian samples
-        sound.samples.byteswap()
-    return sound.samples.tobytes()
+        samples.byteswap()
+    return samples.tobytes()
 
 
 def duration(mp3: bytes) -> float:
@@ -52,6 +54,8 @@ def duration(mp3: bytes) -> float:
         info = miniaudio.mp3_get_info(mp3)
     except miniaudio.DecodeError as exc:
         raise SynthesisError("engine returned audio that does not decode as MP3") from exc
-    if info.num_frames == 0:
+    frames: int = info.num_frames
+    rate: int = info.sample_rate
+    if frames == 0:
         raise SynthesisError("engine returned empty audio")
-    return info.num_frames / info.sample_rate
+    return frames / rate

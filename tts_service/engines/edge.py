@@ -16,7 +16,7 @@ from tts_service.audio import chunk, frames, mp3, pcm
 from tts_service.engines.base import Prosody, Synthesis, check_voice
 from tts_service.errors import SynthesisError
 
-VOICES = (
+VOICES: tuple[str, ...] = (
     "zh-CN-XiaoxiaoNeural",
     "zh-CN-XiaoyiNeural",
     "zh-CN-YunjianNeural",

@@ -59,7 +59,7 @@ class EspeakEngine:
     """Engine ``espeak``: espeak-ng ``cmn`` voice, WAV on stdout, normalised and encoded to MP3 with LAME."""
 
     name = "espeak"
-    voices = ("cmn", "cmn-latn-pinyin")
+    voices: tuple[str, ...] = ("cmn", "cmn-latn-pinyin")
     default_voice = "cmn"
     max_chunk_chars = 120
 

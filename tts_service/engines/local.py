@@ -72,7 +72,7 @@ class LocalEngine:
     """Engine ``local``: a female Mandarin voice (Baker corpus), 24 kHz, entirely on this machine."""
 
     name = "local"
-    voices = ("baker",)
+    voices: tuple[str, ...] = ("baker",)
     default_voice = "baker"
     max_chunk_chars = 80
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field, field_validator
 
-from tts_service.lru import cached, deep_size
+from tts_service.lru import Args, cached, deep_size
 from tts_service.text.unicode import check_text
 
 
@@ -63,7 +63,7 @@ def _edge(written: str, at_start: bool) -> str:
     return ""
 
 
-def _compiled_size(args: tuple, compiled: tuple[re.Pattern[str], dict[str, str]]) -> int:
+def _compiled_size(args: Args, compiled: tuple[re.Pattern[str], dict[str, str]]) -> int:
     return deep_size(args, compiled) + sys.getsizeof(compiled[0].pattern)  # the pattern's with its program
 
 

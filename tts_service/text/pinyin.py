@@ -12,6 +12,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from tts_service.text import polyphones
 
@@ -55,7 +56,7 @@ Token = Syllable | Break
 
 
 @functools.cache
-def _jieba():
+def _jieba() -> Any:  # the jieba module, which has no type hints
     import jieba  # loads its dictionary lazily, once
     import jieba.posseg
 
@@ -128,8 +129,10 @@ def apply_sandhi(items: list[Token]) -> list[Token]:
     """Tone sandhi between neighbouring syllables of one phrase (breaks reset the context)."""
     out = list(items)
     for start, end in _phrases(out):
-        _sandhi_yi_bu(out, start, end)
-        _sandhi_third(out, start, end)
+        phrase = [s for s in out[start:end] if isinstance(s, Syllable)]  # all of them: a phrase has no break
+        _sandhi_yi_bu(phrase)
+        _sandhi_third(phrase)
+        out[start:end] = phrase
     return out
 
 
@@ -151,14 +154,13 @@ def _with_tone(s: Syllable, tone: int) -> Syllable:
     return Syllable(s.text, s.pinyin[:-1] + str(tone), s.word, s.spelled)
 
 
-def _sandhi_yi_bu(out: list, start: int, end: int) -> None:
+def _sandhi_yi_bu(out: list[Syllable]) -> None:
     """一 and 不: second tone before a fourth tone, 一 fourth before others; neutral in A一A / A不A."""
-    for i in range(start, end):
-        s = out[i]
+    for i, s in enumerate(out):
         if s.spelled or s.text not in "一不" or s.pinyin[:-1] not in ("yi", "bu"):
             continue
-        prev = out[i - 1] if i > start else None
-        nxt = out[i + 1] if i + 1 < end else None
+        prev = out[i - 1] if i > 0 else None
+        nxt = out[i + 1] if i + 1 < len(out) else None
         if nxt is None:
             continue  # 统一, 不: citation tone at the end of a phrase
         if (
@@ -180,15 +182,15 @@ def _is_numeric(s: Syllable | None) -> bool:
     return s is not None and (s.text in _NUMERAL or s.text.isdigit())
 
 
-def _sandhi_third(out: list, start: int, end: int) -> None:
+def _sandhi_third(out: list[Syllable]) -> None:
     """3+3 → 2+3: first inside words (on the dictionary tones), then across word boundaries (on the result).
 
     So 展览馆 → zhan2 lan2 guan3 and 我很好 → wo3 hen2 hao3, the common readings.
     """
-    original = [_tone(out[i]) for i in range(start, end)]
-    for i in range(start, end - 1):
-        if out[i].word == out[i + 1].word and original[i - start] == 3 and original[i + 1 - start] == 3:
+    original = [_tone(s) for s in out]
+    for i in range(len(out) - 1):
+        if out[i].word == out[i + 1].word and original[i] == 3 and original[i + 1] == 3:
             out[i] = _with_tone(out[i], 2)
-    for i in range(end - 2, start - 1, -1):
+    for i in range(len(out) - 2, -1, -1):
         if out[i].word != out[i + 1].word and _tone(out[i]) == 3 and _tone(out[i + 1]) == 3:
             out[i] = _with_tone(out[i], 2)

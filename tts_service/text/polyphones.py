@@ -19,7 +19,7 @@ from pypinyin.constants import PHRASES_DICT
 from pypinyin.contrib.tone_convert import to_tone
 from pypinyin.seg import mmseg
 
-from tts_service.lru import cached, deep_size
+from tts_service.lru import Args, cached, deep_size
 
 # Words whose last syllable is light (neutral tone) in standard Mandarin; pypinyin gives them full tones.
 NEUTRAL_LAST = """
@@ -239,10 +239,16 @@ def load() -> None:
 
 def _plain(text: str) -> list[str]:
     """pypinyin's readings, one per character; "?" where there is none (a string: pypinyin restyles it)."""
-    return lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda s: ["?"] * len(s))
+    # pypinyin's stubs say the errors callback returns a string; its docs and code take a list, one reading
+    # per character, which is what keeps this list as long as the text.
+    return lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True, errors=_unknown)  # type: ignore[arg-type]
 
 
-def _readings_size(args: tuple, readings: tuple) -> int:
+def _unknown(chars: str) -> list[str]:
+    return ["?"] * len(chars)
+
+
+def _readings_size(args: Args, readings: tuple[tuple[str | None, ...], tuple[bool, ...]]) -> int:
     return deep_size(args, readings)
 
 
@@ -255,7 +261,7 @@ def word_readings(word: str) -> tuple[tuple[str | None, ...], tuple[bool, ...]]:
     fixed: list[bool] = []
     for piece in [word] if word in PHRASES_DICT else mmseg.seg.cut(word):
         got = _plain(piece)
-        readings.extend(r if r is not None and r[-1:].isdigit() else None for r in got)
+        readings.extend(r if r[-1:].isdigit() else None for r in got)
         fixed.extend([len(piece) > 1 and piece in PHRASES_DICT] * len(piece))
     return tuple(readings), tuple(fixed)
 

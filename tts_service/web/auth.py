@@ -61,7 +61,8 @@ class TokenGuard:
 
 
 def guard(request: Request) -> TokenGuard:
-    return request.app.state.token_guard
+    token_guard: TokenGuard = request.app.state.token_guard
+    return token_guard
 
 
 def precheck(check: Precheck) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -67,18 +67,19 @@ _CORS_EXPOSE = ("ETag", "Content-Range", "Accept-Ranges", "Content-Length")
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the service's middleware to ``app``; requests are counted into ``app.state.metrics``."""
-    docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url} - {None}
+    docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     if settings.cors_origin_list:
         app.add_middleware(ReadOnlyCors, origins=settings.cors_origin_list)
     app.add_middleware(RequestContext, metrics=app.state.metrics)
-    app.add_middleware(SecurityHeaders, docs_paths=frozenset(docs))
+    app.add_middleware(SecurityHeaders, docs_paths=frozenset(path for path in docs if path is not None))
 
 
 def _route_path(scope: Scope) -> str:
     """The request path below the app's root path (what the routes match against)."""
-    path, root = scope["path"], scope.get("root_path", "")
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
 
 
@@ -167,8 +168,9 @@ def _route_template(scope: Scope, root_path: str) -> str:
     """
     route = scope.get("route")  # set by the router for routes, but not for mounts
     if route is not None:
-        return getattr(route, "path_format", None) or route.path
-    mounted = scope.get("root_path", "")  # a mount (the static files) extends the root path instead
+        template: str = getattr(route, "path_format", None) or route.path
+        return template
+    mounted: str = scope.get("root_path", "")  # a mount (the static files) extends the root path instead
     if mounted != root_path and mounted.startswith(root_path):
         return mounted[len(root_path) :] + "/{path}"
     return "unmatched"

@@ -17,7 +17,7 @@ import logging
 import sys
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from tts_service.config import Settings
 from tts_service.errors import RequestTimeout
@@ -70,6 +70,7 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
     _head_timer: asyncio.TimerHandle | None = None
     _head_begun = False
 
+    # uvicorn's own override narrows asyncio's BaseTransport to Transport (with this ignore); so must ours.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm()  # a connection that never sends a byte is closed too
@@ -77,7 +78,8 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         # With no response pending, bytes are a new head (or the unread rest of a body answered early, which
         # uvicorn reads and drops; it would otherwise hold the connection forever too).
-        if self._head_timer is None and (self.cycle is None or self.cycle.response_complete):
+        cycle: RequestResponseCycle | None = self.cycle  # typed as always set, but None before a request
+        if self._head_timer is None and (cycle is None or cycle.response_complete):
             self._arm()
         super().data_received(data)
 

@@ -35,7 +35,8 @@ def _fingerprint(key: str, purpose: bytes) -> bytes:
 
 
 def _sessions(request: Request) -> SessionStore:
-    return request.app.state.sessions
+    sessions: SessionStore = request.app.state.sessions
+    return sessions
 
 
 def _session_seconds(settings: Settings) -> int:
@@ -57,7 +58,7 @@ def _cookie(request: Request, response: Response, name: str, value: str, max_age
 
 async def current(request: Request, settings: Settings) -> str | None:
     """The signed-in editor's CSRF token, or None when there is no live session."""
-    cached = getattr(request.state, "admin_csrf", None)
+    cached: str | None = getattr(request.state, "admin_csrf", None)
     if cached is not None:
         return cached
     secret, token = request.cookies.get(SESSION_COOKIE), token_fingerprint(settings)
