@@ -11,7 +11,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 
 from tts_service.article import draft_from
 from tts_service.config import Settings
@@ -60,7 +60,7 @@ def _user_errors() -> Iterator[None]:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None
-):
+) -> None:
     """Serve the reader pages and the API."""
     from tts_service.web.server import serve as run_server
 
@@ -82,7 +82,7 @@ def add(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     slug: Annotated[str | None, typer.Option(help="URL name; made from the title if omitted.")] = None,
     title: Annotated[str | None, typer.Option(help="Title; the file's first line if omitted.")] = None,
-):
+) -> None:
     """Add an article from a plain-text or Markdown file (first line = title); prints its slug."""
     with _user_errors():
         typer.echo(_save(parse_document(file.read_text(encoding="utf-8")), slug, title))
@@ -92,7 +92,7 @@ def add(
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     slug: Annotated[str | None, typer.Option(help="URL name; made from the title if omitted.")] = None,
-):
+) -> None:
     """Import a saved article page (HTML or scraped text): title, byline, date and body, no chrome."""
     from tts_service.text.extract import extract
 
@@ -101,7 +101,7 @@ def import_(
 
 
 @app.command()
-def seed():
+def seed() -> None:
     """Add the demo article unless it is already there."""
 
     async def exists(services: Services) -> bool:
@@ -118,7 +118,7 @@ def seed():
 def pregen(
     slugs: Annotated[list[str] | None, typer.Argument(help="Articles to generate audio for.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every article.")] = False,
-):
+) -> None:
     """Synthesise and cache the audio of articles ahead of time, as jobs (an interrupted job resumes)."""
     if bool(slugs) == all_:
         typer.echo("error: give article slugs or --all (not both)", err=True)
@@ -132,7 +132,7 @@ def pregen(
             for article in articles:
                 bar = progress.add_task(article.slug, total=None)
 
-                def update(done: int, total: int, bar=bar) -> None:
+                def update(done: int, total: int, bar: TaskID = bar) -> None:
                     progress.update(bar, completed=done, total=total)
 
                 job = await pipeline.start(article, on_progress=update)
@@ -156,7 +156,7 @@ def prune(
         int | None, typer.Option(help="Revisions to keep per article (default: TTS_KEEP_REVISIONS); 0: all.")
     ] = None,
     vacuum: Annotated[bool, typer.Option(help="Give the freed space back to the file system.")] = True,
-):
+) -> None:
     """Remove old revisions, finished jobs no one looks at, and ended sign-in sessions; report what went."""
     from tts_service.sessions import SessionStore
     from tts_service.web.session import token_fingerprint
@@ -194,7 +194,7 @@ def synth(
     engine: Annotated[str | None, typer.Option(help="Engine name (default: TTS_ENGINE).")] = None,
     voice: Annotated[str | None, typer.Option(help="Voice name (default: the engine's).")] = None,
     rate: Annotated[str, typer.Option(help="Speed change in percent, e.g. +20% or -10%.")] = "+0%",
-):
+) -> None:
     """Speak TEXT into an MP3 file, without touching the article store."""
 
     async def work(services: Services) -> float:
@@ -226,7 +226,7 @@ app.add_typer(lexicon_app, name="lexicon")
 def lexicon_add(
     written: Annotated[str, typer.Argument(help="As written, e.g. ANSO.")],
     spoken: Annotated[str, typer.Argument(help="As it should be read, e.g. 安索.")],
-):
+) -> None:
     """Add an entry, or replace the spoken form of an existing one."""
     with _user_errors():
         entry = LexiconEntry(written=written, spoken=spoken)
@@ -239,7 +239,7 @@ def lexicon_add(
 
 
 @lexicon_app.command("list")
-def lexicon_list():
+def lexicon_list() -> None:
     """Print every entry as WRITTEN<TAB>SPOKEN."""
 
     async def work(services: Services) -> dict[str, str]:
@@ -250,7 +250,7 @@ def lexicon_list():
 
 
 @lexicon_app.command("remove")
-def lexicon_remove(written: Annotated[str, typer.Argument(help="The written form to remove.")]):
+def lexicon_remove(written: Annotated[str, typer.Argument(help="The written form to remove.")]) -> None:
     """Remove an entry."""
 
     async def work(services: Services) -> None:
@@ -272,14 +272,14 @@ def _spoken_lines(lines: Iterator[str]) -> Iterator[str]:
 
 
 @app.command()
-def normalize():
+def normalize() -> None:
     """Read lines on stdin; write the spoken form of each (exactly what the engines read)."""
     for line in _spoken_lines(iter(sys.stdin)):
         typer.echo(line)
 
 
 @app.command()
-def pinyin():
+def pinyin() -> None:
     """Read lines on stdin; write the pinyin of each line's spoken form (tone digits, 5 = neutral)."""
     for line in _spoken_lines(iter(sys.stdin)):
         typer.echo(" ".join(t.pinyin for t in tokens(line) if isinstance(t, Syllable)))
@@ -294,7 +294,7 @@ def cache_verify(
     quarantine: Annotated[
         bool, typer.Option(help="Move bad files to audio_cache/quarantine/ and forget them (made again).")
     ] = False,
-):
+) -> None:
     """Check that every cached file decodes and matches its recorded size and hash; exit 1 if any is bad."""
     from tts_service import upkeep
 
@@ -322,7 +322,7 @@ def cache_gc(
     min_age: Annotated[
         float, typer.Option(help="Keep files younger than this many seconds (work in progress).")
     ] = 900.0,
-):
+) -> None:
     """Remove cached audio that no current article revision references; report the bytes freed."""
     from tts_service import upkeep
 

@@ -59,9 +59,9 @@ class Metrics:
         """Count one cache lookup of a chunk's audio."""
         self._cache.labels("hit" if hit else "miss").inc()
 
-    def set_jobs(self, counts: Mapping[str, int]) -> None:
+    def set_jobs(self, counts: Mapping[JobStatus, int]) -> None:
         """Set the job gauge from the store's counts; a state missing from ``counts`` has no jobs."""
-        for state in {*JobStatus, *counts}:
+        for state in JobStatus:
             self._jobs.labels(state).set(counts.get(state, 0))
 
     def render(self) -> bytes:

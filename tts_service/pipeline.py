@@ -54,9 +54,9 @@ class _Running:
 
 def _awaiting(task: asyncio.Task[object]) -> str:
     """Where a task is suspended: its chain of awaited coroutines, outermost first (for stuck tasks)."""
-    steps, coro = [], task.get_coro()
-    while coro is not None and getattr(coro, "cr_frame", None) is not None:
-        frame = coro.cr_frame  # type: ignore[union-attr]  # a coroutine, checked just above
+    steps: list[str] = []
+    coro: object = task.get_coro()
+    while (frame := getattr(coro, "cr_frame", None)) is not None:
         steps.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
         coro = getattr(coro, "cr_await", None)
     return " > ".join(steps) or "?"

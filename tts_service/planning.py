@@ -58,6 +58,8 @@ class SpokenChunk(PlannedChunk):
 
 
 NO_LEXICON = Lexicon()
+# What a plan depends on: text, engine, engine version, voice, prosody, longest chunk, lexicon.
+PlanArgs = tuple[str, str, str, str, Prosody, int, Lexicon]
 
 
 def spoken_form(display: str, lexicon: Lexicon = NO_LEXICON) -> str:
@@ -65,7 +67,7 @@ def spoken_form(display: str, lexicon: Lexicon = NO_LEXICON) -> str:
     return " ".join(normalize(lexicon.apply(unspeakable_removed(display))).split())
 
 
-def _plan_size(args: tuple, chunks: tuple[PlannedChunk, ...]) -> int:
+def _plan_size(args: PlanArgs, chunks: tuple[PlannedChunk, ...]) -> int:
     """Bytes a cached plan holds: its chunks and its text (the key). Engine, voice and the lexicon are shared
     with other plans (``Lexicon.of`` hands out one object per lexicon), so they are not counted.
 
@@ -101,7 +103,7 @@ class Planner:
     def __init__(self, engines: EngineRegistry, store: Store, default_voice: str | None, cache_bytes: int):
         self.engines, self.store, self.default_voice = engines, store, default_voice
         # Plans by text, engine, voice and lexicon: an article page plans its article on every request.
-        self._plans: ByteLRU[tuple, tuple[PlannedChunk, ...]] = ByteLRU(cache_bytes, _plan_size)
+        self._plans: ByteLRU[PlanArgs, tuple[PlannedChunk, ...]] = ByteLRU(cache_bytes, _plan_size)
 
     def resolve(self, engine: str | None, voice: str | None) -> tuple[Engine, str]:
         """The engine and voice to use; TTS_VOICE is the default voice of the default engine only."""
@@ -132,7 +134,7 @@ class Planner:
         engine, voice = self.resolve(engine_name, voice_name)
         lexicon = Lexicon.of(await self.store.lexicon())
         prosody = prosody or Prosody()
-        args = (text, engine.name, engine.version, voice, prosody, engine.max_chunk_chars, lexicon)
+        args: PlanArgs = (text, engine.name, engine.version, voice, prosody, engine.max_chunk_chars, lexicon)
         chunks = self._plans.get(args)
         if chunks is None:  # planning a 100,000-character article takes about a second
             chunks = self._plans.put(args, plan_chunks(*args))

@@ -24,7 +24,7 @@ from tts_service.text.lexicon import LexiconEntry
 from tts_service.web import session
 from tts_service.web.auth import AuthFirst, guard
 from tts_service.web.deps import PipelineDep, SettingsDep, StoreDep
-from tts_service.web.pages import render
+from tts_service.web.pages import Context, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=AuthFirst)
 
@@ -66,7 +66,7 @@ def audio_status(manifest: Manifest, job: Job | None = None) -> StatusCell:
     return StatusCell(pending, f"未完成（已生成 {round(manifest.progress * 100)}%）")
 
 
-def _page(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
+def _page(request: Request, name: str, context: Context, status_code: int = 200) -> HTMLResponse:
     response = render(request, name, context, status_code=status_code)
     response.headers.update(_PRIVATE)
     return response
@@ -84,7 +84,9 @@ def _back(request: Request, done: str) -> RedirectResponse:
 
 def _max_length(field: str) -> int:
     """The lexicon model's own limit, so the form and its messages never disagree with the validation."""
-    return next(m.max_length for m in LexiconEntry.model_fields[field].metadata if hasattr(m, "max_length"))
+    limits = [m.max_length for m in LexiconEntry.model_fields[field].metadata if hasattr(m, "max_length")]
+    limit: int = limits[0]
+    return limit
 
 
 def _lexicon_error(exc: ValidationError) -> str:
@@ -155,9 +157,9 @@ async def login(request: Request, settings: SettingsDep, token: Annotated[str, F
         return response
     if not right:
         return _login_page(request, settings, error="编辑令牌不正确，请重新输入。", status_code=401)
-    response = _redirect(request, "admin_page")
-    await session.start(request, response, settings)
-    return response
+    signed_in = _redirect(request, "admin_page")
+    await session.start(request, signed_in, settings)
+    return signed_in
 
 
 @router.post("/logout", name="admin_logout", dependencies=[session.EditorForm])

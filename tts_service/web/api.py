@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -99,7 +99,7 @@ async def get_job(
     return JobOut.of(request, await pipeline.job(job_id))
 
 
-_VTT = {200: {"content": {"text/vtt": {"schema": {"type": "string"}}}, "description": "WebVTT captions"}}
+_VTT: dict[int | str, dict[str, Any]] = {200: {"content": {"text/vtt": {"schema": {"type": "string"}}}, "description": "WebVTT captions"}}
 
 
 @router.get("/articles/{slug}/captions.vtt", name="article_captions", response_model=None, responses=_VTT)

@@ -15,15 +15,18 @@ from tts_service.web.auth import bearer, guard, precheck
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def _store(request: Request) -> Store:
-    return request.app.state.store
+    store: Store = request.app.state.store
+    return store
 
 
 def _pipeline(request: Request) -> Pipeline:
-    return request.app.state.pipeline
+    pipeline: Pipeline = request.app.state.pipeline
+    return pipeline
 
 
 # Documents the scheme in the OpenAPI schema; the check itself reads the header (``auth.bearer``).

@@ -50,7 +50,8 @@ def rss(request: Request, items: list[tuple[Article, AssemblyRecord]]) -> bytes:
         url = str(request.url_for("audio_file", key=whole.key))
         ET.SubElement(item, "enclosure", {"url": url, "length": str(whole.size), "type": "audio/mpeg"})
         ET.SubElement(item, f"{{{ITUNES}}}duration").text = _duration(whole.duration)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document
 
 
 class RSSResponse(Response):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Hashable
 from itertools import groupby
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -17,6 +17,7 @@ from tts_service.manifest import Manifest
 from tts_service.planning import Plan
 from tts_service.web.deps import PipelineDep, StoreDep
 
+Context = dict[str, Any]  # what a template reads
 router = APIRouter(include_in_schema=False)  # pages for people; the schema documents the API
 
 # Preferences live in cookies and are applied when the server renders, so the page never flashes.
@@ -57,7 +58,7 @@ def _prefs(request: Request) -> dict[str, str]:
     return chosen
 
 
-def render(request: Request, name: str, context: dict, status_code: int = 200) -> HTMLResponse:
+def render(request: Request, name: str, context: Context, status_code: int = 200) -> HTMLResponse:
     """A template rendered with the reader's preferences (size, scheme) in its context."""
     prefs = _prefs(request)
     context = {"prefs": prefs, "choices": {k: v[1] for k, v in PREFS.items()}, **context}
@@ -65,7 +66,7 @@ def render(request: Request, name: str, context: dict, status_code: int = 200) -
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
-def _cached_page(request: Request, name: str, key: Hashable, context: Callable[[], dict]) -> Response:
+def _cached_page(request: Request, name: str, key: Hashable, context: Callable[[], Context]) -> Response:
     """The page from the cache, or rendered now, with a strong ETag; 304 if the reader already has it.
 
     ``key`` must hold everything the template reads from its context. What it reads from the request is added
@@ -93,7 +94,7 @@ def _paragraphs(plan: Plan) -> list[list[tuple[str, int | None]]]:
     ]
 
 
-def _audio_state(manifest: Manifest) -> tuple:
+def _audio_state(manifest: Manifest) -> tuple[str, float, bool]:
     """What the pages show of a manifest: status, progress, whether the first chunk is ready."""
     spoken = manifest.plan.spoken
     return manifest.status, manifest.progress, bool(spoken) and spoken[0].key in manifest.records
@@ -121,7 +122,7 @@ async def article_page(request: Request, slug: str, store: StoreDep, pipeline: P
     shown = (article.slug, article.revision, article.title, article.byline, article.date)
     key = (shown, manifest.plan.chunks, _audio_state(manifest), whole.duration if whole else None)
 
-    def context() -> dict:
+    def context() -> Context:
         paragraphs = _paragraphs(manifest.plan)
         return {"article": article, "paragraphs": paragraphs, "manifest": manifest, "whole": whole}
 

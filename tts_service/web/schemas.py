@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from pydantic import BaseModel
 
@@ -93,7 +95,7 @@ _DESCRIPTIONS = {
     502: "The engine failed",
     503: "Unavailable for now",
 }
-ERRORS: dict[int | str, dict] = {c: {"model": ErrorOut, "description": d} for c, d in _DESCRIPTIONS.items()}
+ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut, "description": d} for c, d in _DESCRIPTIONS.items()}
 
 
 class JobOut(BaseModel):
@@ -166,7 +168,7 @@ class AudioOut(BaseModel):
                     sentences=list(chunk.sentences),
                     text=chunk.text.strip(),
                     url=url,
-                    duration=record and record.duration,
+                    duration=record.duration if record else None,
                     start=start,
                     end=end,
                 )

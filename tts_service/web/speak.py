@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, field_validator
@@ -32,7 +32,7 @@ class SpeakIn(BaseModel):
         return value if value is None else check_text(value)
 
 
-_AUDIO = {200: {"content": {"audio/mpeg": {}}, "description": "The MP3"}}
+_AUDIO: dict[int | str, dict[str, Any]] = {200: {"content": {"audio/mpeg": {}}, "description": "The MP3"}}
 
 
 async def _check_caller(request: Request) -> None:
