@@ -48,12 +48,14 @@ serve: setup
 	$(BIN)/tts-service seed
 	$(BIN)/tts-service serve --host $(HOST) --port $(PORT)
 
-test: setup
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/python -m pytest
 
+# Lint, layout and types: ruff's checks, ruff's formatting, and mypy (strict) over tts_service/.
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

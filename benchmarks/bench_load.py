@@ -220,8 +220,11 @@ class Server:
             return None
         series: dict[tuple[str, str, str], float] = {}
         for name, labels, value in re.findall(r"^(tts_http_\w+)\{(.*)\}\s+(\S+)$", body.decode(), re.M):
-            if name not in ("tts_http_requests_total", "tts_http_request_seconds_sum",
-                            "tts_http_request_seconds_count"):  # fmt: skip
+            if name not in (
+                "tts_http_requests_total",
+                "tts_http_request_seconds_sum",
+                "tts_http_request_seconds_count",
+            ):
                 continue
             pairs = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', labels))
             series[(name, pairs.get("route", ""), pairs.get("status", ""))] = float(value)
@@ -268,8 +271,10 @@ def targets(server: Server, audio: dict) -> list[dict]:
         status, _, body = http("GET", server.base + spec["path"], headers=spec["headers"])
         assert status == spec["status"], (spec, status)
         spec["bytes"] = len(body)
-        print(f"{spec['name']}: {spec['path']} {spec['headers'] or ''} -> {status}, {len(body):,} bytes",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{spec['name']}: {spec['path']} {spec['headers'] or ''} -> {status}, {len(body):,} bytes",
+            file=sys.stderr,
+        )
     return specs
 
 
@@ -356,8 +361,18 @@ class Sampler(threading.Thread):
 
 
 def run_wrk(server: Server, script: Path, args: argparse.Namespace, job_id: int | None) -> dict:
-    cmd = ["wrk", f"-t{args.threads}", f"-c{args.readers}", f"-d{args.seconds}s", "--timeout", "10s",
-           "--latency", "-s", str(script), f"{server.base}/articles/demo"]  # fmt: skip
+    cmd = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.readers}",
+        f"-d{args.seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        f"{server.base}/articles/demo",
+    ]
     before_metrics = server.metrics()
     log_start = server.log_size()
     sampler = Sampler(server, job_id)
@@ -387,23 +402,27 @@ def run_wrk(server: Server, script: Path, args: argparse.Namespace, job_id: int 
         "log_errors": server.errors_in_log(log_start),
         "server_cpu": (proc_end["ticks"] - proc_start["ticks"]) / CLOCK_TICKS / elapsed,
         "loop_cpu": (proc_end["loop_ticks"] - proc_start["loop_ticks"]) / CLOCK_TICKS / elapsed,
-        "wrk_cpu": (
-            children_end.ru_utime + children_end.ru_stime - children.ru_utime - children.ru_stime
-        ) / elapsed,
+        "wrk_cpu": (children_end.ru_utime + children_end.ru_stime - children.ru_utime - children.ru_stime)
+        / elapsed,
         "rss_peak_mb": sampler.rss_peak_kb / 1024,
         "machine_cpu": (machine_end[0] - machine[0]) / CLOCK_TICKS / elapsed,
         "loadavg": f"{load_before} -> {load_after}",
         "elapsed": elapsed,
         "routes": route_deltas(before_metrics, after_metrics, result["duration_us"] / 1e6),
-    }  # fmt: skip
+    }
     if job_id is not None:
         assert job_start is not None and job_end is not None
         result["job"] = {
-            "id": job_id, "total": job_end["total"], "start_done": job_start["done"],
-            "end_done": job_end["done"], "start_status": job_start["status"],
-            "end_status": job_end["status"], "error": job_end["error"], "samples": sampler.job_samples,
+            "id": job_id,
+            "total": job_end["total"],
+            "start_done": job_start["done"],
+            "end_done": job_end["done"],
+            "start_status": job_start["status"],
+            "end_status": job_end["status"],
+            "error": job_end["error"],
+            "samples": sampler.job_samples,
             "chunks_per_s": (job_end["done"] - job_start["done"]) / elapsed,
-        }  # fmt: skip
+        }
     cmd_shown = " ".join(cmd).replace(str(script), "load.lua").replace(server.base, "http://127.0.0.1:PORT")
     result["command"] = cmd_shown
     return result
@@ -507,9 +526,14 @@ def main() -> None:
 
 
 def report(
-    runs: dict[str, list[dict]], leads: list[dict], specs: list[dict], args: argparse.Namespace,
-    nofile: tuple[int, int], hwm_mb: float, log_errors: int,
-) -> None:  # fmt: skip
+    runs: dict[str, list[dict]],
+    leads: list[dict],
+    specs: list[dict],
+    args: argparse.Namespace,
+    nofile: tuple[int, int],
+    hwm_mb: float,
+    log_errors: int,
+) -> None:
     base, loaded = runs[BASELINE], runs[LOADED]
     cycle = ", ".join(s["name"] + (f" ({s['headers']['Range']})" if s["headers"] else "") for s in specs)
     print(f"`{base[0]['command']}`; load.lua cycles: {cycle}.")
@@ -557,8 +581,10 @@ def report(
                 f" | {r['loadavg']} |"
             )
     print("\nThe job, polled with GET /api/jobs/{id}:\n")
-    print("| round | job | chunks | done at window start | at end | made in window | chunks/s, readers on"
-          " | chunks/s alone (lead) | status at end |")  # fmt: skip
+    print(
+        "| round | job | chunks | done at window start | at end | made in window | chunks/s, readers on"
+        " | chunks/s alone (lead) | status at end |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for n, (r, alone) in enumerate(zip(loaded, leads, strict=True), 1):
         j = r["job"]

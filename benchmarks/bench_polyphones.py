@@ -129,8 +129,11 @@ def first_call() -> float:
     """Seconds for the first `tokens()` call in a fresh process: imports and every dictionary load."""
     code = "import time; t = time.perf_counter(); from tts_service.text.pinyin import tokens; "
     code += "tokens('银行行长说，我得走了。'); print(time.perf_counter() - t)"
-    return float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                                check=True).stdout)  # fmt: skip
+    return float(
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+    )
 
 
 def main() -> None:
@@ -147,15 +150,18 @@ def main() -> None:
         ("pypinyin on jieba words (old front end)", pypinyin_on_words),
         ("ours: tokens()", ours),
     ]  # ours loads the overrides into pypinyin: last
-    readings = {name: {k: [system(s) for s, _, _ in cases] for k, cases in splits.items()}
-                for name, system in systems}  # fmt: skip
+    readings = {
+        name: {k: [system(s) for s, _, _ in cases] for k, cases in splits.items()} for name, system in systems
+    }
     print("| system | split | sentences | lexical | spoken (same sandhi) |\n|---|---|---|---|---|")
     for name, _ in systems:
         for split, cases in splits.items():
             total = sum(len(s) for _, _, s in cases)
             lex, spk = (score(readings[name][split], cases, level) for level in ("lexical", "spoken"))
-            print(f"| {name} | {split} | {len(cases)} | {lex}/{total} = {lex / total:.1%} "
-                  f"| {spk}/{total} = {spk / total:.1%} |")  # fmt: skip
+            print(
+                f"| {name} | {split} | {len(cases)} | {lex}/{total} = {lex / total:.1%} "
+                f"| {spk}/{total} = {spk / total:.1%} |"
+            )
 
     text = speed_text()
     cold = timed(lambda: pinyin.tokens(text), args.rounds, polyphones.word_readings.cache.clear)

@@ -89,10 +89,14 @@ app()
 
 def clauses() -> list[str]:
     """Clauses of the corpus speech, or a few stock ones without it."""
-    text = CORPUS.read_text(encoding="utf-8") if CORPUS.exists() else (
-        "社区读书会将于本周六上午在图书馆二楼举行，欢迎附近居民报名参加，现场提供大字版资料和导读设备。"
-        "市民可以拨打服务热线咨询，工作人员将在三个工作日内回复，请大家相互转告。"
-    )  # fmt: skip
+    text = (
+        CORPUS.read_text(encoding="utf-8")
+        if CORPUS.exists()
+        else (
+            "社区读书会将于本周六上午在图书馆二楼举行，欢迎附近居民报名参加，现场提供大字版资料和导读设备。"
+            "市民可以拨打服务热线咨询，工作人员将在三个工作日内回复，请大家相互转告。"
+        )
+    )
     pieces = (p.strip() for p in re.split(r"[，。；！？、：,;!?\n]", text))
     return list(dict.fromkeys(p for p in pieces if 6 <= len(p) <= 40 and re.search(r"[\u4e00-\u9fff]", p)))
 
@@ -134,8 +138,15 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("TTS_")}
         path = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
-        env |= {"TTS_HOME": str(home), "TTS_EDITOR_TOKEN": TOKEN, "TTS_ENGINE": engine, "PYTHONPATH": path,
-                "TTS_PUBLIC_TTS": "1", "TTS_PUBLIC_TTS_PER_MINUTE": "40", "SOAK_DIR": str(home)}  # fmt: skip
+        env |= {
+            "TTS_HOME": str(home),
+            "TTS_EDITOR_TOKEN": TOKEN,
+            "TTS_ENGINE": engine,
+            "PYTHONPATH": path,
+            "TTS_PUBLIC_TTS": "1",
+            "TTS_PUBLIC_TTS_PER_MINUTE": "40",
+            "SOAK_DIR": str(home),
+        }
         if tracemalloc:
             env["SOAK_TRACEMALLOC"] = str(tracemalloc)
         self.env = env | extra_env
@@ -443,9 +454,11 @@ def series_lines(series: list[tuple[float, int]], marks: dict[str, int], every: 
 
 def summary(result: dict, args, log_errors: list[str], growth: list[str]) -> str:
     rss, tally = result["rss_kB"], result["tally"]
-    out = [f"bench_soak: {args.minutes:g} min, engine {args.engine}, source {args.source}, readers "
-           f"{args.readers}, a PUT every {args.edit_every:g} s (up to {args.max_chars:,} characters), "
-           f"/api/tts every {args.tts_every:g} s; server env {args.env or '-'}"]  # fmt: skip
+    out = [
+        f"bench_soak: {args.minutes:g} min, engine {args.engine}, source {args.source}, readers "
+        f"{args.readers}, a PUT every {args.edit_every:g} s (up to {args.max_chars:,} characters), "
+        f"/api/tts every {args.tts_every:g} s; server env {args.env or '-'}"
+    ]
     figures = [
         f"after warm-up {rss['warm-up'] / MB:.0f} MB",
         f"peak (VmHWM) {rss['peak'] / MB:.0f} MB",
@@ -455,8 +468,10 @@ def summary(result: dict, args, log_errors: list[str], growth: list[str]) -> str
     if "trimmed" in rss:
         figures.append(f"after malloc_trim {rss['trimmed'] / MB:.0f} MB")
     out.append("RSS: " + ", ".join(figures))
-    out.append(f"ratio end / warm-up: {rss['end'] / rss['warm-up']:.2f}; after idle / warm-up: "
-               f"{rss['idle'] / rss['warm-up']:.2f}")  # fmt: skip
+    out.append(
+        f"ratio end / warm-up: {rss['end'] / rss['warm-up']:.2f}; after idle / warm-up: "
+        f"{rss['idle'] / rss['warm-up']:.2f}"
+    )
     out.append(f"phases (s from start): {result['marks']}")
     out.append("RSS over time:")
     out += series_lines(result["series"], result["marks"], args.print_every)

@@ -93,8 +93,10 @@ def main() -> None:
     for name, runs in rows.items():
         first = [r[0] for r in runs]
         last = [r[1] for r in runs]
-        print(f"| {name} | {statistics.median(first):.3f} ({max(first):.3f}) | "
-              f"{statistics.median(last):.3f} ({max(last):.3f}) | {runs[0][2]} |")  # fmt: skip
+        print(
+            f"| {name} | {statistics.median(first):.3f} ({max(first):.3f}) | "
+            f"{statistics.median(last):.3f} ({max(last):.3f}) | {runs[0][2]} |"
+        )
 
 
 if __name__ == "__main__":

@@ -28,9 +28,15 @@ ARTIFACTS = REPO_ROOT / "test-artifacts" / "screenshots"
 # Debian's Chromium, driven by Playwright (no browser is downloaded).
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
 AXE_JS = Path(importlib.util.find_spec("axe_playwright_python").submodule_search_locations[0]) / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "academy-international-cooperation-2020.txt"
@@ -138,8 +144,10 @@ class LiveServer:
         self.log = (self.home / "server.log").open("ab")
         self.proc = subprocess.Popen(
             [_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -357,8 +357,11 @@ async def test_a_slug_with_a_newline_cannot_be_made_so_delete_cannot_hit_another
     refused = await create(client, {**ARTICLE, "slug": "abc\n"})
     assert refused.status_code == 422
     assert [a["slug"] for a in (await client.get("/api/articles")).json()] == ["abc"]
-    imported = await client.post("/api/articles/import?slug=abc%0A", content="<h1>标题</h1><p>正文一句。</p>",
-                                 headers={**AUTH, "Content-Type": "text/html"})  # fmt: skip
+    imported = await client.post(
+        "/api/articles/import?slug=abc%0A",
+        content="<h1>标题</h1><p>正文一句。</p>",
+        headers={**AUTH, "Content-Type": "text/html"},
+    )
     assert imported.status_code == 422
 
 

@@ -135,8 +135,10 @@ def test_keyboard_focus_is_visible(context: BrowserContext, server: LiveServer) 
     page.get_by_role("button", name="退出登录").focus()
     for _ in range(6):
         page.keyboard.press("Tab")
-        style = page.evaluate("(() => { const s = getComputedStyle(document.activeElement); "
-                              "return [s.outlineStyle, parseFloat(s.outlineWidth)]; })()")  # fmt: skip
+        style = page.evaluate(
+            "(() => { const s = getComputedStyle(document.activeElement); "
+            "return [s.outlineStyle, parseFloat(s.outlineWidth)]; })()"
+        )
         assert style[0] != "none" and style[1] >= 2, page.evaluate("document.activeElement.outerHTML")
 
 

@@ -172,12 +172,24 @@ async def test_the_body_is_not_read_before_the_token_is_checked(app) -> None:
     """At the ASGI level: an unauthenticated POST never receives a single body message."""
     read, sent = [], []
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/api/articles", "raw_path": b"/api/articles", "query_string": b"",
-        "root_path": "", "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
-                                     (b"content-length", b"10")],
-        "client": ("127.0.0.1", 1234), "server": ("testserver", 80), "state": {},
-    }  # fmt: skip
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/articles",
+        "raw_path": b"/api/articles",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"10"),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+        "state": {},
+    }
 
     async def receive() -> dict:
         read.append(True)
@@ -216,12 +228,20 @@ async def test_framework_errors_have_the_documented_shape(
 async def test_sessionless_admin_forms_are_refused_before_the_form_is_read(app) -> None:
     read, sent = [], []
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/admin/lexicon", "raw_path": b"/admin/lexicon", "query_string": b"",
-        "root_path": "", "headers": [(b"host", b"testserver"),
-                                     (b"content-type", b"application/x-www-form-urlencoded")],
-        "client": ("127.0.0.1", 1234), "server": ("testserver", 80), "state": {},
-    }  # fmt: skip
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/admin/lexicon",
+        "raw_path": b"/admin/lexicon",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/x-www-form-urlencoded")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+        "state": {},
+    }
 
     async def receive() -> dict:
         read.append(True)

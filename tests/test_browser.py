@@ -108,8 +108,9 @@ def contrast(page: Page, selector: str) -> float:
     )
 
 
-@pytest.mark.parametrize(("scheme", "color_scheme", "least"), [("auto", "light", 7), ("auto", "dark", 7),
-                                                               ("contrast", "light", 7)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("scheme", "color_scheme", "least"), [("auto", "light", 7), ("auto", "dark", 7), ("contrast", "light", 7)]
+)
 def test_contrast_of_text(browser: Browser, server: LiveServer, scheme: str, color_scheme: str, least: float):
     ctx = new_context(browser, server, scheme=scheme, color_scheme=color_scheme)
     page = ctx.new_page()

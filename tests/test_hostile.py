@@ -143,8 +143,12 @@ SCRIPT = "<script>alert('x')</script>"
 
 
 async def test_markup_is_text_everywhere(client: httpx.AsyncClient, app) -> None:
-    body = {"title": f"标题{SCRIPT}", "text": f"正文<img src=x onerror=alert(1)>。{SCRIPT}", "slug": "xss",
-            "byline": '"><svg onload=alert(1)>'}  # fmt: skip
+    body = {
+        "title": f"标题{SCRIPT}",
+        "text": f"正文<img src=x onerror=alert(1)>。{SCRIPT}",
+        "slug": "xss",
+        "byline": '"><svg onload=alert(1)>',
+    }
     assert (await client.post("/api/articles", json=body, headers=AUTH)).status_code == 201
     await app.state.pipeline.wait(await app.state.pipeline.jobs.latest("xss", 1))  # so the feed lists it
     for path in ("/", "/articles/xss", "/feed.xml"):
@@ -205,8 +209,9 @@ async def test_lexicon_refuses_invalid_unicode(client: httpx.AsyncClient) -> Non
 
 async def test_bidi_and_zero_width_marks_are_kept_on_the_page_and_not_spoken(client, app) -> None:
     text = "阿拉伯文\u202eمرحبا\u202c。零宽\u200b空格\u200d。"
-    assert (await client.post("/api/articles", json={"title": "标记", "text": text, "slug": "bidi"},
-                              headers=AUTH)).status_code == 201  # fmt: skip
+    assert (
+        await client.post("/api/articles", json={"title": "标记", "text": text, "slug": "bidi"}, headers=AUTH)
+    ).status_code == 201
     article = await app.state.store.get_article("bidi")
     plan = await app.state.pipeline.planner.plan(article)
     assert "".join(c.text for c in plan.chunks) == text  # shown as written

@@ -256,8 +256,6 @@ def edge_with_double(double, *, retries: int = 1, threshold: int = 50):
     return Resilient(engine, retries=retries, backoff=0.0, threshold=threshold, cooldown=60)
 
 
-
-
 @pytest.mark.parametrize("fault", list(Fault), ids=lambda fault: fault.name)
 @pytest.mark.parametrize("fallback", [None, "espeak"])
 async def test_each_edge_fault_falls_back_or_fails(

@@ -96,8 +96,11 @@ async def test_one_access_line_per_request(client: httpx.AsyncClient, log_lines:
     one, two = access
     assert one["request_id"] == first.headers["x-request-id"] == "trace-1"
     assert (one["method"], one["path"], one["route"], one["status"]) == (
-        "GET", "/api/articles/nope", "/api/articles/{slug}", 404,
-    )  # fmt: skip
+        "GET",
+        "/api/articles/nope",
+        "/api/articles/{slug}",
+        404,
+    )
     assert one["client"] == "127.0.0.1"
     assert isinstance(one["duration_ms"], float) and one["duration_ms"] >= 0
     assert two["request_id"] == second.headers["x-request-id"]

@@ -68,10 +68,19 @@ def assert_security_headers(response: httpx.Response, policy: str = CSP) -> None
 async def test_security_headers_on_pages_api_audio_and_errors(client: httpx.AsyncClient) -> None:
     manifest = await ready_article(client)
     urls = [
-        "/", "/articles/lib", "/api/articles", "/api/articles/lib/audio", manifest["url"],
-        manifest["chunks"][0]["url"], "/feed.xml", "/static/reader.js",
-        "/articles/nope", "/api/articles/nope", "/audio/not-a-key.mp3", "/no/such/page",
-    ]  # fmt: skip
+        "/",
+        "/articles/lib",
+        "/api/articles",
+        "/api/articles/lib/audio",
+        manifest["url"],
+        manifest["chunks"][0]["url"],
+        "/feed.xml",
+        "/static/reader.js",
+        "/articles/nope",
+        "/api/articles/nope",
+        "/audio/not-a-key.mp3",
+        "/no/such/page",
+    ]
     for url in urls:
         response = await client.get(url)
         assert_security_headers(response)

@@ -157,9 +157,11 @@ def certificate() -> tuple[trustme.CA, trustme.LeafCert]:
 
 @pytest.fixture(scope="module", params=[",".join(ORIGINS), "*"], ids=["origin list", "any origin"])
 def layout(
-    request: pytest.FixtureRequest, seeded_home: Path, certificate: tuple[trustme.CA, trustme.LeafCert],
+    request: pytest.FixtureRequest,
+    seeded_home: Path,
+    certificate: tuple[trustme.CA, trustme.LeafCert],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Layout]:  # fmt: skip
+) -> Iterator[Layout]:
     """The app (on a copy of the seeded home) with TTS_CORS_ORIGINS, and nginx in front of it."""
     cors, (ca, leaf) = request.param, certificate
     site = readme_site() if cors != "*" else allow_any_origin(readme_site())

@@ -236,8 +236,9 @@ async def test_metrics_need_a_token_even_from_loopback(app: FastAPI) -> None:
     ],
 )
 async def test_metrics_token_settings(settings, espeak, extra: dict, header: str | None, status: int) -> None:
-    configured = settings.model_copy(update={k: SecretStr(v) if "token" in k and v else v
-                                             for k, v in extra.items()})  # fmt: skip
+    configured = settings.model_copy(
+        update={k: SecretStr(v) if "token" in k and v else v for k, v in extra.items()}
+    )
     application = create_app(configured, engines={"espeak": espeak})
     async with application.router.lifespan_context(application), client_for(application) as caller:
         headers = {"Authorization": f"Bearer {header}"} if header else {}

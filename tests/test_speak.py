@@ -19,9 +19,13 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     env = {
-        "TTS_ENGINE": "espeak", "TTS_PUBLIC_TTS": "1", "TTS_PUBLIC_TTS_PER_MINUTE": "10000",
-        "TTS_WORKERS": "2", "TTS_TTS_QUEUE": "4", "TTS_TTS_QUEUE_SECONDS": "30",
-    }  # fmt: skip
+        "TTS_ENGINE": "espeak",
+        "TTS_PUBLIC_TTS": "1",
+        "TTS_PUBLIC_TTS_PER_MINUTE": "10000",
+        "TTS_WORKERS": "2",
+        "TTS_TTS_QUEUE": "4",
+        "TTS_TTS_QUEUE_SECONDS": "30",
+    }
     live = LiveServer(tmp_path_factory.mktemp("speak-home"), **env).start()
     yield live
     live.stop()

@@ -25,8 +25,14 @@ PARAGRAPH_PAUSE = 0.6
 
 def assembly_key(chunk_keys: list[str], paragraphs: list[int], tags: Tags) -> str:
     """Hash of everything in the file: the chunks in order, where paragraphs break, the pauses, the tags."""
-    material = [ASSEMBLY_VERSION, chunk_keys, paragraphs, SENTENCE_PAUSE, PARAGRAPH_PAUSE,
-                [tags.title, tags.artist, tags.date]]  # fmt: skip
+    material = [
+        ASSEMBLY_VERSION,
+        chunk_keys,
+        paragraphs,
+        SENTENCE_PAUSE,
+        PARAGRAPH_PAUSE,
+        [tags.title, tags.artist, tags.date],
+    ]
     return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 

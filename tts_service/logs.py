@@ -20,8 +20,12 @@ _VALID_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged as a field.
 # ``color_message`` is uvicorn's copy of its message with terminal colour codes.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "taskName", "request_id", "color_message",
-}  # fmt: skip
+    "message",
+    "asctime",
+    "taskName",
+    "request_id",
+    "color_message",
+}
 
 
 def request_id(incoming: str | None = None) -> str:

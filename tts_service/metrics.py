@@ -24,21 +24,30 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self._requests = Counter(
-            "tts_http_requests", "HTTP requests answered, by route template and status.",
-            ["method", "route", "status"], registry=self.registry,
-        )  # fmt: skip
+            "tts_http_requests",
+            "HTTP requests answered, by route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
         self._request_seconds = Histogram(
-            "tts_http_request_seconds", "Time to answer an HTTP request, until its body was sent.",
-            ["route"], registry=self.registry,
-        )  # fmt: skip
+            "tts_http_request_seconds",
+            "Time to answer an HTTP request, until its body was sent.",
+            ["route"],
+            registry=self.registry,
+        )
         self._synthesis_seconds = Histogram(
-            "tts_synthesis_seconds", "Time an engine took to synthesise one chunk.",
-            ["engine"], buckets=SYNTHESIS_BUCKETS, registry=self.registry,
-        )  # fmt: skip
+            "tts_synthesis_seconds",
+            "Time an engine took to synthesise one chunk.",
+            ["engine"],
+            buckets=SYNTHESIS_BUCKETS,
+            registry=self.registry,
+        )
         self._cache = Counter(
-            "tts_cache_requests", "Chunk audio looked up in the cache, by hit or miss.",
-            ["result"], registry=self.registry,
-        )  # fmt: skip
+            "tts_cache_requests",
+            "Chunk audio looked up in the cache, by hit or miss.",
+            ["result"],
+            registry=self.registry,
+        )
         self._jobs = Gauge("tts_jobs", "Generation jobs by state.", ["state"], registry=self.registry)
         for result in ("hit", "miss"):  # present (at 0) from the start, so rates work from the first scrape
             self._cache.labels(result)

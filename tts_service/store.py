@@ -197,6 +197,7 @@ class Store:
     async def write(self, fn: Callable[[sqlite3.Connection], T], *, transaction: bool = True) -> T:
         """Run ``fn`` in one transaction on the single writer thread (``transaction=False``: without one,
         for the few statements that refuse to run inside a transaction, such as VACUUM)."""
+
         def run() -> T:
             conn = self._write_conn
             if not transaction:

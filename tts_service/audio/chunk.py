@@ -43,8 +43,9 @@ def encode(samples: np.ndarray, rate: int, *, volume: int = 0) -> bytes:
         if over <= 0:
             return audio
         ceiling -= over + MARGIN_DB
-    log.warning("a chunk still peaks %.2f dB over %s dBTP after %d encodings", over, loudness.CEILING_DBTP,
-                ATTEMPTS)  # fmt: skip
+    log.warning(
+        "a chunk still peaks %.2f dB over %s dBTP after %d encodings", over, loudness.CEILING_DBTP, ATTEMPTS
+    )
     return audio
 
 

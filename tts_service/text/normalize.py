@@ -74,8 +74,16 @@ UNITS: dict[str, str] = {
     "㎡": "平方米", "㎥": "立方米", "㎞": "千米", "㎏": "千克", "㎎": "毫克", "㎝": "厘米", "㎜": "毫米",
 }  # fmt: skip
 _TEMPERATURE = ("℃", "°C", "℉", "°F", "摄氏度", "华氏度", "度")
-CURRENCIES = {"￥": "元", "¥": "元", "$": "美元", "US$": "美元", "HK$": "港元", "NT$": "新台币",
-              "€": "欧元", "£": "英镑"}  # fmt: skip
+CURRENCIES = {
+    "￥": "元",
+    "¥": "元",
+    "$": "美元",
+    "US$": "美元",
+    "HK$": "港元",
+    "NT$": "新台币",
+    "€": "欧元",
+    "£": "英镑",
+}
 
 # Measure words (simplified, then traditional) after which a number is a quantity and a lone 2 is 两.
 _MEASURES = (
@@ -146,8 +154,10 @@ _ELEMENTS = (
     "main mark nav ol p pre q s section small span strike strong sub summary sup table tbody td tfoot th "
     "thead tr tt u ul wbr"
 ).split()
-_INLINE = frozenset("a abbr b bdi big cite code del dfn em font i img ins kbd mark q s small span strike "
-                    "strong sub sup tt u wbr".split())  # fmt: skip
+_INLINE = frozenset(
+    "a abbr b bdi big cite code del dfn em font i img ins kbd mark q s small span strike "
+    "strong sub sup tt u wbr".split()
+)
 _TAG = re.compile(rf"</?({'|'.join(_ELEMENTS)})(?:\s[^<>]*)?/?>", re.IGNORECASE)
 _COMMENT = re.compile("<!--.*?-->")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
@@ -328,9 +338,12 @@ def _context(m: re.Match[str]) -> _Context:
     temperature = unit in _TEMPERATURE or text.startswith(_TEMPERATURE, end)
     quantity = bool(unit) or _QUANTITY_AFTER.match(text, end) is not None
     liang = (
-        quantity and not percent and not temperature and not before.endswith("第")
+        quantity
+        and not percent
+        and not temperature
+        and not before.endswith("第")
         and not _NOT_LIANG.match(text, end)
-    )  # fmt: skip
+    )
     is_year = (
         not unit
         and not percent

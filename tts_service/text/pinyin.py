@@ -29,8 +29,11 @@ LETTERS: dict[str, tuple[str, ...]] = {
 DIGITS = ("ling2", "yi1", "er4", "san1", "si4", "wu3", "liu4", "qi1", "ba1", "jiu3")
 
 # How strongly each punctuation mark breaks the flow: 1 = short pause, 2 = clause, 3 = sentence end.
-BREAKS = {**dict.fromkeys("、“”‘’「」『』《》〈〉（）()\"'·—–-/", 1), **dict.fromkeys("，,：:；;", 2),
-          **dict.fromkeys("。.！!？?…⋯", 3)}  # fmt: skip
+BREAKS = {
+    **dict.fromkeys("、“”‘’「」『』《》〈〉（）()\"'·—–-/", 1),
+    **dict.fromkeys("，,：:；;", 2),
+    **dict.fromkeys("。.！!？?…⋯", 3),
+}
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _NUMERAL = set("零〇一二三四五六七八九十百千万亿两幺")
 

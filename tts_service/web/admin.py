@@ -96,9 +96,16 @@ def _lexicon_error(exc: ValidationError) -> str:
 
 
 async def _admin_page(
-    request: Request, store: Store, pipeline: Pipeline, csrf: str, *, notice: str | None = None,
-    error: str | None = None, entry: dict[str, str] | None = None, status_code: int = 200,
-) -> HTMLResponse:  # fmt: skip
+    request: Request,
+    store: Store,
+    pipeline: Pipeline,
+    csrf: str,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    entry: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     rows = []
     for article in await store.list_articles():
         audio = await pipeline.audio(article, start=False, with_job=True)
@@ -120,9 +127,13 @@ async def _admin_page(
 
 
 def _login_page(
-    request: Request, settings: Settings, *, notice: str | None = None, error: str | None = None,
+    request: Request,
+    settings: Settings,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
     status_code: int = 200,
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     if settings.editor_key is None:
         return _page(request, "admin_login.html", {"disabled": True}, 403)
     csrf = session.login_csrf(request, settings)
@@ -214,9 +225,14 @@ async def delete(request: Request, slug: str, pipeline: PipelineDep) -> Response
 
 @router.post("/lexicon", name="admin_lexicon_add")
 async def add_lexicon(
-    request: Request, csrf: session.SessionForm, store: StoreDep, pipeline: PipelineDep,
-    settings: SettingsDep, written: Annotated[str, Form()] = "", spoken: Annotated[str, Form()] = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    csrf: session.SessionForm,
+    store: StoreDep,
+    pipeline: PipelineDep,
+    settings: SettingsDep,
+    written: Annotated[str, Form()] = "",
+    spoken: Annotated[str, Form()] = "",
+) -> Response:
     """Add or replace an entry; a bad one shows the page again with a message and the typed values."""
     try:
         entry = LexiconEntry(written=written, spoken=spoken)

@@ -99,7 +99,9 @@ async def get_job(
     return JobOut.of(request, await pipeline.job(job_id))
 
 
-_VTT: dict[int | str, dict[str, Any]] = {200: {"content": {"text/vtt": {"schema": {"type": "string"}}}, "description": "WebVTT captions"}}
+_VTT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/vtt": {"schema": {"type": "string"}}}, "description": "WebVTT captions"}
+}
 
 
 @router.get("/articles/{slug}/captions.vtt", name="article_captions", response_model=None, responses=_VTT)

@@ -35,8 +35,12 @@ def rss(request: Request, items: list[tuple[Article, AssemblyRecord]]) -> bytes:
     """The feed document, built as a tree so that every title and URL is escaped properly."""
     root = ET.Element("rss", {"version": "2.0"})
     channel = ET.SubElement(root, "channel")
-    for tag, text in (("title", "tts_service 语音播报"), ("link", str(request.url_for("index"))),
-                      ("description", "文章的朗读音频"), ("language", "zh-cn")):  # fmt: skip
+    for tag, text in (
+        ("title", "tts_service 语音播报"),
+        ("link", str(request.url_for("index"))),
+        ("description", "文章的朗读音频"),
+        ("language", "zh-cn"),
+    ):
         ET.SubElement(channel, tag).text = text
     for article, whole in items:
         item = ET.SubElement(channel, "item")

@@ -36,20 +36,34 @@ def _policy(**directives: str) -> str:
 # The pages load their one script and one stylesheet from /static and audio from /audio: nothing inline,
 # nothing from elsewhere. img-src allows data: for browser-generated images (e.g. form control icons).
 CSP = _policy(
-    default_src="'self'", script_src="'self'", style_src="'self'", img_src="'self' data:",
-    media_src="'self'", connect_src="'self'", font_src="'self'", object_src="'none'",
-    base_uri="'self'", form_action="'self'", frame_ancestors="'none'",
-)  # fmt: skip
+    default_src="'self'",
+    script_src="'self'",
+    style_src="'self'",
+    img_src="'self' data:",
+    media_src="'self'",
+    connect_src="'self'",
+    font_src="'self'",
+    object_src="'none'",
+    base_uri="'self'",
+    form_action="'self'",
+    frame_ancestors="'none'",
+)
 # FastAPI's /docs and /redoc pages load Swagger UI and ReDoc from a CDN and start them with an inline
 # script: they get a policy that allows exactly that, and no other page does.
 _CDN = "https://cdn.jsdelivr.net"
 DOCS_CSP = _policy(
-    default_src="'self'", script_src=f"'self' 'unsafe-inline' {_CDN}",
+    default_src="'self'",
+    script_src=f"'self' 'unsafe-inline' {_CDN}",
     style_src=f"'self' 'unsafe-inline' {_CDN} https://fonts.googleapis.com",
-    img_src=f"'self' data: {_CDN} https://fastapi.tiangolo.com", font_src="'self' https://fonts.gstatic.com",
-    connect_src="'self'", worker_src="'self' blob:", object_src="'none'", base_uri="'self'",
-    form_action="'self'", frame_ancestors="'none'",
-)  # fmt: skip
+    img_src=f"'self' data: {_CDN} https://fastapi.tiangolo.com",
+    font_src="'self' https://fonts.gstatic.com",
+    connect_src="'self'",
+    worker_src="'self' blob:",
+    object_src="'none'",
+    base_uri="'self'",
+    form_action="'self'",
+    frame_ancestors="'none'",
+)
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
@@ -152,12 +166,19 @@ class RequestContext:
         self.metrics.observe_request(scope["method"], template, status, seconds)
         client = scope.get("client")
         access_log.info(
-            "%s %s %s", scope["method"], scope["path"], status,
+            "%s %s %s",
+            scope["method"],
+            scope["path"],
+            status,
             extra={
-                "method": scope["method"], "path": scope["path"], "route": template, "status": status,
-                "duration_ms": round(seconds * 1000, 1), "client": client[0] if client else None,
+                "method": scope["method"],
+                "path": scope["path"],
+                "route": template,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 1),
+                "client": client[0] if client else None,
             },
-        )  # fmt: skip
+        )
 
 
 def _route_template(scope: Scope, root_path: str) -> str:

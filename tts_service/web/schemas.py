@@ -95,7 +95,9 @@ _DESCRIPTIONS = {
     502: "The engine failed",
     503: "Unavailable for now",
 }
-ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorOut, "description": d} for c, d in _DESCRIPTIONS.items()}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    c: {"model": ErrorOut, "description": d} for c, d in _DESCRIPTIONS.items()
+}
 
 
 class JobOut(BaseModel):

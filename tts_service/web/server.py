@@ -113,8 +113,11 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         if self.flow.read_paused:  # uvicorn stopped reading (the app is behind), not the client: wait again
             self._arm()
             return
-        log.info("no whole request head within %g s; connection closed", self.head_timeout,
-                 extra={"client": self.client[0] if self.client else None})  # fmt: skip
+        log.info(
+            "no whole request head within %g s; connection closed",
+            self.head_timeout,
+            extra={"client": self.client[0] if self.client else None},
+        )
         if self._head_begun:
             self.transport.write(_timeout_response(self.head_timeout, self.server_state.default_headers))
         self.transport.close()
@@ -131,5 +134,11 @@ def _timeout_response(seconds: float, default_headers: list[tuple[bytes, bytes]]
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]
-    return b"".join([STATUS_LINE[RequestTimeout.status_code], *(k + b": " + v + b"\r\n" for k, v in headers),
-                     b"\r\n", body])  # fmt: skip
+    return b"".join(
+        [
+            STATUS_LINE[RequestTimeout.status_code],
+            *(k + b": " + v + b"\r\n" for k, v in headers),
+            b"\r\n",
+            body,
+        ]
+    )

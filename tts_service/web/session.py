@@ -51,9 +51,14 @@ def token_fingerprint(settings: Settings) -> str | None:
 
 def _cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
     response.set_cookie(
-        name, value, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="strict",
+        name,
+        value,
+        max_age=max_age,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
         secure=request.url.scheme == "https",
-    )  # fmt: skip
+    )
 
 
 async def current(request: Request, settings: Settings) -> str | None:

@@ -52,9 +52,12 @@ async def _caller(request: Request) -> bool:
 
 @router.post("/tts", response_class=Response, responses=_AUDIO)
 async def tts(
-    request: Request, body: SpeakIn, settings: SettingsDep, pipeline: PipelineDep,
+    request: Request,
+    body: SpeakIn,
+    settings: SettingsDep,
+    pipeline: PipelineDep,
     editor: Annotated[bool, Depends(_caller)],
-) -> Response:  # fmt: skip
+) -> Response:
     """The MP3 of a short text, made now (cached per sentence)."""
     if not editor:
         # The public gets the default engine: anonymous calls must not reach (and trip the circuit of)
