@@ -13,6 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import Progress, TaskID
 
+from tts_service import resources
 from tts_service.article import draft_from
 from tts_service.config import Settings
 from tts_service.engines import Prosody, Synthesis
@@ -28,7 +29,6 @@ from tts_service.text.pinyin import Syllable, tokens
 
 app = typer.Typer(help="tts_service: Mandarin read-aloud (语音播报) for articles.", no_args_is_help=True)
 T = TypeVar("T")
-DEMO_FILE = Path(__file__).resolve().parent / "demo" / "demo-article.md"
 DEMO_SLUG = "demo"
 
 
@@ -110,7 +110,7 @@ def seed() -> None:
     if _run(exists):
         typer.echo(f"demo article present: {DEMO_SLUG}")
     else:
-        doc = parse_document(DEMO_FILE.read_text(encoding="utf-8"))
+        doc = parse_document(resources.demo_article())
         typer.echo(f"added demo article: {_save(doc, DEMO_SLUG)}")
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tts_service.resources import default_home
+
 MIN_TOKEN_CHARS = 16  # a shorter editor or metrics token turns its access off (with a warning at start-up)
 
 
@@ -16,7 +17,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TTS_", extra="ignore")
 
-    home: Path = Field(default=REPO_ROOT, description="Directory holding all state (database, audio cache).")
+    # Unset: the checkout in a checkout (`make serve` keeps its top-level audio_cache/), else the per-user
+    # data directory; never the install location. See resources.default_home.
+    home: Path = Field(
+        default_factory=default_home, description="Directory holding all state (database, audio cache)."
+    )
     engine: str = Field(default="local", description="Default synthesis engine.")
     voice: str | None = Field(default=None, description="Default voice; the engine's own default if unset.")
     editor_token: SecretStr | None = Field(default=None, description="Bearer token for editor endpoints.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,8 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
-from tts_service import __version__
-from tts_service.config import REPO_ROOT, Settings
+from tts_service import __version__, resources
+from tts_service.config import Settings
 from tts_service.engines import Engine
 from tts_service.errors import Busy, InvalidInput, TTSError
 from tts_service.gate import Gate
@@ -30,8 +29,6 @@ from tts_service.web.ratelimit import RateLimiter
 from tts_service.web.session import token_fingerprint
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-TEMPLATES_DIR = REPO_ROOT / "templates"
 
 
 def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] | None = None) -> FastAPI:
@@ -56,14 +53,15 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
             yield
 
     app = FastAPI(title="tts_service", version=__version__, lifespan=lifespan)
-    app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    # The package's templates when installed, the top-level templates/ in a checkout.
+    app.state.templates = Jinja2Templates(directory=resources.templates_dir())
     app.state.templates.env.globals["AudioStatus"] = AudioStatus  # templates compare states by name
     app.state.page_cache = pages.PageCache()
     app.state.tts_limiter = RateLimiter(settings.public_tts_per_minute)
     app.state.tts_gate = Gate(settings.synthesis_slots, settings.tts_queue, settings.tts_queue_seconds)
     app.state.token_guard = TokenGuard()  # wrong tokens, wherever they are tried
     app.state.metrics = Metrics()
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=resources.static_dir()), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(speak.router)
