@@ -24,6 +24,8 @@ from tts_service.audio import mp3 as mp3_format
 from tts_service.engines import Engine, Prosody, Synthesis
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA = REPO_ROOT / "tests" / "data"  # the polyphone test set, saved pages for import
+CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "screenshots"
 # Debian's Chromium, driven by Playwright (no browser is downloaded).
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -39,7 +41,7 @@ CHROMIUM_ARGS = [
 ]
 AXE_JS = Path(importlib.util.find_spec("axe_playwright_python").submodule_search_locations[0]) / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "academy-international-cooperation-2020.txt"
+CORPUS = CORPUS_DIR / "academy-international-cooperation-2020.txt"
 TOKEN = "test-editor-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -217,3 +219,22 @@ def fill_disk(filler: Path) -> None:
                 out.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC, exc
+
+
+# The API as an app uses it ----------------------------------------------------------------------------
+
+ARTICLE = {"title": "社区图书馆", "text": "今天开馆。欢迎大家！\n\n第二段只有一句。", "slug": "lib"}
+
+
+async def create(client: httpx.AsyncClient, body: dict = ARTICLE) -> httpx.Response:
+    return await client.post("/api/articles", json=body, headers=AUTH)
+
+
+async def wait_ready(client: httpx.AsyncClient, slug: str) -> dict:
+    """Poll the manifest as an app would, until generation ends."""
+    async with asyncio.timeout(30):
+        while True:
+            manifest = (await client.get(f"/api/articles/{slug}/audio")).json()
+            if manifest["status"] != "pending":
+                return manifest
+            await asyncio.sleep(0.1)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import AUTH, CountingEngine, fill_disk, mount_tmpfs, unmount
-from test_api import wait_ready
+from helpers import AUTH, CountingEngine, fill_disk, mount_tmpfs, unmount, wait_ready
 
 from tts_service.config import Settings
 from tts_service.web import create_app

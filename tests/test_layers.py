@@ -113,7 +113,8 @@ def test_the_synthesizer_runs_without_the_web_app_or_the_scheduler(tmp_path: Pat
 
         audio = asyncio.run(main())
         assert len(audio) == 2 and all(len(a) > 1000 for a in audio), [len(a) for a in audio]
-        loaded = sorted(m for m in sys.modules if m.startswith("tts_service.") or m in ("fastapi", "starlette"))
+        watched = ("fastapi", "starlette")
+        loaded = sorted(m for m in sys.modules if m.startswith("tts_service.") or m in watched)
         print("\\n".join(loaded))
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

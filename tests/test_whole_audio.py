@@ -8,9 +8,8 @@ import xml.etree.ElementTree as ET
 import httpx
 import miniaudio
 import numpy as np
-from helpers import AUTH
+from helpers import AUTH, create, wait_ready
 from mutagen.id3 import ID3
-from test_api import create, wait_ready
 
 TEXT = "第一段第一句。第一段第二句，稍微长一点。\n\n第二段只有一句。\n\n第三段：最后一句！"
 ARTICLE = {"title": "全文音频", "text": TEXT, "slug": "whole", "byline": "记者", "date": "2026-11-20"}

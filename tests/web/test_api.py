@@ -6,23 +6,7 @@ import asyncio
 
 import httpx
 import pytest
-from helpers import AUTH, decode
-
-ARTICLE = {"title": "社区图书馆", "text": "今天开馆。欢迎大家！\n\n第二段只有一句。", "slug": "lib"}
-
-
-async def create(client: httpx.AsyncClient, body: dict = ARTICLE) -> httpx.Response:
-    return await client.post("/api/articles", json=body, headers=AUTH)
-
-
-async def wait_ready(client: httpx.AsyncClient, slug: str) -> dict:
-    """Poll the manifest as an app would, until generation ends."""
-    async with asyncio.timeout(30):
-        while True:
-            manifest = (await client.get(f"/api/articles/{slug}/audio")).json()
-            if manifest["status"] != "pending":
-                return manifest
-            await asyncio.sleep(0.1)
+from helpers import ARTICLE, AUTH, create, decode, wait_ready
 
 
 async def test_create_get_list(client: httpx.AsyncClient) -> None:

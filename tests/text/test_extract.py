@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 import socket
-from pathlib import Path
 
 import pytest
-from helpers import CORPUS
+from helpers import CORPUS, DATA
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,7 +16,7 @@ from tts_service.text import references
 from tts_service.text.document import Document
 from tts_service.text.extract import extract
 
-PAGES = Path(__file__).parent / "data" / "pages"
+PAGES = DATA / "pages"
 
 # Fragments of page chrome, footers, related links and sidebars that must never reach the body.
 NOT_BODY = (

@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import FastAPI
-from helpers import AUTH
-from test_api import wait_ready
+from helpers import AUTH, wait_ready
 
 HOSTILE = {
     "title": "<script>alert(1)</script>标题",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from helpers import DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypinyin import Style, lazy_pinyin, pinyin
@@ -13,7 +13,7 @@ from pypinyin import Style, lazy_pinyin, pinyin
 from tts_service.text import polyphones
 from tts_service.text.pinyin import Syllable, lexical_tokens, tagged_words, tokens, words
 
-TSV = Path(__file__).parent / "data" / "polyphones.tsv"
+TSV = DATA / "polyphones.tsv"
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 

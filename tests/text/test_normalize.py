@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
 import pytest
+from helpers import CORPUS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,9 +14,6 @@ from tts_service.text import normalize as normalize_module
 from tts_service.text.normalize import normalize
 from tts_service.text.numbers import cardinal, clock, decimal, digit_string, year
 
-CORPUS = (
-    Path(__file__).resolve().parents[2] / "shared" / "corpus" / "academy-international-cooperation-2020.txt"
-)
 ASCII_DIGIT = re.compile("[0-9]")
 
 

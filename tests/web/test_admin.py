@@ -9,9 +9,8 @@ from http.cookies import SimpleCookie
 import httpx
 import pytest
 from fastapi import FastAPI
-from helpers import AUTH, TOKEN
+from helpers import ARTICLE, AUTH, TOKEN, create, wait_ready
 from pydantic import SecretStr
-from test_api import ARTICLE, create, wait_ready
 
 from tts_service import sessions
 from tts_service.article import ArticleDraft

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from helpers import CORPUS_DIR
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tts_service.text.segment import Chunk, Sentence, chunks, paragraphs, sentences
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 CORPUS = CORPUS_DIR / "academy-international-cooperation-2020.txt"
 
 
