@@ -211,12 +211,15 @@ def unmount(path: Path) -> None:
 
 
 def fill_disk(filler: Path) -> None:
-    """Write ``filler`` until the disk under it is full (ENOSPC)."""
-    with open(filler, "wb") as out:
+    """Write ``filler`` until the disk under it is full (ENOSPC).
+
+    Unbuffered: a buffered file would hold the bytes of the write that failed and fail again when closed,
+    whenever the free space was not a whole number of blocks.
+    """
+    with open(filler, "wb", buffering=0) as out:
         try:
             while True:
-                out.write(b"\0" * 65536)
-                out.flush()
+                out.write(b"\0" * 65536)  # a short write fills the disk; the next one raises
         except OSError as exc:
             assert exc.errno == errno.ENOSPC, exc
 

@@ -10,7 +10,7 @@ import pytest
 from helpers import fill_disk, mount_tmpfs, unmount
 
 from tts_service.article import ArticleDraft
-from tts_service.errors import NotFound, StorageFull
+from tts_service.errors import Conflict, NotFound, StorageFull
 from tts_service.store import MIGRATIONS, AudioRecord, Store, migrate
 
 
@@ -173,3 +173,21 @@ async def test_a_full_disk_under_the_database_is_storage_full(small_home: Path) 
         assert article.revision == 1  # the failed write was rolled back; the store works again
     finally:
         store.close()
+
+
+async def test_an_article_keeps_its_page_url_and_is_found_by_it(store: Store) -> None:
+    page = "https://news.example/a/t20200117_1.html"
+    first = await store.save_article(ArticleDraft(title="标题", text="一句。", slug="p", url=page))
+    assert first.url == page and (await store.article_by_url(page)).slug == "p"
+    second = await store.save_article(ArticleDraft(title="标题", text="两句。", slug="p"))  # no url: kept
+    assert (second.revision, second.url) == (2, page)
+    with pytest.raises(NotFound):
+        await store.article_by_url("https://news.example/other.html")
+
+
+async def test_a_page_url_belongs_to_one_article(store: Store) -> None:
+    page = "https://news.example/a.html"
+    await store.save_article(ArticleDraft(title="标题", text="一句。", slug="one", url=page))
+    with pytest.raises(Conflict, match="already the article 'one'"):
+        await store.save_article(ArticleDraft(title="标题", text="一句。", slug="two", url=page))
+    assert [a.slug for a in await store.list_articles()] == ["one"]  # nothing of "two" was stored

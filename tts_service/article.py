@@ -12,6 +12,7 @@ from pypinyin import lazy_pinyin
 from tts_service.errors import InvalidInput, TooLarge, invalid_input
 from tts_service.text.document import Document
 from tts_service.text.unicode import check_text
+from tts_service.urls import MAX_URL_CHARS, site_of
 
 SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?")  # always fullmatch: "$" matches before "\n"
 
@@ -26,8 +27,13 @@ class ArticleDraft(BaseModel):
     date: dt.date | None = None
     engine: str | None = None
     voice: str | None = None
+    url: str | None = Field(
+        default=None,
+        max_length=MAX_URL_CHARS,
+        description="The page this article is (http or https), kept in canonical form; one article a page.",
+    )
 
-    @field_validator("title", "text", "byline", "engine", "voice")
+    @field_validator("title", "text", "byline", "engine", "voice", "url")
     @classmethod
     def _valid_unicode(cls, value: str | None) -> str | None:
         return value if value is None else check_text(value)
@@ -43,6 +49,13 @@ class ArticleDraft(BaseModel):
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None:
+            site_of(value)  # an absolute http(s) URL with a host, or InvalidInput (a 422)
+        return value
 
     @field_validator("slug")
     @classmethod
@@ -110,3 +123,4 @@ class Article:
     # Set when this revision's audio had to be made with the fallback engine (its own engine failed).
     audio_engine: str | None = None
     audio_voice: str | None = None
+    url: str | None = None  # the canonical URL of the page it is, if it is one

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     keep_revisions: int = Field(
         default=20, ge=0, description="Revisions kept per article (older ones go at each save); 0: all."
     )
+    embed_keep_query: str = Field(
+        default="",
+        description="Query parameters that are part of a page's identity (id,articleid); others go.",
+    )
     metrics_token: SecretStr | None = Field(default=None, description="Bearer token for /metrics only.")
     metrics_public: bool = Field(default=False, description="Serve /metrics to anyone, without a token.")
 
@@ -112,6 +116,10 @@ class Settings(BaseSettings):
     def concurrent_jobs(self) -> int:
         """Generation jobs run at once in this process: TTS_JOB_WORKERS, else TTS_WORKERS."""
         return self.job_workers or self.workers
+
+    @property
+    def embed_keep_query_list(self) -> frozenset[str]:
+        return frozenset(key.strip() for key in self.embed_keep_query.split(",") if key.strip())
 
     @property
     def cors_origin_list(self) -> list[str]:

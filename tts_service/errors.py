@@ -110,3 +110,10 @@ class SynthesisError(TTSError):
 
     status_code = 502
     code = "synthesis_failed"
+
+
+class Conflict(TTSError):
+    """The request contradicts what is stored (a page URL that already belongs to another article)."""
+
+    status_code = 409
+    code = "conflict"

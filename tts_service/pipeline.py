@@ -27,6 +27,7 @@ from tts_service.snippet import speak
 from tts_service.states import AudioStatus, JobStatus
 from tts_service.store import AssemblyRecord, Store
 from tts_service.synthesis import Metrics, Synthesizer
+from tts_service.urls import canonical_url
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 10.0  # seconds that shutdown waits for jobs to stop and whole-article files to be written
@@ -97,6 +98,12 @@ class Pipeline:
         Revisions beyond TTS_KEEP_REVISIONS go in the same transaction, so the database does not grow
         with every edit."""
         self.check(draft)
+        if (
+            draft.url is not None
+        ):  # stored under its canonical form, so every way to it finds the same article
+            draft = draft.model_copy(
+                update={"url": canonical_url(draft.url, self.settings.embed_keep_query_list)}
+            )
         keep = self.settings.keep_revisions
         return await self.store.save_article(draft, must_exist=must_exist, keep_revisions=keep)
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from tts_service import retention
 from tts_service.article import Article, ArticleDraft
-from tts_service.errors import NotFound, StorageFull, TooLarge
+from tts_service.errors import Conflict, NotFound, StorageFull, TooLarge
 from tts_service.states import JobStatus
 
 T = TypeVar("T")
@@ -110,11 +110,16 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    """
+    -- The canonical URL of the host page an article is (embedded pages, crawled pages, editors' own).
+    ALTER TABLE articles ADD COLUMN url TEXT;
+    CREATE UNIQUE INDEX articles_by_url ON articles (url) WHERE url IS NOT NULL;
+    """,
 )
 
 _ARTICLE_SQL = """
     SELECT a.slug, a.revision, r.title, r.text, r.byline, r.date, r.engine, r.voice,
-           a.created_at, r.created_at, r.audio_engine, r.audio_voice
+           a.created_at, r.created_at, r.audio_engine, r.audio_voice, a.url
     FROM articles a JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision
 """
 
@@ -141,6 +146,14 @@ class AssemblyRecord:
 def _assembly(row: tuple[Any, ...]) -> AssemblyRecord:
     spans = tuple((start, end) for start, end in json.loads(row[3]))
     return AssemblyRecord(row[0], row[1], row[2], spans, row[4])
+
+
+def _set_url(conn: sqlite3.Connection, article_id: int, slug: str, url: str) -> None:
+    """Give an article its page URL; Conflict if another article has it already."""
+    owner = conn.execute("SELECT slug FROM articles WHERE url = ? AND id != ?", (url, article_id)).fetchone()
+    if owner is not None:
+        raise Conflict(f"the page {url} is already the article {owner[0]!r}, not {slug!r}")
+    conn.execute("UPDATE articles SET url = ? WHERE id = ?", (url, article_id))
 
 
 def now() -> str:
@@ -260,6 +273,8 @@ class Store:
                     "UPDATE articles SET revision = ?, updated_at = ? WHERE id = ?",
                     (revision, stamp, article_id),
                 )
+            if draft.url is not None:
+                _set_url(conn, article_id, slug, draft.url)
             conn.execute(
                 "INSERT INTO revisions"
                 " (article_id, revision, title, byline, date, text, engine, voice, created_at)"
@@ -281,6 +296,14 @@ class Store:
             return Article(*conn.execute(_ARTICLE_SQL + " WHERE a.id = ?", (article_id,)).fetchone())
 
         return await self.write(write)
+
+    async def article_by_url(self, url: str) -> Article:
+        """The current revision of the article stored under a canonical page URL; NotFound if none."""
+        sql = _ARTICLE_SQL + " WHERE a.url = ?"
+        row = await self.read(lambda c: c.execute(sql, (url,)).fetchone())
+        if row is None:
+            raise NotFound(f"no article for the page {url}")
+        return Article(*row)
 
     async def prune(self, keep_revisions: int) -> tuple[int, int]:
         """Apply retention to every article (``retention.prune_all``); (revisions removed, jobs removed)."""

@@ -332,3 +332,18 @@ async def test_an_article_with_nothing_to_speak_is_consistently_empty(client: ht
     assert "无可朗读的文字" in (await client.get("/")).text
     feed = await client.get("/feed.xml")
     assert "quiet" not in feed.text
+
+
+async def test_an_article_can_name_its_page_stored_in_canonical_form(client: httpx.AsyncClient) -> None:
+    page = "https://News.Example:443/a/t20200117_1.html?utm_source=feed#comments"
+    created = await create(client, {**ARTICLE, "url": page})
+    assert created.status_code == 201
+    assert created.json()["source_url"] == "https://news.example/a/t20200117_1.html"
+    assert created.json()["url"] == "http://testserver/articles/lib"  # ours, as before
+    other = await create(
+        client, {**ARTICLE, "slug": "other", "url": "https://news.example/a/t20200117_1.html"}
+    )
+    assert (other.status_code, other.json()["code"]) == (409, "conflict")
+    bad = await create(client, {**ARTICLE, "slug": "bad", "url": "javascript:alert(1)"})
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
+    assert [a["slug"] for a in (await client.get("/api/articles")).json()] == ["lib"]

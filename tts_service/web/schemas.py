@@ -42,6 +42,7 @@ class ArticleOut(ArticleSummary):
     created_at: str
     engine: str | None
     voice: str | None
+    source_url: str | None  # the host page this article is (the draft's ``url``); ``url`` is our page
     audio_url: str
 
     @classmethod
@@ -52,6 +53,7 @@ class ArticleOut(ArticleSummary):
             created_at=article.created_at,
             engine=article.engine,
             voice=article.voice,
+            source_url=article.url,
             audio_url=str(request.url_for("article_audio", slug=article.slug)),
         )
 
