@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +72,12 @@ class Settings(BaseSettings):
     keep_revisions: int = Field(
         default=20, ge=0, description="Revisions kept per article (older ones go at each save); 0: all."
     )
+    embed_origins: str = Field(
+        default="", description="Sites that may embed the toolbar (https://news.example,https://gov.example)."
+    )
+    embed_mode: Literal["open", "published-only"] = Field(
+        default="open", description="published-only: speak only pages editors created or pre-generated."
+    )
     embed_keep_query: str = Field(
         default="",
         description="Query parameters that are part of a page's identity (id,articleid); others go.",
@@ -116,6 +123,11 @@ class Settings(BaseSettings):
     def concurrent_jobs(self) -> int:
         """Generation jobs run at once in this process: TTS_JOB_WORKERS, else TTS_WORKERS."""
         return self.job_workers or self.workers
+
+    @property
+    def embed_origin_list(self) -> frozenset[str]:
+        """The allowed sites as browsers send them in ``Origin`` (lower case, no trailing slash)."""
+        return frozenset(o.strip().rstrip("/").lower() for o in self.embed_origins.split(",") if o.strip())
 
     @property
     def embed_keep_query_list(self) -> frozenset[str]:

@@ -12,13 +12,15 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from tts_service import manifest as manifests
 from tts_service.article import Article, ArticleDraft
 from tts_service.assembly import Assembler
 from tts_service.cache import AudioCache
 from tts_service.config import Settings
 from tts_service.engines import EngineRegistry, Prosody
-from tts_service.errors import NotFound, SynthesisError
+from tts_service.errors import NotFound, SynthesisError, invalid_input
 from tts_service.generation import JobRunner
 from tts_service.jobs import Job, JobStore, orphaned
 from tts_service.manifest import Manifest
@@ -27,7 +29,9 @@ from tts_service.snippet import speak
 from tts_service.states import AudioStatus, JobStatus
 from tts_service.store import AssemblyRecord, Store
 from tts_service.synthesis import Metrics, Synthesizer
-from tts_service.urls import canonical_url
+from tts_service.text import segment
+from tts_service.text.blocks import collapse
+from tts_service.urls import canonical_url, page_slug
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 10.0  # seconds that shutdown waits for jobs to stop and whole-article files to be written
@@ -113,6 +117,28 @@ class Pipeline:
         article = await self.save(draft, must_exist=must_exist)
         await self.start(article)
         return article
+
+    async def page(self, url: str, title: str, paragraphs: list[str], *, create: bool = True) -> ArticleAudio:
+        """A host page's audio (the embedded toolbar): the article stored under the page's canonical URL,
+        with a new revision when its title or text changed, or a new article for a new page (``create``;
+        without it, NotFound). Only changed sentences are synthesised again: the rest are cached."""
+        canonical = canonical_url(url, self.settings.embed_keep_query_list)
+        # Each paragraph on one line, as the toolbar collapsed it; empty ones go (as in every article).
+        text = "\n\n".join(segment.paragraphs("\n".join(collapse(p) for p in paragraphs)))
+        try:
+            article: Article | None = await self.store.article_by_url(canonical)
+        except NotFound:
+            if not create:
+                raise NotFound(f"the page {canonical} is not published here") from None
+            article = None
+        slug = article.slug if article is not None else page_slug(canonical)
+        try:
+            draft = ArticleDraft(title=title, text=text, slug=slug, url=canonical)
+        except ValidationError as exc:
+            raise invalid_input(exc) from None
+        if article is None or (create and (article.title, article.text) != (draft.title, draft.text)):
+            article = await self.save(draft)
+        return await self.audio(article)
 
     async def manifest(self, article: Article, plan: Plan | None = None) -> Manifest:
         """The article's audio status and chunks, as far as they are made; starts nothing."""

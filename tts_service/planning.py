@@ -49,12 +49,31 @@ class Plan:
         """The pieces that have audio, in reading order; the API numbers chunks by this."""
         return tuple(c for c in self.chunks if isinstance(c, SpokenChunk))
 
+    @functools.cached_property
+    def spoken_offsets(self) -> tuple[tuple[int, int], ...]:
+        """Where each spoken chunk stands in its paragraph: [start, end) in UTF-16 code units, as JavaScript
+        counts, so that a page's script can find the sentence in its own text."""
+        offsets: dict[int, tuple[int, int]] = {}
+        paragraph, at = -1, 0
+        for chunk in self.chunks:
+            if chunk.paragraph != paragraph:
+                paragraph, at = chunk.paragraph, 0
+            start, at = at, at + _utf16(chunk.text)  # the chunks of a paragraph are consecutive slices
+            text = chunk.text  # the API shows it stripped: so do its offsets
+            lead, trail = len(text) - len(text.lstrip()), len(text) - len(text.rstrip())
+            offsets[id(chunk)] = (start + _utf16(text[:lead]), at - _utf16(text[len(text) - trail :]))
+        return tuple(offsets[id(c)] for c in self.spoken)
+
 
 @dataclass(frozen=True)
 class SpokenChunk(PlannedChunk):
     """A planned chunk that has something to say, and so audio under its key."""
 
     key: str
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 NO_LEXICON = Lexicon()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Collection
+from pathlib import PurePosixPath
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tts_service.errors import InvalidInput
@@ -46,3 +49,13 @@ def site_of(url: str) -> str:
     """The origin a URL belongs to, as browsers send it in ``Origin``: ``https://news.example``."""
     scheme, host, port, _, _ = _parts(url)
     return f"{scheme}://{_netloc(host, port)}"
+
+
+def page_slug(canonical: str) -> str:
+    """The slug a page gets when the service stores it (the toolbar, ``crawl``): its host and file name,
+    readable, then 8 hex digits of the URL's hash, so that two pages never share one."""
+    split = urlsplit(canonical)
+    words = re.sub(r"[^a-z0-9]+", "-", f"{split.hostname} {PurePosixPath(split.path).stem}".lower())
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
+    words = words[:70].strip("-")
+    return f"{words}-{digest}" if words else digest

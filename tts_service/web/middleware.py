@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tts_service.config import Settings
-from tts_service.errors import RequestTimeout, TooLarge, TTSError
+from tts_service.errors import Forbidden, RequestTimeout, TooLarge, TTSError
 from tts_service.logs import REQUEST_ID, request_id
 from tts_service.metrics import Metrics
 from tts_service.web.content import wants_json
@@ -74,7 +74,8 @@ SECURITY_HEADERS = {
 # disk; tests/test_nginx.py fails when the two part ways.
 
 # What other origins may read (GET and HEAD only, never with credentials), when TTS_CORS_ORIGINS is set.
-_CORS_PATHS = re.compile(r"/api/.*|/audio/.*|/articles/[^/]+/audio\.mp3|/feed\.xml")
+_CORS_PATHS = re.compile(r"/api/(?!embed$).*|/audio/.*|/articles/[^/]+/audio\.mp3|/feed\.xml")
+_EMBED_PATH = "/api/embed"  # CORS of its own: the sites in TTS_EMBED_ORIGINS, by GET and POST
 _CORS_METHODS = ("GET", "HEAD")
 _CORS_EXPOSE = ("ETag", "Content-Range", "Accept-Ranges", "Content-Length")
 
@@ -86,6 +87,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     if settings.cors_origin_list:
         app.add_middleware(ReadOnlyCors, origins=settings.cors_origin_list)
+    app.add_middleware(EmbedCors, origins=sorted(settings.embed_origin_list))
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     app.add_middleware(SecurityHeaders, docs_paths=frozenset(path for path in docs if path is not None))
 
@@ -233,6 +235,39 @@ class ReadOnlyCors:
             await self.app(scope, receive, send)
 
 
+class EmbedCors:
+    """CORS for ``/api/embed``: the sites in TTS_EMBED_ORIGINS may GET and POST it (JSON, no credentials).
+
+    A preflight from any other site gets the same 403 and message as the request itself would, not
+    Starlette's bare 400, so a site's developer sees why in the browser's console.
+    """
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        self.origins = frozenset(origins)
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=("GET", "POST"),
+            allow_headers=("Content-Type",),
+            allow_credentials=False,
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _route_path(scope) != _EMBED_PATH:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        origin = (headers.get("origin") or "").rstrip("/").lower()
+        preflight = scope["method"] == "OPTIONS" and "access-control-request-method" in headers
+        if preflight and origin not in self.origins:
+            detail = f"{origin or 'this page'} may not embed this service: it is not in TTS_EMBED_ORIGINS"
+            await _refusal(Forbidden(detail), close=False)(scope, receive, send)
+            return
+        await self.cors(scope, receive, send)
+
+
 class _BodyRefused(Exception):
     """Raised to the app from ``receive`` once a body passes its size limit or its deadline."""
 
@@ -282,9 +317,11 @@ class BodyLimit:
             await body.refusal(scope, receive, send)
 
 
-def _refusal(error: TTSError) -> Response:
+def _refusal(error: TTSError, *, close: bool = True) -> Response:
+    """The service's error shape, from middleware; ``close`` when the request body was left unread."""
     body = {"detail": error.message, "code": error.code}
-    return JSONResponse(body, status_code=error.status_code, headers={"Connection": "close"})
+    headers = {"Connection": "close"} if close else {}
+    return JSONResponse(body, status_code=error.status_code, headers=headers)
 
 
 class _GuardedBody:

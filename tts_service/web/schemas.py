@@ -11,6 +11,7 @@ from tts_service.article import Article
 from tts_service.jobs import Job
 from tts_service.pipeline import ArticleAudio
 from tts_service.states import AudioStatus, JobStatus
+from tts_service.text import segment
 
 
 class ArticleSummary(BaseModel):
@@ -68,6 +69,9 @@ class ChunkOut(BaseModel):
     duration: float | None
     start: float | None = None  # seconds into the whole-article file, once it exists
     end: float | None = None
+    offsets: list[
+        int
+    ]  # [start, end) of the text in its paragraph, in UTF-16 code units (as JavaScript counts)
 
 
 class ErrorItem(BaseModel):
@@ -160,6 +164,7 @@ class AudioOut(BaseModel):
     def of(cls, request: Request, audio: ArticleAudio) -> AudioOut:
         article, manifest, whole, job = audio.article, audio.manifest, audio.whole, audio.job
         chunks = []
+        offsets = manifest.plan.spoken_offsets
         for index, chunk in enumerate(manifest.plan.spoken):
             record = manifest.records.get(chunk.key)
             url = str(request.url_for("audio_file", key=chunk.key)) if record else None
@@ -175,6 +180,7 @@ class AudioOut(BaseModel):
                     duration=record.duration if record else None,
                     start=start,
                     end=end,
+                    offsets=list(offsets[index]),
                 )
             )
         return cls(
@@ -191,3 +197,15 @@ class AudioOut(BaseModel):
             chunks=chunks,
             job=JobOut.of(request, job) if job else None,
         )
+
+
+class EmbedOut(AudioOut):
+    """A host page's audio: its manifest, plus the paragraphs as stored (the toolbar matches them to its
+    own text; each chunk's ``offsets`` count within these)."""
+
+    paragraphs: list[str]
+
+    @classmethod
+    def of(cls, request: Request, audio: ArticleAudio) -> EmbedOut:
+        paragraphs = segment.paragraphs(audio.article.text)
+        return cls(**AudioOut.of(request, audio).model_dump(), paragraphs=paragraphs)
