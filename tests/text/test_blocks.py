@@ -72,3 +72,9 @@ def test_bad_selectors_and_missing_articles_are_clear_errors() -> None:
         host_page(PAGE, article="#zoom[")
     with pytest.raises(InvalidInput, match="no element matches"):
         host_page(PAGE, article="#nope")
+
+
+def test_an_xhtml_page_with_an_xml_declaration_is_read() -> None:
+    """Old CMSs serve XHTML that starts with <?xml … encoding="utf-8"?>; a browser reads it as any page."""
+    html = '<?xml version="1.0" encoding="utf-8"?>\n' + PAGE
+    assert host_page(html, article="#zoom", skip=".share") == host_page(PAGE, article="#zoom", skip=".share")

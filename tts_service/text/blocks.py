@@ -47,6 +47,8 @@ _HIDDEN_STYLE = re.compile(
     r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!important)?\s*(?:;|$)", re.I
 )
 _FALLBACK_ROOTS = ("[data-tts-article]", "article", "main")
+# lxml refuses a str that declares its encoding; the page is decoded already, and browsers ignore it in HTML.
+_XML_DECLARATION = re.compile(r"^[\s\ufeff]*<\?xml[^>]*\?>")
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,8 @@ def host_page(
     html: str | bytes, *, article: str | None = None, skip: str | None = None, title: str | None = None
 ) -> HostPage:
     """A host page's title and paragraphs, exactly as the toolbar extracts them with the same attributes."""
+    if isinstance(html, str):
+        html = _XML_DECLARATION.sub("", html, count=1)
     try:
         doc = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError) as exc:
