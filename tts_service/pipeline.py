@@ -7,9 +7,10 @@ one job's run (``generation.JobRunner``) and whole-article files (``assembly.Ass
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -119,9 +120,25 @@ class Pipeline:
         return article
 
     async def page(self, url: str, title: str, paragraphs: list[str], *, create: bool = True) -> ArticleAudio:
-        """A host page's audio (the embedded toolbar): the article stored under the page's canonical URL,
-        with a new revision when its title or text changed, or a new article for a new page (``create``;
-        without it, NotFound). Only changed sentences are synthesised again: the rest are cached."""
+        """A host page's audio (the embedded toolbar): the page stored as ``save_page`` does, then its audio,
+        made where missing. Only changed sentences are synthesised again: the rest are cached."""
+        article, _ = await self.save_page(url, title, paragraphs, create=create)
+        return await self.audio(article)
+
+    async def save_page(
+        self,
+        url: str,
+        title: str,
+        paragraphs: Sequence[str],
+        *,
+        create: bool = True,
+        byline: str | None = None,
+        date: dt.date | None = None,
+    ) -> tuple[Article, bool]:
+        """Store a host page under its canonical URL: a new revision when its title or text changed, or a new
+        article for a new page (``create``; without it, NotFound); (the article, whether a revision was
+        written). The toolbar and ``crawl`` both store pages here, so a crawled page is what the toolbar
+        sends later and nothing is made again. ``byline`` and ``date`` go with a new revision only."""
         canonical = canonical_url(url, self.settings.embed_keep_query_list)
         # Each paragraph on one line, as the toolbar collapsed it; empty ones go (as in every article).
         text = "\n\n".join(segment.paragraphs("\n".join(collapse(p) for p in paragraphs)))
@@ -133,12 +150,12 @@ class Pipeline:
             article = None
         slug = article.slug if article is not None else page_slug(canonical)
         try:
-            draft = ArticleDraft(title=title, text=text, slug=slug, url=canonical)
+            draft = ArticleDraft(title=title, text=text, slug=slug, url=canonical, byline=byline, date=date)
         except ValidationError as exc:
             raise invalid_input(exc) from None
         if article is None or (create and (article.title, article.text) != (draft.title, draft.text)):
-            article = await self.save(draft)
-        return await self.audio(article)
+            return await self.save(draft), True
+        return article, False
 
     async def manifest(self, article: Article, plan: Plan | None = None) -> Manifest:
         """The article's audio status and chunks, as far as they are made; starts nothing."""
