@@ -14,7 +14,7 @@ from tts_service.errors import InvalidInput
 from tts_service.planning import spoken_form
 from tts_service.text import references
 from tts_service.text.document import Document
-from tts_service.text.extract import extract
+from tts_service.text.extract import decode, extract
 
 PAGES = DATA / "pages"
 
@@ -172,6 +172,20 @@ def test_gb2312_declaration_still_decodes_gbk_only_characters() -> None:
     page += "<h1>座谈会</h1><p>发布时间：2024年5月6日</p><p>王堃和李镕介绍了工作安排。</p></body></html>"
     doc = extract(page.encode("gbk"))
     assert (doc.title, doc.date, doc.body) == ("座谈会", "2024-05-06", "王堃和李镕介绍了工作安排。")
+
+
+@pytest.mark.parametrize(
+    ("raw", "charset", "text"),
+    [
+        ("<p>臺北市政府公告</p>".encode("big5"), "big5", "<p>臺北市政府公告</p>"),  # GB18030 would misread it
+        ('<meta charset="utf-8"><p>江州</p>'.encode("gbk"), "GBK", '<meta charset="utf-8"><p>江州</p>'),
+        ("\ufeff<p>江州</p>".encode(), "gbk", "<p>江州</p>"),  # a BOM comes first
+        ("<p>江州</p>".encode("gbk"), "no-such-charset", "<p>江州</p>"),
+    ],
+)
+def test_the_http_headers_charset_comes_before_the_pages_own(raw: bytes, charset: str, text: str) -> None:
+    """The order browsers follow: a BOM, the Content-Type header's charset, then the page's meta charset."""
+    assert decode(raw, charset) == text
 
 
 def test_utf8_bytes_without_a_declared_charset() -> None:

@@ -73,6 +73,9 @@ _HTML_SNIFF = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|title|div|p|t
 _CHARSET = re.compile(
     rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)|<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)", re.I
 )
+_GB_NAMES = frozenset(
+    {"gb2312", "gbk", "x-gbk", "gb_2312-80", "cp936"}
+)  # all read as GB18030, as browsers do
 _PUBDATE_META = "pubdate publishdate article:published_time og:release_date dc.date dc.date.issued".split()
 
 
@@ -86,7 +89,7 @@ class Line:
 
 def extract(content: str | bytes, *, filename: str | None = None) -> Document:
     """Find the article in a saved page: title, byline (the author, else the source), ISO date and body."""
-    text = _decode(content) if isinstance(content, bytes) else content
+    text = decode(content) if isinstance(content, bytes) else content
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise InvalidInput("the page is empty")
@@ -105,20 +108,22 @@ def _is_html(text: str, filename: str | None) -> bool:
     return bool(_HTML_SNIFF.search(text[:4096]))
 
 
-def _decode(raw: bytes) -> str:
-    """Honour a BOM, then a declared charset, then try UTF-8, then the GB18030 superset of GB2312/GBK."""
+def decode(raw: bytes, charset: str | None = None) -> str:
+    """A page's text as a browser decodes it: a BOM first, then the HTTP header's ``charset``, then a
+    declared ``<meta charset>`` (or XML encoding), then UTF-8, then GB18030, the superset of GB2312/GBK."""
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8", errors="replace")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16", errors="replace")
     candidates = ["utf-8", "gb18030"]
     if match := _CHARSET.search(raw[:4096]):
-        declared = (match.group(1) or match.group(2)).decode("ascii").lower()
-        declared = "gb18030" if declared in {"gb2312", "gbk", "x-gbk", "gb_2312-80", "cp936"} else declared
-        candidates.insert(0, declared)
+        candidates.insert(0, (match.group(1) or match.group(2)).decode("ascii"))
+    if charset:
+        candidates.insert(0, charset)
     for encoding in candidates:
+        encoding = encoding.strip().lower()
         try:
-            return raw.decode(encoding)
+            return raw.decode("gb18030" if encoding in _GB_NAMES else encoding)
         except (UnicodeDecodeError, LookupError):
             continue
     return raw.decode("utf-8", errors="replace")
