@@ -117,3 +117,17 @@ class Conflict(TTSError):
 
     status_code = 409
     code = "conflict"
+
+
+class Unreachable(TTSError):
+    """A site we were asked to read (``tts-service crawl``) did not answer, or not with what was needed."""
+
+    status_code = 502
+    code = "unreachable"
+
+
+class Disallowed(TTSError):
+    """A site's robots.txt does not allow us to fetch what we were asked to."""
+
+    status_code = 403
+    code = "disallowed"

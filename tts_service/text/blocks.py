@@ -70,6 +70,13 @@ def _selector(css: str, what: str) -> CSSSelector:
         raise InvalidInput(f"{what} is not a CSS selector this service reads: {css!r} ({exc})") from None
 
 
+def check_selectors(article: str | None = None, skip: str | None = None, title: str | None = None) -> None:
+    """InvalidInput if a selector of an embed line is not one this service reads (before any page is)."""
+    for css, what in ((article, "data-article"), (skip, "data-skip"), (title, "data-title")):
+        if css:
+            _selector(css, what)
+
+
 def _hidden(element: etree._Element) -> bool:
     style = element.get("style") or ""
     return (
