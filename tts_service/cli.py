@@ -1,4 +1,4 @@
-"""Command line: serve, add, import, seed, pregen, prune, synth, normalize, pinyin, lexicon, cache."""
+"""Command line: serve, add, import, seed, pregen, crawl, prune, synth, normalize, pinyin, lexicon, cache."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -26,6 +26,9 @@ from tts_service.text import segment
 from tts_service.text.document import Document, parse_document
 from tts_service.text.lexicon import Lexicon, LexiconEntry
 from tts_service.text.pinyin import Syllable, tokens
+
+if TYPE_CHECKING:
+    from tts_service.crawl.pages import Outcome as CrawlOutcome
 
 app = typer.Typer(help="tts_service: Mandarin read-aloud (语音播报) for articles.", no_args_is_help=True)
 T = TypeVar("T")
@@ -147,6 +150,82 @@ def pregen(
         note = f" — {job.error}" if job.error else (f" — {job.fallback}" if job.fallback else "")
         typer.echo(f"job {job.id} {job.slug}: {job.status}, {job.done}/{job.total} chunks{note}")
     if any(job.status == JobStatus.FAILED for job in jobs):
+        raise typer.Exit(1)
+
+
+class _CrawlBars:
+    """A crawl's progress bars: the pages reached, and the chunks of audio made over all of them."""
+
+    def __init__(self, progress: Progress, limit: int) -> None:
+        self.progress = progress
+        self.pages = progress.add_task("pages", total=limit)
+        self.chunks = progress.add_task("audio", total=None)
+
+    def page(self, outcome: CrawlOutcome) -> None:
+        self.progress.update(self.pages, advance=1)
+
+    def audio(self, done: int, total: int) -> None:
+        self.progress.update(self.chunks, completed=done, total=total)
+
+    def finish(self, pages: int) -> None:
+        self.progress.update(self.pages, total=pages, completed=pages)
+
+
+def _outcome_line(outcome: CrawlOutcome) -> str:
+    """One page of a crawl's report: what was stored (or why not), and its audio."""
+    if outcome.article is None:
+        return f"skipped   {outcome.url}: {outcome.reason}"
+    article, job = outcome.article, outcome.job
+    made = f", job {job.id} {job.status} {job.done}/{job.total} chunks" if job else ""
+    note = f" — {job.error or job.fallback}" if job and (job.error or job.fallback) else ""
+    return (
+        f"{outcome.action:<9} {outcome.url} → {article.slug} (revision {article.revision}):"
+        f" audio {outcome.audio}{made}{note}"
+    )
+
+
+@app.command()
+def crawl(
+    url: Annotated[
+        str, typer.Argument(help="The page to start from (with --sitemap: the site, or its sitemap).")
+    ],
+    sitemap: Annotated[
+        bool, typer.Option("--sitemap", help="Take the pages from the site's /sitemap.xml (or URL if .xml).")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="Pages to fetch at most.")] = 100,
+    article: Annotated[str | None, typer.Option(help="The embed line's data-article selector.")] = None,
+    skip: Annotated[str | None, typer.Option(help="The embed line's data-skip selectors.")] = None,
+    title: Annotated[str | None, typer.Option(help="The embed line's data-title selector.")] = None,
+    delay: Annotated[
+        float, typer.Option(min=0, help="Seconds between requests; robots.txt's Crawl-delay if longer.")
+    ] = 1.0,
+    same_prefix: Annotated[
+        bool, typer.Option("--same-prefix/--whole-site", help="Stay under the start URL's directory.")
+    ] = True,
+) -> None:
+    """Pre-generate a site: fetch its pages (robots.txt obeyed), store each as the toolbar will send it,
+    and make its audio, so that readers wait for nothing; exits 1 if a page's audio failed."""
+    from tts_service.crawl.crawler import CrawlOptions
+    from tts_service.crawl.pages import Selectors, pregenerate_site
+
+    async def work(services: Services) -> list[CrawlOutcome]:
+        options = CrawlOptions(
+            url, sitemap, limit, delay, not same_prefix, services.settings.embed_keep_query_list
+        )
+        return await pregenerate_site(services, options, Selectors(article, skip, title), bars)
+
+    with Progress() as progress:
+        bars = _CrawlBars(progress, limit)
+        outcomes = _run(work)
+        bars.finish(len(outcomes))
+    for outcome in outcomes:
+        typer.echo(_outcome_line(outcome))
+    counts = ", ".join(
+        f"{sum(o.action == a for o in outcomes)} {a}" for a in ("stored", "unchanged", "skipped")
+    )
+    failed = sum(o.job is not None and o.job.status == JobStatus.FAILED for o in outcomes)
+    typer.echo(f"{counts}; audio failed for {failed}")
+    if failed:
         raise typer.Exit(1)
 
 
