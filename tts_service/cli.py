@@ -214,7 +214,7 @@ def crawl(
         )
         return await pregenerate_site(services, options, Selectors(article, skip, title), bars)
 
-    with Progress() as progress:
+    with Progress(transient=True) as progress:  # the report below takes the bars' place
         bars = _CrawlBars(progress, limit)
         outcomes = _run(work)
         bars.finish(len(outcomes))
