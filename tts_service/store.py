@@ -118,6 +118,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE articles ADD COLUMN url TEXT;
     CREATE UNIQUE INDEX articles_by_url ON articles (url) WHERE url IS NOT NULL;
     """,
+    """
+    -- What each site stored through /api/embed (quotas.py): one row per new revision, with the characters
+    -- of new text it brought. Rows older than the day and the minute being counted go at each use.
+    CREATE TABLE embed_usage (
+        site TEXT NOT NULL,
+        at REAL NOT NULL,
+        chars INTEGER NOT NULL
+    );
+    CREATE INDEX embed_usage_by_site ON embed_usage (site, at);
+    CREATE INDEX embed_usage_by_time ON embed_usage (at);
+    """,
 )
 
 _ARTICLE_SQL = """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from helpers import AUTH, wait_ready
@@ -103,3 +105,115 @@ async def test_published_only_speaks_only_what_editors_published(
     assert (await client.post("/api/articles", json=published, headers=AUTH)).status_code == 201
     page = (await client.post("/api/embed", json=BODY, headers=FROM_SITE)).json()
     assert (page["slug"], page["revision"], page["paragraphs"]) == ("meeting", 1, ["编辑发布的文字。"])
+
+
+# Quotas: what a forged Origin can cost --------------------------------------------------------------
+
+
+def page(number: int, site: str = SITE, text: str = "这一页的文字。") -> dict:
+    return {"url": f"{site}/a/t{number}.html", "title": f"第{number}页", "paragraphs": [text]}
+
+
+async def embed(client: httpx.AsyncClient, body: dict, site: str = SITE) -> httpx.Response:
+    return await client.post("/api/embed", json=body, headers={"Origin": site})
+
+
+async def stored(client: httpx.AsyncClient) -> int:
+    return len((await client.get("/api/articles")).json())
+
+
+class Clock:
+    """Time as the quotas see it, moved by the test (no sleeps)."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:  # 2023-11-14 22:13:20 UTC
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(app) -> Clock:
+    clock = Clock()
+    app.state.pipeline.quotas.clock = clock
+    return clock
+
+
+async def test_the_eleventh_new_revision_in_a_minute_is_refused(client: httpx.AsyncClient, espeak) -> None:
+    for number in range(10):
+        slug = (await embed(client, page(number))).json()["slug"]
+        await wait_ready(client, slug)
+    made = len(espeak.calls)
+    refused = await embed(client, page(10))
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+    assert "TTS_EMBED_REVISIONS_PER_MINUTE" in refused.json()["detail"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["access-control-allow-origin"] == SITE  # the toolbar can read why, and when
+    assert "retry-after" in refused.headers["access-control-expose-headers"].lower()
+    assert await stored(client) == 10 and len(espeak.calls) == made  # nothing stored, nothing made
+    edited = await embed(client, page(0, text="改过的文字。"))  # a changed page is a new revision too
+    article = (await client.get(f"/api/articles/{page_slug(page(0)['url'])}")).json()
+    assert edited.status_code == 429 and article["revision"] == 1
+
+
+async def test_another_site_and_unchanged_pages_are_unaffected(client: httpx.AsyncClient) -> None:
+    for number in range(10):
+        assert (await embed(client, page(number))).status_code == 200
+    assert (await embed(client, page(10))).status_code == 429
+    for number in range(10):  # unchanged: no new revision, no cost
+        again = await embed(client, page(number))
+        assert (again.status_code, again.json()["revision"]) == (200, 1)
+    gov = "https://gov.example"
+    assert (await embed(client, page(1, site=gov), site=gov)).status_code == 200
+
+
+async def test_after_the_window_the_site_may_post_again(client: httpx.AsyncClient, clock: Clock) -> None:
+    for number in range(10):
+        clock.now += 5  # one every 5 s: the first leaves the window at +65 s
+        assert (await embed(client, page(number))).status_code == 200
+    refused = await embed(client, page(10))
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "15"  # 5 + 60 - 50
+    clock.now += 14
+    assert (await embed(client, page(10))).status_code == 429
+    clock.now += 1
+    assert (await embed(client, page(10))).status_code == 200
+    assert (await embed(client, page(11))).status_code == 429  # one slot freed, one taken
+
+
+async def test_the_daily_character_quota(app, client: httpx.AsyncClient, clock: Clock, espeak) -> None:
+    app.state.pipeline.quotas.daily_chars = 30
+    first = page(1, text="一二三四五六七八九十。" * 2)  # 22 characters
+    assert (await embed(client, first)).status_code == 200
+    # Only what is new counts: a sentence added to the page costs its 5 characters (27 of 30).
+    grown = {**first, "paragraphs": [first["paragraphs"][0] + "新的一句。"]}
+    assert (await embed(client, grown)).json()["revision"] == 2
+    await wait_ready(client, page_slug(first["url"]))
+    made, before = len(espeak.calls), await stored(client)
+    clock.now += 3600
+    refused = await embed(client, page(2, text="第二页。"))  # 4 more: 31 > 30
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+    assert "TTS_EMBED_DAILY_CHARS" in refused.json()["detail"]
+    midnight = (clock.now // 86400 + 1) * 86400
+    assert int(refused.headers["retry-after"]) == round(midnight - clock.now)
+    assert (await stored(client), len(espeak.calls)) == (before, made)
+    assert (await embed(client, page(3, text="好。"))).status_code == 200  # 2 more fit (29)
+    clock.now = midnight
+    assert (await embed(client, page(2, text="第二页。"))).status_code == 200  # a new UTC day
+    too_big = await embed(client, page(4, text="字" * 31))  # more than a whole day's quota: never fits
+    assert (too_big.status_code, too_big.json()["code"]) == (413, "too_large")
+
+
+async def test_concurrent_posts_never_pass_the_limit(client: httpx.AsyncClient) -> None:
+    answers = await asyncio.gather(*(embed(client, page(number)) for number in range(30)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200] * 10 + [429] * 20 and await stored(client) == 10
+
+
+async def test_many_readers_of_one_edited_page_make_one_revision(client: httpx.AsyncClient) -> None:
+    assert (await embed(client, page(1))).status_code == 200
+    edited = page(1, text="编辑改过了。")
+    answers = await asyncio.gather(*(embed(client, edited) for _ in range(30)))
+    assert {(a.status_code, a.json()["revision"]) for a in answers} == {(200, 2)}
+    for number in range(2, 10):  # that edit cost one of the ten
+        assert (await embed(client, page(number))).status_code == 200
+    assert (await embed(client, page(10))).status_code == 429

@@ -70,7 +70,8 @@ async def embed_page(
     if site_of(body.url) != site:
         raise Forbidden(f"the page {body.url} does not belong to {site}, the site asking for it")
     create = settings.embed_mode == "open"
-    return EmbedOut.of(request, await pipeline.page(body.url, body.title, body.paragraphs, create=create))
+    audio = await pipeline.page(body.url, body.title, body.paragraphs, create=create, site=site)
+    return EmbedOut.of(request, audio)
 
 
 @router.get("/embed")
