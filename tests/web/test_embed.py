@@ -217,3 +217,22 @@ async def test_many_readers_of_one_edited_page_make_one_revision(client: httpx.A
     for number in range(2, 10):  # that edit cost one of the ten
         assert (await embed(client, page(number))).status_code == 200
     assert (await embed(client, page(10))).status_code == 429
+
+
+async def test_the_schema_documents_every_refusal(client: httpx.AsyncClient) -> None:
+    operations = (await client.get("/openapi.json")).json()["paths"]["/api/embed"]
+    answers = operations["post"]["responses"]
+    for code, words in {
+        "403": "TTS_EMBED_ORIGINS",
+        "404": "published-only",
+        "409": "another article",
+        "413": "TTS_MAX_ARTICLE_CHARS",
+        "422": "URL",
+        "429": "TTS_EMBED_REVISIONS_PER_MINUTE",
+    }.items():
+        assert words in answers[code]["description"], code
+        assert answers[code]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorOut"
+        }
+    assert answers["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert "No page is stored" in operations["get"]["responses"]["404"]["description"]
