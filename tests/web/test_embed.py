@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import xml.etree.ElementTree as ET
 
 import httpx
+import lxml.html
 import pytest
 from helpers import AUTH, wait_ready
+from test_admin import sign_in
 
 from tts_service.config import Settings
 from tts_service.urls import page_slug
@@ -236,3 +240,93 @@ async def test_the_schema_documents_every_refusal(client: httpx.AsyncClient) -> 
         }
     assert answers["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
     assert "No page is stored" in operations["get"]["responses"]["404"]["description"]
+
+
+# Host text is only ever text ------------------------------------------------------------------------
+
+HOSTILE_TITLE = "<script>alert(1)</script> & \"引号\" '单引号' ]]> &amp; <img src=x onerror=alert(1)>"
+HOSTILE = [
+    "第一段<script>alert(1)</script>有脚本。",
+    "<img src=x onerror=alert(1)>图片说明。",
+    "CDATA 的结尾 ]]> 和 &amp; 与 \"双引号\" 'single'。",
+    '--> 箭头 <b onclick="alert(1)">粗体</b> 结束。',
+]
+ESCAPED = [  # how each must look in our HTML (Jinja's escaping: quotes as numeric references)
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&lt;img src=x onerror=alert(1)&gt;",
+    "]]&gt;",
+    "&amp;amp;",
+    "&#34;引号&#34; &#39;单引号&#39;",
+]
+
+
+def inert(html: str) -> lxml.html.HtmlElement:
+    """The parsed page, after checking that nothing in it is live but our own: no element from host text,
+    scripts only from our static files, no event-handler attributes."""
+    doc = lxml.html.document_fromstring(html)
+    assert not doc.xpath("//img | //b | //iframe | //object | //embed"), "host markup became elements"
+    for script in doc.xpath("//script"):
+        assert script.get("src", "").startswith("http://testserver/static/") and not script.text
+    assert not doc.xpath("//@*[starts-with(name(), 'on')]"), "an event handler attribute"
+    return doc
+
+
+async def test_host_text_is_shown_as_text_everywhere(client: httpx.AsyncClient) -> None:
+    body = {"url": PAGE, "title": HOSTILE_TITLE, "paragraphs": HOSTILE}
+    posted = await client.post("/api/embed", json=body, headers=FROM_SITE)
+    assert posted.status_code == 200 and posted.json()["paragraphs"] == HOSTILE  # JSON keeps it as data
+    slug = posted.json()["slug"]
+    manifest = await wait_ready(client, slug)
+    assert manifest["status"] == "ready"
+
+    # The reader page: title, heading and every paragraph as text.
+    reader = await client.get(f"/articles/{slug}")
+    assert all(escaped in reader.text for escaped in ESCAPED), reader.text
+    doc = inert(reader.text)
+    assert doc.findtext(".//title") == f"{HOSTILE_TITLE} · tts_service"
+    assert doc.xpath("string(//h1)") == HOSTILE_TITLE
+    assert [p.text_content() for p in doc.xpath("//div[@class='article-body']/p")] == HOSTILE
+
+    # The article list.
+    index = await client.get("/")
+    assert ESCAPED[0] in index.text and ESCAPED[4] in index.text
+    assert inert(index.text).xpath("string(//a[@class='article-link'])") == HOSTILE_TITLE
+
+    # The editor's pages, signed in: the list (with the title in attributes too) and the delete page.
+    await sign_in(client)
+    admin = await client.get("/admin")
+    assert ESCAPED[0] in admin.text
+    doc = inert(admin.text)
+    assert doc.xpath("string(//tbody/tr/th/a)") == HOSTILE_TITLE
+    labels = doc.xpath("//tbody//@aria-label")
+    assert labels == [f"重新生成：{HOSTILE_TITLE}", f"删除：{HOSTILE_TITLE}"]
+    confirm = await client.get(f"/admin/articles/{slug}/delete")
+    assert f"《{HOSTILE_TITLE}》" in inert(confirm.text).xpath("string(//main//p)")
+
+    # The feed: well-formed XML whose item title is the title, as text.
+    feed = await client.get("/feed.xml")
+    assert "]]>" not in feed.text and ESCAPED[0] in feed.text
+    assert ET.fromstring(feed.content).findtext("channel/item/title") == HOSTILE_TITLE
+
+    # Captions: cue text escaped, so no "<" and no "-->" but the timings'.
+    vtt = (await client.get(f"/api/articles/{slug}/captions.vtt")).text
+    cues = [line for line in vtt.splitlines() if "-->" in line]
+    assert "<" not in vtt and all(re.fullmatch(r"[\d:.]+ --> [\d:.]+", cue) for cue in cues)
+    assert ESCAPED[0] in vtt and '--&gt; 箭头 &lt;b onclick="alert(1)"&gt;粗体&lt;/b&gt;' in vtt
+
+    # The JSON APIs: the same strings, as data, never served as HTML.
+    for path in ("/api/articles", f"/api/articles/{slug}", f"/api/articles/{slug}/audio"):
+        answer = await client.get(path)
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert (await client.get("/api/articles")).json()[0]["title"] == HOSTILE_TITLE
+    assert (await client.get(f"/api/articles/{slug}")).json()["text"] == "\n\n".join(HOSTILE)
+    chunks = (await client.get(f"/api/articles/{slug}/audio")).json()["chunks"]
+    assert any("<script>alert(1)</script>" in c["text"] for c in chunks)
+    assert all(utf16_slice(HOSTILE[c["paragraph"]], *c["offsets"]) == c["text"] for c in chunks)
+    assert (await client.get("/api/embed", params={"url": PAGE})).json()["paragraphs"] == HOSTILE
+
+    # Error pages: what a request carries is shown as text too.
+    missing = await client.get("/articles/<script>alert(1)</script>")
+    assert missing.status_code == 404 and ESCAPED[0] in missing.text
+    inert(missing.text)
