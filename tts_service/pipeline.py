@@ -25,9 +25,10 @@ from tts_service.generation import JobRunner
 from tts_service.jobs import Job, JobStore, orphaned
 from tts_service.manifest import Manifest
 from tts_service.planning import Plan, Planner
+from tts_service.quotas import Quotas
 from tts_service.snippet import speak
 from tts_service.states import AudioStatus, JobStatus
-from tts_service.store import AssemblyRecord, Store
+from tts_service.store import AssemblyRecord, SaveCheck, Store
 from tts_service.synthesis import Metrics, Synthesizer
 from tts_service.text import segment
 from tts_service.text.blocks import collapse
@@ -83,6 +84,7 @@ class Pipeline:
         self.planner = Planner(engines, store, settings.voice, settings.plan_cache_mb << 20)
         self.synthesizer = Synthesizer(store, cache, engines, settings.synthesis_slots, metrics)
         self.assembler = Assembler(store, cache)
+        self.quotas = Quotas(settings.embed_revisions_per_minute, settings.embed_daily_chars)
         self._job_slots = asyncio.Semaphore(settings.concurrent_jobs)
         self._running: dict[int, _Running] = {}  # job id → the job's task in this process
         # One lock per article revision while someone is starting its job; gone when nobody holds it.
@@ -97,10 +99,17 @@ class Pipeline:
         draft.check_size(self.settings.max_article_chars)
         self.planner.resolve(draft.engine, draft.voice)
 
-    async def save(self, draft: ArticleDraft, *, must_exist: bool = False) -> Article:
+    async def save(
+        self,
+        draft: ArticleDraft,
+        *,
+        must_exist: bool = False,
+        if_changed: bool = False,
+        check: SaveCheck | None = None,
+    ) -> Article:
         """Check and store a draft (a new article, or the next revision); the revision as written.
         Revisions beyond TTS_KEEP_REVISIONS go in the same transaction, so the database does not grow
-        with every edit."""
+        with every edit. ``if_changed`` and ``check``: as ``Store.save_article``."""
         self.check(draft)
         if (
             draft.url is not None
@@ -109,7 +118,9 @@ class Pipeline:
                 update={"url": canonical_url(draft.url, self.settings.embed_keep_query_list)}
             )
         keep = self.settings.keep_revisions
-        return await self.store.save_article(draft, must_exist=must_exist, keep_revisions=keep)
+        return await self.store.save_article(
+            draft, must_exist=must_exist, keep_revisions=keep, if_changed=if_changed, check=check
+        )
 
     async def publish(self, draft: ArticleDraft, *, must_exist: bool = False) -> Article:
         """Check, store and start making the audio of a draft (``must_exist``: an edit, 404 if there is
@@ -118,10 +129,14 @@ class Pipeline:
         await self.start(article)
         return article
 
-    async def page(self, url: str, title: str, paragraphs: list[str], *, create: bool = True) -> ArticleAudio:
+    async def page(
+        self, url: str, title: str, paragraphs: list[str], *, create: bool = True, site: str | None = None
+    ) -> ArticleAudio:
         """A host page's audio (the embedded toolbar): the article stored under the page's canonical URL,
         with a new revision when its title or text changed, or a new article for a new page (``create``;
-        without it, NotFound). Only changed sentences are synthesised again: the rest are cached."""
+        without it, NotFound). Only changed sentences are synthesised again: the rest are cached.
+        ``site``, the site asking (the embed API), pays for a new revision from its quotas before anything
+        is stored (RateLimited, 429, when they are spent); None (the operator's own crawl) pays nothing."""
         canonical = canonical_url(url, self.settings.embed_keep_query_list)
         # Each paragraph on one line, as the toolbar collapsed it; empty ones go (as in every article).
         text = "\n\n".join(segment.paragraphs("\n".join(collapse(p) for p in paragraphs)))
@@ -137,7 +152,8 @@ class Pipeline:
         except ValidationError as exc:
             raise invalid_input(exc) from None
         if article is None or (create and (article.title, article.text) != (draft.title, draft.text)):
-            article = await self.save(draft)
+            check = self.quotas.for_page(site, draft.text) if site is not None else None
+            article = await self.save(draft, if_changed=True, check=check)
         return await self.audio(article)
 
     async def manifest(self, article: Article, plan: Plan | None = None) -> Manifest:
