@@ -10,7 +10,7 @@ import pytest
 from helpers import fill_disk, mount_tmpfs, unmount
 
 from tts_service.article import ArticleDraft
-from tts_service.errors import Conflict, NotFound, StorageFull
+from tts_service.errors import Conflict, NotFound, RateLimited, StorageFull
 from tts_service.store import MIGRATIONS, AudioRecord, Store, migrate
 
 
@@ -191,3 +191,27 @@ async def test_a_page_url_belongs_to_one_article(store: Store) -> None:
     with pytest.raises(Conflict, match="already the article 'one'"):
         await store.save_article(ArticleDraft(title="标题", text="一句。", slug="two", url=page))
     assert [a.slug for a in await store.list_articles()] == ["one"]  # nothing of "two" was stored
+
+
+async def test_a_check_sees_the_current_revision_and_can_refuse_the_save(store: Store) -> None:
+    seen: list[int | None] = []
+
+    def check(conn: sqlite3.Connection, current) -> None:
+        seen.append(current and current.revision)
+        if len(seen) == 2:
+            raise RateLimited("no more today", 60)
+
+    draft = ArticleDraft(title="标题", text="一句。", slug="p")
+    await store.save_article(draft, check=check)
+    with pytest.raises(RateLimited):
+        await store.save_article(draft.model_copy(update={"text": "两句。"}), check=check)
+    assert seen == [None, 1] and await store.revision_count("p") == 1  # the refused revision left nothing
+
+
+async def test_if_changed_writes_nothing_for_the_same_title_and_text(store: Store) -> None:
+    draft = ArticleDraft(title="标题", text="一句。", slug="p")
+    first = await store.save_article(draft, if_changed=True)
+    again = await store.save_article(draft, if_changed=True, check=lambda conn, current: 1 / 0)  # not run
+    assert again == first and await store.revision_count("p") == 1
+    retitled = await store.save_article(draft.model_copy(update={"title": "新标题"}), if_changed=True)
+    assert retitled.revision == 2

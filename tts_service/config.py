@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         default="",
         description="Query parameters that are part of a page's identity (id,articleid); others go.",
     )
+    embed_revisions_per_minute: int = Field(
+        default=10, gt=0, description="New page revisions a site may store through /api/embed per minute."
+    )
+    embed_daily_chars: int = Field(
+        default=200_000, gt=0, description="Characters of new text a site may store through /api/embed a day."
+    )
     metrics_token: SecretStr | None = Field(default=None, description="Bearer token for /metrics only.")
     metrics_public: bool = Field(default=False, description="Serve /metrics to anyone, without a token.")
 

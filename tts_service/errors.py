@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pydantic import ValidationError
 
 
@@ -76,7 +78,7 @@ class RetryLater(TTSError):
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
-        self.retry_after = max(1, round(retry_after + 0.5))
+        self.retry_after = max(1, math.ceil(retry_after))  # rounded up: never an answer that is too early
 
     @property
     def headers(self) -> dict[str, str]:

@@ -26,9 +26,10 @@ from tts_service.generation import JobRunner
 from tts_service.jobs import Job, JobStore, orphaned
 from tts_service.manifest import Manifest
 from tts_service.planning import Plan, Planner
+from tts_service.quotas import Quotas
 from tts_service.snippet import speak
 from tts_service.states import AudioStatus, JobStatus
-from tts_service.store import AssemblyRecord, Store
+from tts_service.store import AssemblyRecord, SaveCheck, Store
 from tts_service.synthesis import Metrics, Synthesizer
 from tts_service.text import segment
 from tts_service.text.blocks import collapse
@@ -84,6 +85,7 @@ class Pipeline:
         self.planner = Planner(engines, store, settings.voice, settings.plan_cache_mb << 20)
         self.synthesizer = Synthesizer(store, cache, engines, settings.synthesis_slots, metrics)
         self.assembler = Assembler(store, cache)
+        self.quotas = Quotas(settings.embed_revisions_per_minute, settings.embed_daily_chars)
         self._job_slots = asyncio.Semaphore(settings.concurrent_jobs)
         self._running: dict[int, _Running] = {}  # job id → the job's task in this process
         # One lock per article revision while someone is starting its job; gone when nobody holds it.
@@ -98,10 +100,17 @@ class Pipeline:
         draft.check_size(self.settings.max_article_chars)
         self.planner.resolve(draft.engine, draft.voice)
 
-    async def save(self, draft: ArticleDraft, *, must_exist: bool = False) -> Article:
+    async def save(
+        self,
+        draft: ArticleDraft,
+        *,
+        must_exist: bool = False,
+        if_changed: bool = False,
+        check: SaveCheck | None = None,
+    ) -> Article:
         """Check and store a draft (a new article, or the next revision); the revision as written.
         Revisions beyond TTS_KEEP_REVISIONS go in the same transaction, so the database does not grow
-        with every edit."""
+        with every edit. ``if_changed`` and ``check``: as ``Store.save_article``."""
         self.check(draft)
         if (
             draft.url is not None
@@ -110,7 +119,9 @@ class Pipeline:
                 update={"url": canonical_url(draft.url, self.settings.embed_keep_query_list)}
             )
         keep = self.settings.keep_revisions
-        return await self.store.save_article(draft, must_exist=must_exist, keep_revisions=keep)
+        return await self.store.save_article(
+            draft, must_exist=must_exist, keep_revisions=keep, if_changed=if_changed, check=check
+        )
 
     async def publish(self, draft: ArticleDraft, *, must_exist: bool = False) -> Article:
         """Check, store and start making the audio of a draft (``must_exist``: an edit, 404 if there is
@@ -119,10 +130,12 @@ class Pipeline:
         await self.start(article)
         return article
 
-    async def page(self, url: str, title: str, paragraphs: list[str], *, create: bool = True) -> ArticleAudio:
-        """A host page's audio (the embedded toolbar): the page stored as ``save_page`` does, then its audio,
-        made where missing. Only changed sentences are synthesised again: the rest are cached."""
-        article, _ = await self.save_page(url, title, paragraphs, create=create)
+    async def page(
+        self, url: str, title: str, paragraphs: list[str], *, create: bool = True, site: str | None = None
+    ) -> ArticleAudio:
+        """A host page's audio (the embedded toolbar): the page stored as ``save_page`` stores it, then its
+        audio, made where missing. Only changed sentences are synthesised again: the rest are cached."""
+        article, _ = await self.save_page(url, title, paragraphs, create=create, site=site)
         return await self.audio(article)
 
     async def save_page(
@@ -132,13 +145,16 @@ class Pipeline:
         paragraphs: Sequence[str],
         *,
         create: bool = True,
+        site: str | None = None,
         byline: str | None = None,
         date: dt.date | None = None,
     ) -> tuple[Article, bool]:
         """Store a host page under its canonical URL: a new revision when its title or text changed, or a new
         article for a new page (``create``; without it, NotFound); (the article, whether a revision was
         written). The toolbar and ``crawl`` both store pages here, so a crawled page is what the toolbar
-        sends later and nothing is made again. ``byline`` and ``date`` go with a new revision only."""
+        sends later and nothing is made again. ``byline`` and ``date`` go with a new revision only.
+        ``site``, the site asking (the embed API), pays for a new revision from its quotas before anything
+        is stored (RateLimited, 429, when they are spent); None (the operator's own crawl) pays nothing."""
         canonical = canonical_url(url, self.settings.embed_keep_query_list)
         # Each paragraph on one line, as the toolbar collapsed it; empty ones go (as in every article).
         text = "\n\n".join(segment.paragraphs("\n".join(collapse(p) for p in paragraphs)))
@@ -154,7 +170,9 @@ class Pipeline:
         except ValidationError as exc:
             raise invalid_input(exc) from None
         if article is None or (create and (article.title, article.text) != (draft.title, draft.text)):
-            return await self.save(draft), True
+            check = self.quotas.for_page(site, draft.text) if site is not None else None
+            saved = await self.save(draft, if_changed=True, check=check)
+            return saved, article is None or saved.revision != article.revision
         return article, False
 
     async def manifest(self, article: Article, plan: Plan | None = None) -> Manifest:

@@ -23,6 +23,9 @@ from tts_service.errors import Conflict, NotFound, StorageFull, TooLarge
 from tts_service.states import JobStatus
 
 T = TypeVar("T")
+# Run by ``Store.save_article`` in its transaction before it writes, given the current revision (None for
+# a new article); it refuses the save by raising, and then nothing is written.
+SaveCheck = Callable[[sqlite3.Connection, Article | None], None]
 
 # Append-only: each entry upgrades the schema by one version (PRAGMA user_version).
 MIGRATIONS: tuple[str, ...] = (
@@ -115,6 +118,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE articles ADD COLUMN url TEXT;
     CREATE UNIQUE INDEX articles_by_url ON articles (url) WHERE url IS NOT NULL;
     """,
+    """
+    -- What each site stored through /api/embed (quotas.py): one row per new revision, with the characters
+    -- of new text it brought. Rows older than the day and the minute being counted go at each use.
+    CREATE TABLE embed_usage (
+        site TEXT NOT NULL,
+        at REAL NOT NULL,
+        chars INTEGER NOT NULL
+    );
+    CREATE INDEX embed_usage_by_site ON embed_usage (site, at);
+    CREATE INDEX embed_usage_by_time ON embed_usage (at);
+    """,
 )
 
 _ARTICLE_SQL = """
@@ -154,6 +168,49 @@ def _set_url(conn: sqlite3.Connection, article_id: int, slug: str, url: str) -> 
     if owner is not None:
         raise Conflict(f"the page {url} is already the article {owner[0]!r}, not {slug!r}")
     conn.execute("UPDATE articles SET url = ? WHERE id = ?", (url, article_id))
+
+
+def _article(conn: sqlite3.Connection, article_id: int) -> Article:
+    return Article(*conn.execute(_ARTICLE_SQL + " WHERE a.id = ?", (article_id,)).fetchone())
+
+
+def _next_revision(
+    conn: sqlite3.Connection, slug: str, row: tuple[int, int] | None, stamp: str
+) -> tuple[int, int]:
+    """(article id, revision number) of the revision about to be written: a new article's first, or the
+    next of the article ``row`` (its id and current revision)."""
+    if row is None:
+        inserted = conn.execute(
+            "INSERT INTO articles (slug, revision, created_at, updated_at) VALUES (?, 1, ?, ?)",
+            (slug, stamp, stamp),
+        )
+        assert inserted.lastrowid is not None  # an INSERT into a rowid table always sets it
+        return inserted.lastrowid, 1
+    article_id, revision = row[0], row[1] + 1
+    conn.execute(
+        "UPDATE articles SET revision = ?, updated_at = ? WHERE id = ?", (revision, stamp, article_id)
+    )
+    return article_id, revision
+
+
+def _insert_revision(
+    conn: sqlite3.Connection, article_id: int, revision: int, draft: ArticleDraft, stamp: str
+) -> None:
+    conn.execute(
+        "INSERT INTO revisions (article_id, revision, title, byline, date, text, engine, voice, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            article_id,
+            revision,
+            draft.title,
+            draft.byline,
+            draft.date and draft.date.isoformat(),
+            draft.text,
+            draft.engine,
+            draft.voice,
+            stamp,
+        ),
+    )
 
 
 def now() -> str:
@@ -248,52 +305,43 @@ class Store:
         return Article(*row)
 
     async def save_article(
-        self, draft: ArticleDraft, *, must_exist: bool = False, keep_revisions: int = 0
+        self,
+        draft: ArticleDraft,
+        *,
+        must_exist: bool = False,
+        keep_revisions: int = 0,
+        if_changed: bool = False,
+        check: SaveCheck | None = None,
     ) -> Article:
         """Store the draft as a new article, or as the next revision of the article with its slug; the
         revision as this call wrote it (read in its own transaction, whatever other writers do next).
-        With ``keep_revisions``, older revisions beyond that many, and their finished jobs, go."""
+        With ``keep_revisions``, older revisions beyond that many, and their finished jobs, go.
+        ``if_changed``: when the current revision has the draft's title and text already, write nothing and
+        answer with it (many readers of one edited page make one revision). ``check`` runs first (SaveCheck).
+        """
         slug = draft.resolved_slug()
 
         def write(conn: sqlite3.Connection) -> Article:
-            stamp = now()
             row = conn.execute("SELECT id, revision FROM articles WHERE slug = ?", (slug,)).fetchone()
             if row is None and must_exist:
                 raise NotFound(f"no article {slug!r}")
-            if row is None:
-                inserted = conn.execute(
-                    "INSERT INTO articles (slug, revision, created_at, updated_at) VALUES (?, 1, ?, ?)",
-                    (slug, stamp, stamp),
-                )
-                assert inserted.lastrowid is not None  # an INSERT into a rowid table always sets it
-                article_id, revision = inserted.lastrowid, 1
-            else:
-                article_id, revision = row[0], row[1] + 1
-                conn.execute(
-                    "UPDATE articles SET revision = ?, updated_at = ? WHERE id = ?",
-                    (revision, stamp, article_id),
-                )
+            current = _article(conn, row[0]) if row is not None and (if_changed or check) else None
+            if (
+                if_changed
+                and current is not None
+                and (current.title, current.text) == (draft.title, draft.text)
+            ):
+                return current
+            if check is not None:
+                check(conn, current)
+            stamp = now()
+            article_id, revision = _next_revision(conn, slug, row, stamp)
             if draft.url is not None:
                 _set_url(conn, article_id, slug, draft.url)
-            conn.execute(
-                "INSERT INTO revisions"
-                " (article_id, revision, title, byline, date, text, engine, voice, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    article_id,
-                    revision,
-                    draft.title,
-                    draft.byline,
-                    draft.date and draft.date.isoformat(),
-                    draft.text,
-                    draft.engine,
-                    draft.voice,
-                    stamp,
-                ),
-            )
+            _insert_revision(conn, article_id, revision, draft, stamp)
             if keep_revisions:
                 retention.prune_article(conn, article_id, slug, keep_revisions)
-            return Article(*conn.execute(_ARTICLE_SQL + " WHERE a.id = ?", (article_id,)).fetchone())
+            return _article(conn, article_id)
 
         return await self.write(write)
 

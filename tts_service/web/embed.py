@@ -7,7 +7,7 @@ caller can make the service do is bounded by the quotas and the article-size lim
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field, field_validator
@@ -17,9 +17,36 @@ from tts_service.text.unicode import check_text
 from tts_service.urls import MAX_URL_CHARS, canonical_url, site_of
 from tts_service.web.auth import AuthFirst, precheck
 from tts_service.web.deps import PipelineDep, SettingsDep, StoreDep
-from tts_service.web.schemas import ERRORS, EmbedOut
+from tts_service.web.schemas import ERRORS, EmbedOut, ErrorOut
 
 router = APIRouter(prefix="/api", responses=ERRORS, route_class=AuthFirst)
+
+
+def _answers(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """Error answers in the schema, with what each means for this operation (the router's ERRORS else)."""
+    return {code: {"model": ErrorOut, "description": text} for code, text in descriptions.items()}
+
+
+_POST_ERRORS = _answers(
+    {
+        403: "The Origin is not in TTS_EMBED_ORIGINS (or there is none), or the page is not on that site;"
+        " nothing is read, stored or synthesised",
+        404: "TTS_EMBED_MODE=published-only, and no editor published or pre-generated this page",
+        409: "The page's URL belongs to another article",
+        413: "Over a size limit: the request body (TTS_MAX_BODY_BYTES), the text (TTS_MAX_ARTICLE_CHARS),"
+        " or more new text than the site's whole daily quota (TTS_EMBED_DAILY_CHARS)",
+        422: "Invalid input: not an absolute http(s) URL, no text, control characters",
+        429: "The site's quota is spent (TTS_EMBED_REVISIONS_PER_MINUTE new revisions a minute, or"
+        " TTS_EMBED_DAILY_CHARS characters of new text a UTC day); nothing is stored",
+    }
+)
+_POST_ERRORS[429]["headers"] = {
+    "Retry-After": {
+        "description": "Whole seconds until the site may store a new revision again",
+        "schema": {"type": "integer"},
+    }
+}
+_GET_ERRORS = _answers({404: "No page is stored under this URL", 422: "Not an absolute http(s) URL"})
 
 
 class EmbedIn(BaseModel):
@@ -57,7 +84,7 @@ async def _site(request: Request) -> str:
     return origin
 
 
-@router.post("/embed")
+@router.post("/embed", responses=_POST_ERRORS)
 async def embed_page(
     request: Request,
     body: EmbedIn,
@@ -70,10 +97,11 @@ async def embed_page(
     if site_of(body.url) != site:
         raise Forbidden(f"the page {body.url} does not belong to {site}, the site asking for it")
     create = settings.embed_mode == "open"
-    return EmbedOut.of(request, await pipeline.page(body.url, body.title, body.paragraphs, create=create))
+    audio = await pipeline.page(body.url, body.title, body.paragraphs, create=create, site=site)
+    return EmbedOut.of(request, audio)
 
 
-@router.get("/embed")
+@router.get("/embed", responses=_GET_ERRORS)
 async def embedded_page(
     request: Request,
     settings: SettingsDep,

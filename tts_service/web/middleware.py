@@ -251,6 +251,7 @@ class EmbedCors:
             allow_methods=("GET", "POST"),
             allow_headers=("Content-Type",),
             allow_credentials=False,
+            expose_headers=("Retry-After",),  # the toolbar reads when a site's quota frees up again
             max_age=600,
         )
 
