@@ -152,9 +152,10 @@ class Pipeline:
         """Store a host page under its canonical URL: a new revision when its title or text changed, or a new
         article for a new page (``create``; without it, NotFound); (the article, whether a revision was
         written). The toolbar and ``crawl`` both store pages here, so a crawled page is what the toolbar
-        sends later and nothing is made again. ``byline`` and ``date`` go with a new revision only.
-        ``site``, the site asking (the embed API), pays for a new revision from its quotas before anything
-        is stored (RateLimited, 429, when they are spent); None (the operator's own crawl) pays nothing."""
+        sends later and nothing is made again. A new revision without ``byline`` and ``date`` keeps the
+        previous revision's. ``site``, the site asking (the embed API), pays for a new revision from its
+        quotas before anything is stored (RateLimited, 429, when they are spent); None (the operator's own
+        crawl) pays nothing."""
         canonical = canonical_url(url, self.settings.embed_keep_query_list)
         # Each paragraph on one line, as the toolbar collapsed it; empty ones go (as in every article).
         text = "\n\n".join(segment.paragraphs("\n".join(collapse(p) for p in paragraphs)))
@@ -165,6 +166,9 @@ class Pipeline:
                 raise NotFound(f"the page {canonical} is not published here") from None
             article = None
         slug = article.slug if article is not None else page_slug(canonical)
+        if article is not None:  # the toolbar cannot see a byline or date: a new revision keeps the old ones
+            byline = byline or article.byline
+            date = date or (dt.date.fromisoformat(article.date) if article.date else None)
         try:
             draft = ArticleDraft(title=title, text=text, slug=slug, url=canonical, byline=byline, date=date)
         except ValidationError as exc:

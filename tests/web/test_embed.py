@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 
@@ -330,3 +331,16 @@ async def test_host_text_is_shown_as_text_everywhere(client: httpx.AsyncClient) 
     missing = await client.get("/articles/<script>alert(1)</script>")
     assert missing.status_code == 404 and ESCAPED[0] in missing.text
     inert(missing.text)
+
+
+async def test_a_changed_page_keeps_the_byline_and_date_the_crawl_found(
+    app, client: httpx.AsyncClient
+) -> None:
+    pipeline = app.state.pipeline
+    crawled, _ = await pipeline.save_page(
+        PAGE, "会议召开", PARAGRAPHS, byline="记者 林", date=dt.date(2020, 1, 17)
+    )
+    edited = {**BODY, "paragraphs": [*PARAGRAPHS, "新加的一段。"]}
+    page = (await client.post("/api/embed", json=edited, headers=FROM_SITE)).json()
+    article = (await client.get(f"/api/articles/{page['slug']}")).json()
+    assert (page["revision"], article["byline"], article["date"]) == (2, "记者 林", "2020-01-17")
