@@ -272,7 +272,9 @@
     onTime() {
       if (this.source === "whole") {
         // The sentence being heard: the last one whose start has passed (pauses belong to the one before).
-        const t = this.audio.currentTime + 0.05;
+        // A chosen sentence is sought to 0.05 s before its start; the margin here is wider, so that the
+        // seek's own rounding never lands the highlight on the sentence before.
+        const t = this.audio.currentTime + 0.1;
         let i = this.index;
         while (i + 1 < this.chunks.length && this.chunks[i + 1].start <= t) i += 1;
         while (i > 0 && this.chunks[i].start > t) i -= 1;
