@@ -285,10 +285,12 @@ def test_axe_finds_no_wcag_violations(browser: Browser, site: HostSite, manifest
     tool(page, "语音播报").click()  # the player's controls are shown too
     playing(page)
     tool(page, "暂停").click()
-    for step in ("字体特大", "配色高对比"):
-        tool(page, step).click()
-        problems = [p for p in axe_problems(page) if "tts-toolbar" in json.dumps(p)]
-        assert problems == [], f"{name} after {step}: {problems}"
+    # The whole page, host and toolbar, in each state the toolbar can put it in.
+    for step in ("", "字体特大", "配色高对比", "指读", "大字幕", "阅读模式"):
+        if step:
+            tool(page, step).click()
+        problems = axe_problems(page)
+        assert problems == [], f"{name} after {step or 'start'}: {problems}"
     ctx.close()
 
 
@@ -528,7 +530,11 @@ def test_a_changed_paragraph_makes_only_its_changed_sentence_again(
     site.pages[path] = (html, False)
     page = visit.page
     page.goto(site.origin + path)
-    expect(toolbar(page)).to_be_visible()
+    tool(
+        page, "语音播报"
+    ).click()  # at once: the new page's audio plays as soon as its first sentence is made
+    playing(page)
+    assert sentence_index(page) == "0"
     first = wait_ready(service, site.origin + path)
     made = audio_rows(service)
     site.pages[path] = (html.replace("明年还将新增八家", "明年还将新增十家"), False)
@@ -609,3 +615,39 @@ def test_a_sentence_chosen_while_paused_stays_highlighted(
         wait_until(page, f"!{AUDIO}.seeking && Math.abs({AUDIO}.currentTime - {start}) < 0.2")
         page.wait_for_timeout(300)  # any timeupdate of the seek has come
         assert sentence_index(page) == str(index)
+
+
+def test_without_continuous_reading_one_sentence_is_read_at_a_time(
+    visit: Visit, site: HostSite, manifests: dict
+) -> None:
+    page = open_page(visit, site, "typical")
+    tool(page, "连读").click()
+    expect(tool(page, "连读")).to_have_attribute("aria-pressed", "false")
+    tool(page, "语音播报").click()
+    status = toolbar(page).locator(".player-status")
+    expect(status).to_have_text("本句读完，按播放读下一句", timeout=20_000)
+    assert sentence_index(page) == "0" and page.evaluate(f"{AUDIO}.paused")
+    assert (
+        page.evaluate(f"{AUDIO}.src") == manifests["typical"]["chunks"][0]["url"]
+    )  # the sentence's own file
+    tool(page, "播放").click()
+    playing(page)
+    assert sentence_index(page) == "1"
+    page.reload()
+    expect(toolbar(page)).to_be_visible()
+    expect(tool(page, "连读")).to_have_attribute("aria-pressed", "false")  # kept for the site
+
+
+def test_a_site_not_allowed_gets_no_voice(browser: Browser, site: HostSite, service: LiveServer) -> None:
+    """The same page from another origin (localhost is not 127.0.0.1), which TTS_EMBED_ORIGINS does not list:
+    the preflight is refused, nothing is stored, and the toolbar says 语音播报 is unavailable."""
+    other = site.origin.replace("127.0.0.1", "localhost")
+    ctx = browser.new_context(locale="zh-CN")
+    page = ctx.new_page()
+    page.goto(other + TYPICAL.path)
+    expect(toolbar(page).locator(".player-status")).to_have_text("语音播报暂不可用，请稍后重试")
+    tool(page, "字体大").click()  # the rest of the toolbar works
+    expect(tool(page, "字体大")).to_have_attribute("aria-pressed", "true")
+    stored = httpx.get(f"{service.url}/api/embed", params={"url": other + TYPICAL.path})
+    assert stored.status_code == 404
+    ctx.close()

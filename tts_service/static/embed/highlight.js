@@ -103,7 +103,9 @@
       if (this.marks) return this.mark(index);
       const range = this.range(index);
       if (!range) return CSS.highlights.delete("tts-sentence");
-      CSS.highlights.set("tts-sentence", new Highlight(range));
+      const highlight = new Highlight(range);
+      highlight.priority = 1;  // over 指读's pointer where the two meet
+      CSS.highlights.set("tts-sentence", highlight);
       this.reveal(range);
     }
 

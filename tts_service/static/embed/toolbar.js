@@ -66,10 +66,13 @@
         method: "POST", credentials: "omit", body: JSON.stringify(this.body()),
         headers: { "Content-Type": "application/json" },
       };
-      return ns.getJSON(`${this.service}/api/embed`, init);
+      const manifest = await ns.getJSON(`${this.service}/api/embed`, init);
+      this.posted = true;
+      return manifest;
     }
 
     load() {
+      if (!this.posted) return this.post();  // the first answer never came: send the page again
       const url = `${this.service}/api/embed?url=${encodeURIComponent(location.href)}`;
       return ns.getJSON(url, { credentials: "omit" });
     }
@@ -79,7 +82,10 @@
       try {
         manifest = await this.post();
       } catch (error) {
-        if (error.status === 404) return this.element.remove();  // published-only: not a page spoken here
+        // 404: published-only, and not a page published here. Otherwise (the service is down or busy, or
+        // refused this site: a refused preflight is only a network error to the page) 字体 and 配色 still
+        // work, and 语音播报 says it is unavailable and asks again when pressed.
+        if (error.status === 404) return this.element.remove();
       }
       this.build(manifest);
       this.element.hidden = false;
@@ -102,12 +108,18 @@
         captions: false,  // a cross-origin <track> needs CORS the host page's <audio> does not ask for
         continuous: () => this.settings.continuous,
         pending: manifest?.status === "pending",
-        onManifest: (m) => this.highlighter.map(m),
+        onManifest: (m) => this.mapped(m),
       });
       if (manifest) this.player.accept(manifest);
       this.status.textContent = manifest ? this.statusOf(manifest) : "语音播报暂不可用，请稍后重试";
       if (manifest?.status === "empty") this.bar.querySelector(".player").hidden = true;
       this.setupPointing();
+    }
+
+    mapped(manifest) {
+      this.highlighter.map(manifest);
+      // 指读 was on before the service first answered: its stops are known now.
+      if (this.settings.point && !this.stops.length && this.bar) this.pointing(true);
     }
 
     statusOf(manifest) {
