@@ -1,9 +1,8 @@
-// Reader page behaviour: instant preferences, and the 语音播报 player with 指读 and 连读.
+// Reader page behaviour: instant preferences, and the 语音播报 player (player-core.js) with 指读 and 连读.
 // The page works without this file: preferences are forms, and the first sentence has a native player.
 "use strict";
 
-(function () {
-  const SPEEDS = [0.75, 1, 1.25, 1.5, 2];
+(function (ns) {
   const COOKIES = { size: "tts_size", scheme: "tts_scheme" };
 
   function setupPreferences() {
@@ -23,299 +22,53 @@
     }
   }
 
-  function clock(seconds) {
-    const s = Math.max(0, Math.floor(seconds || 0));
-    return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
-  }
-
-  class Player {
-    constructor(root) {
-      this.root = root;
-      this.url = root.dataset.manifest;
-      this.audio = root.querySelector(".player-audio");
-      this.readAloud = root.querySelector(".read-aloud");
-      this.controls = root.querySelector(".player-controls");
-      this.playPause = root.querySelector(".play-pause");
-      this.speed = root.querySelector(".speed");
-      this.status = root.querySelector(".player-status");
-      this.elapsed = root.querySelector(".elapsed");
-      this.total = root.querySelector(".total");
-      this.progress = root.querySelector(".player-progress");
-      this.sentences = [...document.querySelectorAll(".article-body .chunk")];
-      this.chunks = [];
-      this.index = 0;
-      this.started = false;
-      this.waiting = null;  // the timer that asks again for a sentence whose audio is being made
-      this.held = false;  // the player waited for audio: the start that ends the wait is announced
-      this.announcement = null;  // what to say once the audio really plays
-      this.whole = null;
-      this.bind();
-      if (root.dataset.status === "pending") this.watch();
-    }
-
-    bind() {
-      this.readAloud.addEventListener("click", () => this.toggle());
-      this.playPause.addEventListener("click", () => this.toggle());
-      this.root.querySelector(".prev").addEventListener("click", () => this.step(-1));
-      this.root.querySelector(".next").addEventListener("click", () => this.step(1));
-      const saved = Number(localStorage.getItem("tts_speed"));
-      if (SPEEDS.includes(saved)) this.speed.value = String(saved);
-      this.speed.addEventListener("change", () => this.setSpeed(Number(this.speed.value)));
-      // With the whole-article file, one source plays through and the timeline drives the highlight;
-      // while it is still being made, each sentence's own file plays in turn.
-      this.audio.addEventListener("ended", () => (this.whole ? this.finish() : this.play(this.index + 1, false)));
-      this.audio.addEventListener("timeupdate", () => this.onTime());
-      this.audio.addEventListener("error", () => this.say("音频加载失败"));
-      this.root.addEventListener("keydown", (event) => this.onPlayerKey(event));
-      this.setupSentences();
-    }
-
-    setupSentences() {
-      // One tab stop for the whole text (roving tabindex); arrows move between sentences.
-      this.sentences.forEach((el, i) => {
-        el.tabIndex = i === 0 ? 0 : -1;
-        el.addEventListener("click", () => this.readFrom(i));
-        el.addEventListener("keydown", (event) => {
-          if (event.key === "Enter" || event.key === " ") {
-            event.preventDefault();
-            this.readFrom(i);
-          } else if (["ArrowDown", "ArrowRight", "ArrowUp", "ArrowLeft"].includes(event.key)) {
-            event.preventDefault();
-            const next = i + (event.key === "ArrowDown" || event.key === "ArrowRight" ? 1 : -1);
-            this.focusSentence(Math.min(this.sentences.length - 1, Math.max(0, next)));
-          }
-        });
-      });
-    }
-
-    focusSentence(i) {
-      this.sentences.forEach((el, j) => { el.tabIndex = j === i ? 0 : -1; });
-      this.sentences[i].focus();
-    }
-
-    onPlayerKey(event) {
-      if (event.target.tagName === "SELECT" || event.altKey || event.ctrlKey || event.metaKey) return;
-      const actions = {
-        ArrowLeft: () => this.step(-1), ArrowRight: () => this.step(1), k: () => this.toggle(),
-        "-": () => this.nudgeSpeed(-1), "=": () => this.nudgeSpeed(1), "+": () => this.nudgeSpeed(1),
-      };
-      const action = actions[event.key];
-      if (action) {
-        event.preventDefault();
-        action();
-      }
-    }
-
-    // The live region says what the player is doing, only when that changes: a screen reader speaks every
-    // change, and speaks over the article it is reading out.
-    say(text) {
-      if (this.status.textContent !== text) this.status.textContent = text;
-    }
-
-    watch() {
-      // The page was made while the audio was being generated: say when it is ready (or failed), unless the
-      // reader has started the player, which then reports its own state.
-      const check = async () => {
-        const manifest = this.started ? null : await this.refresh().catch(() => null);
-        if (this.started) return;
-        if (manifest?.status === "ready") return this.say("音频已就绪");
-        if (manifest?.status === "failed") return this.say("音频生成失败");
-        setTimeout(check, 3000);
-      };
-      setTimeout(check, 3000);
-    }
-
-    setSpeed(rate) {
-      this.audio.playbackRate = rate;
-      this.audio.defaultPlaybackRate = rate;
-      localStorage.setItem("tts_speed", String(rate));
-      this.say(`语速 ${rate} 倍`);
-    }
-
-    nudgeSpeed(direction) {
-      const i = SPEEDS.indexOf(Number(this.speed.value));
-      const next = SPEEDS[Math.min(SPEEDS.length - 1, Math.max(0, i + direction))];
-      this.speed.value = String(next);
-      this.setSpeed(next);
-    }
-
-    async refresh() {
-      const response = await fetch(this.url, { headers: { Accept: "application/json" } });
-      if (!response.ok) throw new Error(`manifest ${response.status}`);
-      const manifest = await response.json();
-      this.chunks = manifest.chunks;
-      this.whole = manifest.url ? { url: manifest.url, duration: manifest.duration } : null;
-      if (this.whole && !this.audio.querySelector("track")) {
-        // Captions for assistive technology, where the browser exposes them for audio.
-        const track = Object.assign(document.createElement("track"), {
-          kind: "captions", srclang: "zh-CN", label: "中文字幕", src: manifest.captions_url,
-        });
-        this.audio.append(track);
-      }
-      return manifest;
-    }
-
-    pressed() { return this.readAloud.getAttribute("aria-pressed") === "true"; }
-
-    setPlaying(playing) {
-      this.readAloud.setAttribute("aria-pressed", String(playing));
-      this.playPause.textContent = playing ? "暂停" : "播放";
-      this.playPause.setAttribute("aria-label", playing ? "暂停" : "播放");
-    }
-
-    async toggle() {
-      if (this.waiting !== null) {  // pressed while waiting for audio: stop waiting
-        clearTimeout(this.waiting);
-        this.waiting = null;
-        this.setPlaying(false);
-        this.say("已暂停");
-      } else if (this.started && !this.audio.paused) {
-        this.audio.pause();
-        this.setPlaying(false);
-        this.say("已暂停");
-      } else if (this.started && this.audio.src && !this.audio.ended) {
-        this.setPlaying(true);
-        await this.start("继续播报");
-      } else {
-        await this.readFrom(this.started ? this.index : 0);
-      }
-    }
-
-    async readFrom(index) {
-      this.started = true;
-      this.controls.hidden = false;
-      this.setPlaying(true);
-      await this.play(index, true);
-    }
-
-    async step(direction) {
-      if (!this.started) return this.readFrom(Math.max(0, direction));
-      await this.play(Math.min(Math.max(0, this.index + direction), Math.max(0, this.sentences.length - 1)), true);
-    }
-
-    async play(index, announce) {
-      clearTimeout(this.waiting);
-      this.waiting = null;
-      try {
-        await this.cue(index, announce);
-      } catch {  // the manifest could not be fetched (the audio's own faults are handled where it plays)
-        this.setPlaying(false);
-        this.say("音频加载失败，请稍后重试");
-      }
-    }
-
-    async cue(index, announce) {
-      if (!this.whole && this.chunks.length) await this.refresh();  // the whole file may exist by now
-      if (this.whole && index < this.chunks.length) return this.playWhole(index, announce);
-      if (index >= this.chunks.length || !this.chunks[index].url) {
-        const manifest = await this.refresh();
-        if (index >= this.chunks.length) return this.finish();
-        if (this.whole) return this.playWhole(index, announce);
-        if (!this.chunks[index].url) return this.wait(index, manifest);
-      }
-      this.index = index;
-      this.highlight(index);
-      this.audio.src = this.chunks[index].url;
-      this.audio.playbackRate = Number(this.speed.value);
-      await this.begin(index, announce);
-    }
-
-    async playWhole(index, announce) {
-      if (this.audio.src !== this.whole.url) this.audio.src = this.whole.url;
-      this.index = index;
-      this.highlight(index);
-      this.audio.currentTime = Math.max(0, this.chunks[index].start - 0.05);
-      this.audio.playbackRate = Number(this.speed.value);
-      await this.begin(index, announce);
-    }
-
-    wait(index, manifest) {
-      // Nothing is loaded while a sentence's audio is being made, so pressing play again reads from it.
-      this.index = index;
-      if (this.audio.hasAttribute("src")) {
-        this.audio.removeAttribute("src");
-        this.audio.load();
-      }
-      if (manifest.status === "failed") {
-        this.held = false;
-        this.setPlaying(false);
-        return this.say("音频生成失败");
-      }
-      if (!this.pressed()) return;  // paused meanwhile: it stays paused
-      this.held = true;
-      this.say("音频生成中，请稍候");
-      this.showProgress(manifest);
-      this.waiting = setTimeout(() => this.play(index, false), 1000);
-    }
-
-    async begin(index, announce) {
-      // A sentence the reader chose, or the first one heard after a wait, is announced once it plays;
-      // the sentences that follow on their own are not (连读 would talk over itself).
-      if (announce || this.held) this.announcement = `正在播报第 ${index + 1} 句，共 ${this.chunks.length} 句`;
-      this.held = false;
-      if (this.pressed()) await this.start(null);
-    }
-
-    async start(fallback) {
-      try {
-        await this.audio.play();
-      } catch (error) {
-        if (error.name === "AbortError") return;  // a newer source took over; its own start speaks
-        this.setPlaying(false);
-        return this.say(error.name === "NotAllowedError" ? "音频已就绪，请按播放" : "音频加载失败");
-      }
-      const text = this.announcement || fallback;
-      this.announcement = null;
-      if (text) this.say(text);
-    }
-
-    onTime() {
-      if (this.whole) {
-        // The sentence being heard: the last one whose start has passed (pauses belong to the one before).
-        const t = this.audio.currentTime + 0.05;
-        let i = this.index;
-        while (i + 1 < this.chunks.length && this.chunks[i + 1].start <= t) i += 1;
-        while (i > 0 && this.chunks[i].start > t) i -= 1;
-        if (i !== this.index) {
-          this.index = i;
-          this.highlight(i);
-        }
-      }
-      this.showTime();
-    }
-
-    showProgress(manifest) {
-      this.total.textContent = `生成 ${Math.round(manifest.progress * 100)}%`;
-    }
-
-    showTime() {
-      const before = this.chunks.slice(0, this.index).reduce((sum, c) => sum + (c.duration || 0), 0);
-      const all = this.whole ? this.whole.duration : this.chunks.reduce((sum, c) => sum + (c.duration || 0), 0);
-      const done = this.whole ? this.audio.currentTime : before + this.audio.currentTime;
-      this.elapsed.textContent = clock(done);
-      this.total.textContent = this.whole || this.chunks.every((c) => c.duration) ? clock(all) : "--:--";
-      this.progress.value = all ? done / all : 0;
-    }
-
-    highlight(index) {
+  // The article's sentences are spans (.chunk) the server rendered, one per chunk, in reading order.
+  function highlighter(sentences) {
+    return (index) => {
       for (const el of document.querySelectorAll(".chunk.reading")) el.classList.remove("reading");
-      const el = this.sentences[index];
+      const el = sentences[index];
       if (!el) return;
       el.classList.add("reading");
       const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
       el.scrollIntoView({ block: "nearest", behavior: smooth ? "smooth" : "auto" });
-    }
+    };
+  }
 
-    finish() {
-      this.started = false;
-      this.highlight(-1);
-      this.setPlaying(false);
-      this.say("播报结束");
-    }
+  // 指读: click a sentence, or Enter on it. One tab stop for the whole text (roving tabindex); arrows move
+  // between sentences.
+  function setupSentences(sentences, player) {
+    const focus = (i) => {
+      sentences.forEach((el, j) => { el.tabIndex = j === i ? 0 : -1; });
+      sentences[i].focus();
+    };
+    sentences.forEach((el, i) => {
+      el.tabIndex = i === 0 ? 0 : -1;
+      el.addEventListener("click", () => player.readFrom(i));
+      el.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          player.readFrom(i);
+        } else if (["ArrowDown", "ArrowRight", "ArrowUp", "ArrowLeft"].includes(event.key)) {
+          event.preventDefault();
+          const next = i + (event.key === "ArrowDown" || event.key === "ArrowRight" ? 1 : -1);
+          focus(Math.min(sentences.length - 1, Math.max(0, next)));
+        }
+      });
+    });
+  }
+
+  function setupPlayer(root) {
+    const sentences = [...document.querySelectorAll(".article-body .chunk")];
+    const player = new ns.Player(root, {
+      load: () => ns.getJSON(root.dataset.manifest),
+      highlight: highlighter(sentences),
+      pending: root.dataset.status === "pending",
+    });
+    setupSentences(sentences, player);
   }
 
   document.addEventListener("DOMContentLoaded", () => {
     setupPreferences();
-    for (const root of document.querySelectorAll(".player")) new Player(root);
+    for (const root of document.querySelectorAll(".player")) setupPlayer(root);
   });
-})();
+})(globalThis.ttsService);

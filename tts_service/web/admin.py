@@ -21,7 +21,7 @@ from tts_service.pipeline import Pipeline
 from tts_service.states import AudioStatus, JobStatus
 from tts_service.store import Store
 from tts_service.text.lexicon import LexiconEntry
-from tts_service.web import session
+from tts_service.web import session, toolbar
 from tts_service.web.auth import AuthFirst, guard
 from tts_service.web.deps import PipelineDep, SettingsDep, StoreDep
 from tts_service.web.pages import Context, render
@@ -119,6 +119,8 @@ async def _admin_page(
         "error": error,
         "entry": entry or {"written": "", "spoken": ""},
         "limits": {field: _max_length(field) for field in _FIELD_NAMES},
+        "embed_url": await toolbar.versioned_url(request),
+        "embed_origins": sorted(request.app.state.settings.embed_origin_list),
     }
     return _page(request, "admin.html", context, status_code)
 

@@ -22,7 +22,7 @@ from tts_service.metrics import Metrics
 from tts_service.services import open_services
 from tts_service.sessions import SessionStore
 from tts_service.states import AudioStatus
-from tts_service.web import admin, api, audio, embed, feed, middleware, ops, pages, speak
+from tts_service.web import admin, api, audio, embed, feed, middleware, ops, pages, speak, toolbar
 from tts_service.web.auth import TokenGuard
 from tts_service.web.content import wants_json
 from tts_service.web.ratelimit import RateLimiter
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.include_router(api.router)
     app.include_router(speak.router)
     app.include_router(embed.router)
+    app.include_router(toolbar.router)
     app.include_router(audio.router)
     app.include_router(feed.router)
     app.include_router(admin.router)
