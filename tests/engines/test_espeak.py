@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -110,6 +112,27 @@ async def test_a_second_cancellation_while_stopping_still_kills_the_process() ->
             await asyncio.gather(task, return_exceptions=True)
     await asyncio.sleep(0.5)  # a kill is reaped by the child watcher's thread
     assert _children_named("espeak-ng") == []
+
+
+def test_a_cancelled_synthesis_closes_its_pipes() -> None:
+    """Cancelled while espeak-ng writes its audio, and the loop ends right after (a shutdown): the process
+    is killed and its pipes closed, not left for the garbage collector to find open ("unclosed transport",
+    a ResourceWarning that fails some later test)."""
+    engine = EspeakEngine()
+
+    async def cancelled_after(delay: float) -> None:
+        task = asyncio.create_task(engine.synthesize("这是一段很长的文字。" * 40, "cmn", Prosody()))
+        await asyncio.sleep(delay)  # started: its stdout is being read
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for delay in (0.02, 0.05, 0.1, 0.15) * 2:
+            asyncio.run(cancelled_after(delay))
+        gc.collect()
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert unclosed == []
 
 
 def _children_named(name: str) -> list[int]:
