@@ -374,6 +374,9 @@ def test_without_javascript(browser: Browser, server: LiveServer) -> None:
     page.goto(f"{server.url}/articles/demo")
     expect(page.locator("h1")).to_have_text("青禾区图书馆推出无障碍语音播报服务")
     assert page.locator("audio[controls]").count() == 1  # the first sentence, playable natively
+    # No button that needs JavaScript to do anything: the native player stands in their place.
+    assert page.get_by_role("button", name="语音播报").count() == 0
+    assert not page.locator(".player-keys").is_visible()  # the keyboard help is about those buttons
     with page.expect_navigation():
         page.get_by_role("button", name="字体大").click()
     assert page.url == f"{server.url}/articles/demo"

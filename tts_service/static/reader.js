@@ -65,6 +65,8 @@
       pending: root.dataset.status === "pending",
     });
     setupSentences(sentences, player);
+    // The page is served with these hidden, so that without JavaScript no button does nothing.
+    for (const element of root.querySelectorAll(".needs-js")) element.hidden = false;
   }
 
   document.addEventListener("DOMContentLoaded", () => {
