@@ -209,7 +209,11 @@ def test_add_reads_gbk_and_utf8_files(env, tmp_path: Path, codec: str) -> None:
     result = run(env, "add", str(doc), "--slug", "hui-yi")
     assert result.exit_code == 0, result.output
     article = _stored(tmp_path, "hui-yi")
-    assert (article.title, article.date, article.text) == ("市政府召开常务会议", "2026-10-15", "会议研究了冬季供暖工作。")
+    assert (article.title, article.date, article.text) == (
+        "市政府召开常务会议",
+        "2026-10-15",
+        "会议研究了冬季供暖工作。",
+    )
 
 
 def test_add_with_an_explicit_encoding(env, tmp_path: Path) -> None:
