@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from helpers import decode
 from typer.testing import CliRunner
 
+from tts_service.article import Article
 from tts_service.cli import app
+from tts_service.store import Store
 
 runner = CliRunner()
 
@@ -185,3 +188,74 @@ def test_prune_removes_old_revisions_and_shrinks_the_database(env, tmp_path: Pat
     assert "removed 18 revisions" in result.stdout
     assert db.stat().st_size < before / 3
     assert run(env, "prune", "--keep", "-1").exit_code == 2
+
+
+def _stored(tmp_path: Path, slug: str) -> Article:
+    """The article as the CLI stored it, read back from the real database."""
+    store = Store(tmp_path / "tts.db")
+    try:
+        return asyncio.run(store.get_article(slug))
+    finally:
+        store.close()
+
+
+GBK_ARTICLE = "# 市政府召开常务会议\n\n日期：2026年10月15日\n\n会议研究了冬季供暖工作。\n"
+
+
+@pytest.mark.parametrize("codec", ["gbk", "gb18030", "utf-8", "utf-8-sig"])
+def test_add_reads_gbk_and_utf8_files(env, tmp_path: Path, codec: str) -> None:
+    doc = tmp_path / "gbk.txt"
+    doc.write_bytes(GBK_ARTICLE.encode(codec))
+    result = run(env, "add", str(doc), "--slug", "hui-yi")
+    assert result.exit_code == 0, result.output
+    article = _stored(tmp_path, "hui-yi")
+    assert (article.title, article.date, article.text) == (
+        "市政府召开常务会议",
+        "2026-10-15",
+        "会议研究了冬季供暖工作。",
+    )
+
+
+def test_add_with_an_explicit_encoding(env, tmp_path: Path) -> None:
+    doc = tmp_path / "big5.txt"
+    doc.write_bytes("# 市政府會議\n\n會議研究了供暖工作。\n".encode("big5"))
+    result = run(env, "add", str(doc), "--slug", "big5", "--encoding", "big5")
+    assert result.exit_code == 0, result.output
+    assert _stored(tmp_path, "big5").text == "會議研究了供暖工作。"
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "needle"),
+    [
+        (b"# \xe6\xa0\x87\n\n\xff\xfe\x80\x80 text\n", [], "neither UTF-8 nor GB18030"),
+        (GBK_ARTICLE.encode("gbk"), ["--encoding", "utf-8"], "not valid utf-8"),
+        (GBK_ARTICLE.encode("gbk"), ["--encoding", "no-such-codec"], "unknown encoding"),
+        (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", [], "not a text file"),
+    ],
+)
+def test_add_explains_a_file_it_cannot_read_in_one_line(
+    env, tmp_path: Path, content: bytes, args: list[str], needle: str
+) -> None:
+    doc = tmp_path / "bad.txt"
+    doc.write_bytes(content)
+    result = run(env, "add", str(doc), *args)
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], result.stderr
+
+
+def test_add_markdown_reads_as_an_editor_wrote_it(env, tmp_path: Path) -> None:
+    doc = tmp_path / "notice.md"
+    doc.write_text(
+        "# 关于开展消费维权活动的通知\n\n发布时间：2026/10/15\n\n"
+        "详见[市政府网站](https://www.example.gov.cn/zwgk/2026/notice.html)。\n\n"
+        "![活动现场照片](photo.jpg)\n\n"
+        "1. 第一条内容。\n2. 第二条内容。\n",
+        encoding="utf-8",
+    )
+    result = run(env, "add", str(doc), "--slug", "tong-zhi")
+    assert result.exit_code == 0, result.output
+    article = _stored(tmp_path, "tong-zhi")
+    assert article.date == "2026-10-15"
+    assert article.text == "详见市政府网站。\n\n1. 第一条内容。\n2. 第二条内容。"

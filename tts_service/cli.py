@@ -22,7 +22,7 @@ from tts_service.jobs import Job
 from tts_service.planning import spoken_form
 from tts_service.services import Services, open_services
 from tts_service.states import JobStatus
-from tts_service.text import segment
+from tts_service.text import segment, textfile
 from tts_service.text.document import Document, parse_document
 from tts_service.text.lexicon import Lexicon, LexiconEntry
 from tts_service.text.pinyin import Syllable, tokens
@@ -85,10 +85,13 @@ def add(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     slug: Annotated[str | None, typer.Option(help="URL name; made from the title if omitted.")] = None,
     title: Annotated[str | None, typer.Option(help="Title; the file's first line if omitted.")] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="The file's encoding; default: UTF-8, else GB18030 (GBK).")
+    ] = None,
 ) -> None:
     """Add an article from a plain-text or Markdown file (first line = title); prints its slug."""
     with _user_errors():
-        typer.echo(_save(parse_document(file.read_text(encoding="utf-8")), slug, title))
+        typer.echo(_save(parse_document(textfile.decode(file.read_bytes(), encoding)), slug, title))
 
 
 @app.command("import")

@@ -311,3 +311,36 @@ def test_never_raises_and_keeps_lines(text: str) -> None:
     for line, out in zip(text.split("\n"), spoken.split("\n"), strict=True):
         if re.search(r"\w", MARKUP.sub("", line)):
             assert re.search(r"\w", out), (line, out)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # issue 14: m·d date labels are read digit by digit
+        ("3·15", "三一五"),
+        ("“5·12”汶川地震", "“五一二”汶川地震"),
+        ("“10•1”假期", "“一零一”假期"),
+        ("中·美", "中·美"),
+        ("13·5", "十三·五"),  # not a month: left as it was
+        # issue 14: money drops trailing zeros after the point
+        ("1,299.50元", "一千二百九十九点五元"),
+        ("1,299.00元", "一千二百九十九元"),
+        ("￥88.80", "八十八点八元"),
+        ("5.60亿元", "五点六亿元"),
+        ("12.05元", "十二点零五元"),
+        ("2.00元", "两元"),
+        ("2.50米", "二点五零米"),  # a measurement keeps its precision
+        # issue 14: e-mail addresses and URLs read their punctuation
+        ("info@gov.cn", "info艾特gov点cn"),
+        ("dept_01@city-a.gov.cn", "dept下划线零幺艾特city横杠a点gov点cn"),
+        ("https://www.gov.cn/zhengce/", "www点gov点cn斜杠zhengce"),
+        ("访问 http://example.com/a/b.html?x=1#top 查看", "访问 example点com斜杠a斜杠b点html 查看"),
+        ("见www.12345.gov.cn。", "见www点幺二三四五点gov点cn。"),
+        ("12306.cn", "幺二三零六点cn"),
+        ("@新华社", "@新华社"),
+        ("report.docx", "report.docx"),
+        ("版本2.0.1", "版本二点零点一"),
+    ],
+)
+def test_issue_14_slips(text: str, expected: str) -> None:
+    assert normalize(text) == expected

@@ -300,3 +300,18 @@ def test_whole_sentences_are_packed_greedily(parts: list[str], max_chars: int) -
         # A chunk of whole sentences was closed only because the next sentence would not fit.
         if len(current.sentences) > 1 or current.text == all_sentences[current.sentences[0]].text:
             assert len(current.text) + len(all_sentences[following.sentences[0]].text) > max_chars
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "expected"),
+    [
+        ("1. 第一条内容。", ["1. 第一条内容。"]),
+        ("12. 第十二条内容。第二句。", ["12. 第十二条内容。", "第二句。"]),
+        ("1.第一条内容。", ["1.第一条内容。"]),
+        ("结果是 1. 下一句。", ["结果是 1. ", "下一句。"]),
+    ],
+)
+def test_a_numbered_list_item_keeps_its_number_in_its_first_sentence(
+    paragraph: str, expected: list[str]
+) -> None:
+    assert [s.text for s in sentences(paragraph)] == expected

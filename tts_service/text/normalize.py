@@ -18,6 +18,10 @@ never see them again. The heuristics, in brief:
   (两万); never after 第, before 月/日/号, in years, decimals or percentages.
 - Ranges (3-5天, 2019-2020年, 14:00-17:00) are read with 至; a minus sign is 零下 before a temperature
   unit and 负 otherwise.
+- A month and day joined by a middle dot is a date label, read digit by digit: 3·15 → 三一五.
+- Money (元, 美元 … after the amount, ￥ $ € … before it) drops trailing zeros after the point:
+  1,299.50元 → 一千二百九十九点五元.
+- E-mail addresses and URLs are read first, by addresses.py's rule (info@gov.cn → info艾特gov点cn).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tts_service.text.numbers import cardinal, clock, decimal, digit_string, year
+from tts_service.text.addresses import spoken_addresses
+from tts_service.text.numbers import amount, cardinal, clock, decimal, digit_string, year
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +99,7 @@ _MEASURES = (
     "個 臺 項 條 張 輛 隻 萬 億 歲 週 場 層 顆 雙 對 輪 頭 塊 點 屆 噸 畝 國 樣 節 筆 棟 戶 組 隊 門"
 ).split()
 _QUANTITY_AFTER = re.compile("|".join(sorted(_MEASURES, key=len, reverse=True)))
+_MONEY_AFTER = re.compile(r"[百千万亿]*(?:元|[美欧港日韩澳加]元|人民币|英镑|港币|卢布|法郎)")
 _NOT_LIANG = re.compile(r"年级|点[0-9零一二三四五六七八九]")
 _YEAR_AFTER = re.compile(r"年|赛季|财年|学年")
 _DURATION_AFTER = re.compile(r"年(?:前|来|以来|以上|以内|之久|左右|间|后)")  # 1500年前: 1,500 years
@@ -137,6 +143,7 @@ def _plain(line: str) -> str:
 
 def _apply(text: str) -> str:
     """Every rule, in order, on one line of markup-free text."""
+    text = spoken_addresses(text)  # first: an address's digits and dots are its own
     if _DIGIT.search(text):
         for pattern, render in _rules():
             text = pattern.sub(render, text)
@@ -184,6 +191,8 @@ def _rules() -> tuple[Rule, ...]:
         (rf"(?P<kw>{code_words})(?P<gap>[\s:：]*(?:为|是)?[\s:：]*)(?P<pre>[A-Za-z]{{0,6}})"
          rf"(?P<num>{group})(?P<tail>号[-–][0-9]+)?(?![0-9])", _code_after_word),
         (rf"(?<![0-9A-Za-z.])(?<![0-9][- –])(?P<num>{group})(?=\s*(?:服务)?热线)", _code),
+        (r"(?<![0-9A-Za-z.·•・‧])(?P<m>1[0-2]|0?[1-9])[·•・‧](?P<d>3[01]|[12][0-9]|0?[1-9])(?![0-9]|[·•・‧][0-9])",
+         lambda m: year(m["m"]) + year(m["d"])),  # 3·15 → 三一五: a date label, digit by digit
         (r"(?<![0-9A-Za-z.\-/])(?P<y>1[0-9]{3}|20[0-9]{2})(?P<s>[-/.])(?P<m>0?[1-9]|1[0-2])(?P=s)"
          r"(?P<d>0?[1-9]|[12][0-9]|3[01])(?![0-9]|[.\-/][0-9])", _date),
         (r"(?<![0-9A-Za-z.\-/])(?P<y>19[0-9]{2}|20[0-9]{2})[-/](?P<m>0[1-9]|1[0-2])(?![0-9]|[.\-/][0-9])",
@@ -287,7 +296,9 @@ def _fraction(m: re.Match[str]) -> str:
 
 def _money(m: re.Match[str]) -> str:
     """￥100 → 一百元, $5 → 五美元, ¥3.5亿 → 三点五亿元: the currency is said after the amount."""
-    return ("负" if m["sign"] else "") + decimal(m["num"], liang=True) + m["mult"] + CURRENCIES[m["cur"]]
+    return (
+        ("负" if m["sign"] else "") + decimal(amount(m["num"]), liang=True) + m["mult"] + CURRENCIES[m["cur"]]
+    )
 
 
 def _dotted(m: re.Match[str]) -> str:
@@ -324,6 +335,7 @@ class _Context:
     quantity: bool  # a measure word or unit follows
     liang: bool  # a lone 2 is 两
     temperature: bool  # a minus sign is 零下
+    money: bool  # 元, 美元 … follows: trailing zeros after the point are not said
 
 
 def _year_like(number: str | None) -> bool:
@@ -353,11 +365,16 @@ def _context(m: re.Match[str]) -> _Context:
             or (_year_like(m["b"]) and _year_like(m["a"]) and int(m["a"]) < int(m["b"]) and not quantity)
         )
     )
-    return _Context(is_year, _DURATION_AFTER.match(text, end) is not None, quantity, liang, temperature)
+    money = _MONEY_AFTER.match(text, end) is not None
+    return _Context(
+        is_year, _DURATION_AFTER.match(text, end) is not None, quantity, liang, temperature, money
+    )
 
 
 def _number(number: str, ctx: _Context) -> str:
     """One number in its context: a decimal, a year, a code read digit by digit, or a quantity."""
+    if ctx.money:
+        number = amount(number)
     if "." in number or "," in number:
         return decimal(number)
     if len(number) > 1 and number[0] == "0":

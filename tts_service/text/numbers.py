@@ -73,6 +73,11 @@ def decimal(number: str, liang: bool = False) -> str:
     return spoken + "点" + year(fraction) if fraction else spoken
 
 
+def amount(number: str) -> str:
+    """Money is said without trailing zeros after the point: 1,299.50 → 1,299.5, 120.00 → 120."""
+    return number.rstrip("0").rstrip(".") if "." in number else number
+
+
 def clock(hour: str, minute: str, second: str | None = None) -> str:
     """A clock time: 14:30 → 十四点三十分, 9:05 → 九点零五分, 14:00 → 十四点, 2:00 → 两点."""
     spoken = cardinal(hour, liang=True) + "点"

@@ -6,6 +6,7 @@ highlight the text that is being read and audio can be mapped back to the words 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ _CUT_BEFORE = frozenset("（(“「『【《〈〔[")
 _NUMBER_JOINERS = frozenset(",.:-–/")
 # Invisible characters that scraped lines often start with (a UTF-8 BOM, zero-width spaces).
 _INVISIBLE = "\ufeff\u200b"
+# A sentence so far made only of a list number ("1.", " 12.") is the start of a numbered item.
+_LIST_NUMBER = re.compile(r"\s*[0-9]{1,3}\.")
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ def _dot_ends(text: str, after: int, start: int) -> bool:
     """Whether a run of "." ending at `after` ends a sentence (not 5.2%, casweb@cashq.ac.cn, U.S.A)."""
     if after == len(text):
         return True
+    if _LIST_NUMBER.fullmatch(text, start, after):
+        return False  # "1. 第一条内容。": a numbered item's number belongs to its first sentence
     nxt = text[after]
     if nxt in _ASCII_QUOTES:
         return _closes(text, after, text.count(nxt, start, after) % 2 == 1)
