@@ -25,13 +25,14 @@ def run(env: dict[str, str], *args: str):
     return runner.invoke(app, list(args), env=env)
 
 
-def test_add_prints_the_slug_and_readding_makes_a_revision(env, tmp_path: Path) -> None:
+def test_add_prints_the_slug_and_readding_with_replace_makes_a_revision(env, tmp_path: Path) -> None:
     doc = tmp_path / "a.md"
     doc.write_text("# 新馆开放\n\n作者：记者\n\n欢迎大家。", encoding="utf-8")
     first = run(env, "add", str(doc))
     assert first.exit_code == 0, first.output
     assert first.stdout.strip() == "xin-guan-kai-fang"
-    assert run(env, "add", str(doc), "--slug", "xin-guan-kai-fang", "--title", "改名").exit_code == 0
+    args = ("add", str(doc), "--slug", "xin-guan-kai-fang", "--title", "改名")
+    assert run(env, *args, "--replace").exit_code == 0
     listed = run(env, "pregen", "xin-guan-kai-fang")
     assert listed.exit_code == 0, listed.output
     assert len(list((tmp_path / "audio_cache").rglob("*.mp3"))) == 2  # the sentence, and the whole article
@@ -156,7 +157,7 @@ def test_cache_verify_and_gc(env, tmp_path: Path) -> None:
     assert "checked 3 files: 3 ok, 0 bad (0 quarantined), 0 without a recorded hash" in verify.output
 
     doc.write_text("# 标题\n\n不变的一句。改好的一句。", encoding="utf-8")
-    run(env, "add", str(doc), "--slug", "a")
+    run(env, "add", str(doc), "--slug", "a", "--replace")
     run(env, "pregen", "a")
     dry = run(env, "cache", "gc", "--dry-run", "--min-age", "0")
     assert dry.exit_code == 0 and "would remove 2 files" in dry.output, dry.output
@@ -177,7 +178,7 @@ def test_prune_removes_old_revisions_and_shrinks_the_database(env, tmp_path: Pat
     doc = tmp_path / "big.md"
     for n in range(25):
         doc.write_text(f"# 大文章\n\n{'第' + str(n) + '版的正文很长。' * 4000}", encoding="utf-8")
-        assert run(env, "add", str(doc), "--slug", "big").exit_code == 0
+        assert run(env, "add", str(doc), "--slug", "big", "--replace").exit_code == 0
     db = tmp_path / "tts.db"
     result = run(env, "prune", "--no-vacuum")
     assert result.exit_code == 0, result.output
@@ -259,3 +260,92 @@ def test_add_markdown_reads_as_an_editor_wrote_it(env, tmp_path: Path) -> None:
     article = _stored(tmp_path, "tong-zhi")
     assert article.date == "2026-10-15"
     assert article.text == "详见市政府网站。\n\n1. 第一条内容。\n2. 第二条内容。"
+
+
+# Issue 14 ------------------------------------------------------------------------------------------------
+
+
+def test_add_of_an_existing_slug_needs_replace(env, tmp_path: Path) -> None:
+    """As found: adding a second file with a slug in use replaced that article without a word."""
+    first, second = tmp_path / "a.md", tmp_path / "b.md"
+    first.write_text("# 第一篇\n\n原来的正文。", encoding="utf-8")
+    second.write_text("# 第二篇\n\n别的正文。", encoding="utf-8")
+    assert run(env, "add", str(first), "--slug", "news").exit_code == 0
+    refused = run(env, "add", str(second), "--slug", "news")
+    assert refused.exit_code == 1
+    assert refused.stderr.strip().splitlines() == [
+        "error: an article with the slug 'news' exists already; add --replace to make this its next revision"
+    ]
+    imported = tmp_path / "page.html"
+    imported.write_text(
+        "<html><head><title>第三篇</title></head><body><article><h1>第三篇</h1>"
+        "<p>导入的正文，足够长的一段文字，让提取器认出这是文章。</p></article></body></html>",
+        encoding="utf-8",
+    )
+    assert run(env, "import", str(imported), "--slug", "news").exit_code == 1
+    replaced = run(env, "add", str(second), "--slug", "news", "--replace")
+    assert replaced.exit_code == 0 and replaced.stdout.strip() == "news"
+    assert run(env, "import", str(imported), "--slug", "news", "--replace").exit_code == 0
+
+
+def test_delete_asks_unless_yes(env, tmp_path: Path) -> None:
+    doc = tmp_path / "a.md"
+    doc.write_text("# 标题\n\n正文。", encoding="utf-8")
+    run(env, "add", str(doc), "--slug", "a")
+    kept = runner.invoke(app, ["delete", "a"], input="n\n", env=env)
+    assert kept.exit_code == 1 and "Delete the article 'a'" in kept.output
+    assert "kept" in kept.output
+    assert run(env, "pregen", "a").exit_code == 0  # still there
+    asked = runner.invoke(app, ["delete", "a"], input="y\n", env=env)
+    assert asked.exit_code == 0 and "deleted: a" in asked.output
+    assert run(env, "pregen", "a").exit_code == 1
+    run(env, "add", str(doc), "--slug", "b")
+    assert run(env, "delete", "b", "--yes").stdout == "deleted: b\n"
+    missing = run(env, "delete", "b", "--yes")
+    assert missing.exit_code == 1 and missing.stderr == "error: no article 'b'\n"
+
+
+@pytest.mark.parametrize("command", [(), ("serve",), ("add",), ("synth",), ("cache", "gc"), ("delete",)])
+def test_help_is_plain(env, command: tuple[str, ...]) -> None:
+    """As found: "<str>", "<bool>" and "{file}" beside every option, and serve's defaults unsaid."""
+    result = runner.invoke(app, [*command, "--help"], env={**env, "COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for clutter in ("<str>", "<bool>", "<int>", "<float>", "<file>", "<path>", "{file}", "{text}", "{"):
+        assert clutter not in result.output, (clutter, result.output)
+
+
+def test_serve_help_documents_host_and_port_defaults(env) -> None:
+    result = runner.invoke(app, ["serve", "--help"], env={**env, "COLUMNS": "200"})
+    lines = result.output.splitlines()
+    host = next(line for line in lines if "--host" in line)
+    port = next(line for line in lines if "--port" in line)
+    assert "127.0.0.1" in host and "TTS_HOST" in host
+    assert "8000" in port and "TTS_PORT" in port
+    add = runner.invoke(app, ["add", "--help"], env={**env, "COLUMNS": "200"})
+    assert "add [OPTIONS] FILE " in add.output  # click's convention: no braces, no lower case
+
+
+def test_cache_gc_refuses_a_negative_min_age(env) -> None:
+    result = run(env, "cache", "gc", "--min-age", "-1")
+    assert result.exit_code == 2 and "min-age" in result.output
+
+
+def test_synth_into_a_missing_directory_fails_before_synthesis(env, tmp_path: Path) -> None:
+    """As found: the whole text was synthesised, then a FileNotFoundError traceback."""
+    out = tmp_path / "no" / "such" / "dir" / "out.mp3"
+    result = run(env, "synth", "你好。", "-o", str(out))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [f"error: the directory {out.parent} does not exist"]
+    assert not (tmp_path / "tts.db").exists()  # nothing was opened, so nothing was synthesised
+
+
+@pytest.mark.parametrize("rate", ["+20%", "20", "-10%", "-10"])
+def test_synth_rate_takes_percentages_and_numbers(env, tmp_path: Path, rate: str) -> None:
+    out = tmp_path / "out.mp3"
+    result = run(env, "synth", "你好。", "-o", str(out), "--rate", rate)
+    assert result.exit_code == 0, result.output
+
+
+def test_synth_rejects_a_bad_rate(env, tmp_path: Path) -> None:
+    result = run(env, "synth", "你好。", "-o", str(tmp_path / "out.mp3"), "--rate", "fast")
+    assert result.exit_code == 2 and "rate" in result.output

@@ -8,7 +8,7 @@ import json
 import logging
 
 from tts_service.article import Article
-from tts_service.audio.assemble import Piece, Tags, assemble, pause_audio
+from tts_service.audio.assemble import Piece, Tags, assemble, id3v2, pause_audio
 from tts_service.audio.frames import audio_bytes
 from tts_service.cache import AudioCache
 from tts_service.errors import NotFound, StorageFull
@@ -97,8 +97,14 @@ class Assembler:
             await asyncio.wait(list(self._inflight.values()), timeout=grace)
 
 
+def stream_tag(article: Article) -> bytes:
+    """What a stream sends first: the whole file's ID3 tag (title, author, date, album), without its length,
+    which is not known until the last sentence is made."""
+    return id3v2(tags_for(article))
+
+
 def stream_parts(previous: Piece | None, piece: Piece) -> list[bytes]:
-    """What a stream sends for ``piece``: the same pause and frames the assembled file has (minus its tag)."""
+    """What a stream sends for ``piece``: the same pause and frames the assembled file has (after the tag)."""
     parts = []
     if previous is not None:
         pause = SENTENCE_PAUSE if previous.paragraph == piece.paragraph else PARAGRAPH_PAUSE

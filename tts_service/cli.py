@@ -1,4 +1,5 @@
-"""Command line: serve, add, import, seed, pregen, crawl, prune, synth, normalize, pinyin, lexicon, cache."""
+"""Command line: serve, add, delete, import, seed, pregen, crawl, prune, synth, normalize, pinyin, lexicon,
+cache."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -15,9 +16,10 @@ from rich.progress import Progress, TaskID
 
 from tts_service import resources
 from tts_service.article import draft_from
+from tts_service.cli_help import Group
 from tts_service.config import Settings
-from tts_service.engines import Prosody, Synthesis
-from tts_service.errors import InvalidInput, TTSError, invalid_input
+from tts_service.engines import Prosody, Synthesis, parse_rate
+from tts_service.errors import Conflict, InvalidInput, SlugTaken, TTSError, invalid_input
 from tts_service.jobs import Job
 from tts_service.planning import spoken_form
 from tts_service.services import Services, open_services
@@ -30,7 +32,9 @@ from tts_service.text.pinyin import Syllable, tokens
 if TYPE_CHECKING:
     from tts_service.crawl.pages import Outcome as CrawlOutcome
 
-app = typer.Typer(help="tts_service: Mandarin read-aloud (语音播报) for articles.", no_args_is_help=True)
+app = typer.Typer(
+    cls=Group, help="tts_service: Mandarin read-aloud (语音播报) for articles.", no_args_is_help=True
+)
 T = TypeVar("T")
 DEMO_SLUG = "demo"
 
@@ -60,9 +64,17 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+_HOST, _PORT = Settings.model_fields["host"].default, Settings.model_fields["port"].default
+
+
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None
+    host: Annotated[
+        str | None, typer.Option(help=f"Address to listen on. Default: TTS_HOST, else {_HOST}.")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help=f"Port to listen on. Default: TTS_PORT, else {_PORT}.")
+    ] = None,
 ) -> None:
     """Serve the reader pages and the API."""
     from tts_service.web.server import serve as run_server
@@ -70,14 +82,21 @@ def serve(
     run_server(Settings(), host, port)
 
 
-def _save(doc: Document, slug: str | None, title: str | None = None) -> str:
-    """Store a document as an article (or a new revision of it); return the slug."""
+def _save(doc: Document, slug: str | None, title: str | None = None, *, replace: bool = False) -> str:
+    """Store a document as a new article, or (``replace``) as the next revision of the article with its
+    slug; return the slug. Without ``replace``, a slug in use is an error, never a silent overwrite."""
     draft = draft_from(doc, slug=slug, title=title)
 
     async def work(services: Services) -> str:
-        return (await services.pipeline.save(draft)).slug
+        try:
+            return (await services.pipeline.save(draft, must_be_new=not replace)).slug
+        except SlugTaken as exc:
+            raise Conflict(f"{exc.message}; add --replace to make this its next revision") from None
 
     return _run(work)
+
+
+_REPLACE = typer.Option("--replace", help="If the slug is in use, make this that article's next revision.")
 
 
 @app.command()
@@ -88,22 +107,49 @@ def add(
     encoding: Annotated[
         str | None, typer.Option(help="The file's encoding; default: UTF-8, else GB18030 (GBK).")
     ] = None,
+    replace: Annotated[bool, _REPLACE] = False,
 ) -> None:
     """Add an article from a plain-text or Markdown file (first line = title); prints its slug."""
     with _user_errors():
-        typer.echo(_save(parse_document(textfile.decode(file.read_bytes(), encoding)), slug, title))
+        doc = parse_document(textfile.decode(file.read_bytes(), encoding))
+        typer.echo(_save(doc, slug, title, replace=replace))
+
+
+@app.command()
+def delete(
+    slug: Annotated[str, typer.Argument(help="The article to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete an article with all its revisions and jobs (asks first); its audio goes at `cache gc`."""
+
+    async def count(services: Services) -> tuple[str, int]:
+        article = await services.store.get_article(slug)
+        return article.title, await services.store.revision_count(slug)
+
+    async def remove(services: Services) -> None:
+        await services.pipeline.delete(slug)  # stops its jobs first
+
+    title, revisions = _run(count)  # a missing article is an error before anything is asked
+    if not yes and not typer.confirm(
+        f"Delete the article {slug!r} ({title}) and its {revisions} revision(s)?"
+    ):
+        typer.echo(f"kept: {slug}", err=True)
+        raise typer.Exit(1)
+    _run(remove)
+    typer.echo(f"deleted: {slug}")
 
 
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     slug: Annotated[str | None, typer.Option(help="URL name; made from the title if omitted.")] = None,
+    replace: Annotated[bool, _REPLACE] = False,
 ) -> None:
     """Import a saved article page (HTML or scraped text): title, byline, date and body, no chrome."""
     from tts_service.text.extract import extract
 
     with _user_errors():
-        typer.echo(_save(extract(file.read_bytes(), filename=file.name), slug))
+        typer.echo(_save(extract(file.read_bytes(), filename=file.name), slug, replace=replace))
 
 
 @app.command()
@@ -262,11 +308,18 @@ def prune(
     )
 
 
-def _rate(value: str) -> int:
-    try:
-        return int(value.strip().rstrip("%"))
-    except ValueError:
-        raise typer.BadParameter("rate is a percentage such as +20% or -10%") from None
+def _usage_error(message: str) -> NoReturn:
+    """A mistake in the command line: one line on stderr, exit 2 (as click exits for its own)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _check_output(out: Path) -> None:
+    """Refuse an output path that cannot be written, before any synthesis is spent on it."""
+    if out.is_dir():
+        _usage_error(f"{out} is a directory; give a file name such as {out / 'out.mp3'}")
+    if not out.parent.is_dir():
+        _usage_error(f"the directory {out.parent} does not exist")
 
 
 @app.command()
@@ -275,14 +328,20 @@ def synth(
     out: Annotated[Path, typer.Option("-o", "--out", help="MP3 file to write.")],
     engine: Annotated[str | None, typer.Option(help="Engine name (default: TTS_ENGINE).")] = None,
     voice: Annotated[str | None, typer.Option(help="Voice name (default: the engine's).")] = None,
-    rate: Annotated[str, typer.Option(help="Speed change in percent, e.g. +20% or -10%.")] = "+0%",
+    rate: Annotated[
+        str, typer.Option(help="Speed change in percent, -50 to +100: +20% or -10% (or 20, -10).")
+    ] = "+0%",
 ) -> None:
     """Speak TEXT into an MP3 file, without touching the article store."""
+    _check_output(out)
+    try:
+        prosody = Prosody(rate=parse_rate(rate))  # the API's reading of rate, too
+    except InvalidInput as exc:
+        _usage_error(exc.message)
 
     async def work(services: Services) -> float:
         settings = services.settings
         chosen, chosen_voice = services.pipeline.planner.resolve(engine, voice)
-        prosody = Prosody(rate=_rate(rate))
         pieces = [c.text for p in segment.paragraphs(text) for c in segment.chunks(p, chosen.max_chunk_chars)]
         slots = asyncio.Semaphore(settings.synthesis_slots)  # as many chunks at once as the service would run
 
@@ -300,7 +359,9 @@ def synth(
     typer.echo(f"wrote {out} ({seconds:.1f} s)")
 
 
-lexicon_app = typer.Typer(help="The pronunciation lexicon: how words are read.", no_args_is_help=True)
+lexicon_app = typer.Typer(
+    cls=Group, help="The pronunciation lexicon: how words are read.", no_args_is_help=True
+)
 app.add_typer(lexicon_app, name="lexicon")
 
 
@@ -367,7 +428,9 @@ def pinyin() -> None:
         typer.echo(" ".join(t.pinyin for t in tokens(line) if isinstance(t, Syllable)))
 
 
-cache_app = typer.Typer(help="The audio cache: check it, and remove what nothing uses.", no_args_is_help=True)
+cache_app = typer.Typer(
+    cls=Group, help="The audio cache: check it, and remove what nothing uses.", no_args_is_help=True
+)
 app.add_typer(cache_app, name="cache")
 
 
@@ -402,7 +465,7 @@ def cache_verify(
 def cache_gc(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would go; remove nothing.")] = False,
     min_age: Annotated[
-        float, typer.Option(help="Keep files younger than this many seconds (work in progress).")
+        float, typer.Option(min=0, help="Keep files younger than this many seconds (work in progress).")
     ] = 900.0,
 ) -> None:
     """Remove cached audio that no current article revision references; report the bytes freed."""

@@ -22,6 +22,11 @@ class TTSError(Exception):
         """Extra response headers the error calls for."""
         return {}
 
+    def body(self) -> dict[str, object]:
+        """The JSON answer: ``code`` and ``message``, and ``detail`` (the same text) for clients written
+        before ``message`` was added."""
+        return {"code": self.code, "message": self.message, "detail": self.message}
+
 
 class InvalidInput(TTSError):
     status_code = 422
@@ -48,6 +53,14 @@ class RequestTimeout(TTSError):
 class NotFound(TTSError):
     status_code = 404
     code = "not_found"
+
+
+class NoArticle(NotFound):
+    """No article has this slug (readers get the page 没有找到这篇文章)."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"no article {slug!r}")
+        self.slug = slug
 
 
 class NotReady(TTSError):
@@ -119,6 +132,22 @@ class Conflict(TTSError):
 
     status_code = 409
     code = "conflict"
+
+
+class SlugTaken(Conflict):
+    """A new article with a slug in use: never a silent overwrite (an edit is a PUT, or ``--replace``).
+    ``url``, when the web layer knows it, is the existing article's page (in the body and ``Location``)."""
+
+    def __init__(self, slug: str, url: str | None = None) -> None:
+        super().__init__(f"an article with the slug {slug!r} exists already")
+        self.slug, self.url = slug, url
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Location": self.url} if self.url else {}
+
+    def body(self) -> dict[str, object]:
+        return {**super().body(), "url": self.url} if self.url else super().body()
 
 
 class Unreachable(TTSError):

@@ -105,12 +105,13 @@ class Pipeline:
         draft: ArticleDraft,
         *,
         must_exist: bool = False,
+        must_be_new: bool = False,
         if_changed: bool = False,
         check: SaveCheck | None = None,
     ) -> Article:
         """Check and store a draft (a new article, or the next revision); the revision as written.
         Revisions beyond TTS_KEEP_REVISIONS go in the same transaction, so the database does not grow
-        with every edit. ``if_changed`` and ``check``: as ``Store.save_article``."""
+        with every edit. ``must_be_new``, ``if_changed`` and ``check``: as ``Store.save_article``."""
         self.check(draft)
         if (
             draft.url is not None
@@ -120,13 +121,21 @@ class Pipeline:
             )
         keep = self.settings.keep_revisions
         return await self.store.save_article(
-            draft, must_exist=must_exist, keep_revisions=keep, if_changed=if_changed, check=check
+            draft,
+            must_exist=must_exist,
+            must_be_new=must_be_new,
+            keep_revisions=keep,
+            if_changed=if_changed,
+            check=check,
         )
 
-    async def publish(self, draft: ArticleDraft, *, must_exist: bool = False) -> Article:
+    async def publish(
+        self, draft: ArticleDraft, *, must_exist: bool = False, must_be_new: bool = False
+    ) -> Article:
         """Check, store and start making the audio of a draft (``must_exist``: an edit, 404 if there is
-        nothing to edit); the revision as written."""
-        article = await self.save(draft, must_exist=must_exist)
+        nothing to edit; ``must_be_new``: a new article, SlugTaken if the slug is in use); the revision
+        as written."""
+        article = await self.save(draft, must_exist=must_exist, must_be_new=must_be_new)
         await self.start(article)
         return article
 

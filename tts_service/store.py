@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from tts_service import retention
 from tts_service.article import Article, ArticleDraft
-from tts_service.errors import Conflict, NotFound, StorageFull, TooLarge
+from tts_service.errors import Conflict, NoArticle, NotFound, SlugTaken, StorageFull, TooLarge
 from tts_service.states import JobStatus
 
 T = TypeVar("T")
@@ -301,7 +301,7 @@ class Store:
         """The current revision of ``slug``; NotFound if there is no such article."""
         row = await self.read(lambda c: c.execute(_ARTICLE_SQL + " WHERE a.slug = ?", (slug,)).fetchone())
         if row is None:
-            raise NotFound(f"no article {slug!r}")
+            raise NoArticle(slug)
         return Article(*row)
 
     async def save_article(
@@ -309,6 +309,7 @@ class Store:
         draft: ArticleDraft,
         *,
         must_exist: bool = False,
+        must_be_new: bool = False,
         keep_revisions: int = 0,
         if_changed: bool = False,
         check: SaveCheck | None = None,
@@ -318,13 +319,17 @@ class Store:
         With ``keep_revisions``, older revisions beyond that many, and their finished jobs, go.
         ``if_changed``: when the current revision has the draft's title and text already, write nothing and
         answer with it (many readers of one edited page make one revision). ``check`` runs first (SaveCheck).
+        ``must_be_new``: SlugTaken if the slug is in use (checked in the writing transaction, so of two
+        concurrent creations one wins and the other is told).
         """
         slug = draft.resolved_slug()
 
         def write(conn: sqlite3.Connection) -> Article:
             row = conn.execute("SELECT id, revision FROM articles WHERE slug = ?", (slug,)).fetchone()
             if row is None and must_exist:
-                raise NotFound(f"no article {slug!r}")
+                raise NoArticle(slug)
+            if row is not None and must_be_new:
+                raise SlugTaken(slug)
             current = _article(conn, row[0]) if row is not None and (if_changed or check) else None
             if (
                 if_changed
@@ -366,7 +371,7 @@ class Store:
 
         def write(conn: sqlite3.Connection) -> None:
             if conn.execute("DELETE FROM articles WHERE slug = ?", (slug,)).rowcount == 0:
-                raise NotFound(f"no article {slug!r}")
+                raise NoArticle(slug)
             conn.execute("DELETE FROM jobs WHERE slug = ?", (slug,))  # a new article may reuse the slug
 
         await self.write(write)

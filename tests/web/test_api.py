@@ -297,21 +297,25 @@ def test_every_stored_slug_round_trips_through_its_own_urls(settings, espeak) ->
             runner.run(lifespan.__aexit__(None, None, None))
 
 
-async def test_fifty_concurrent_posts_each_get_their_own_revision_and_the_last_is_voiced(
+async def test_fifty_concurrent_edits_each_get_their_own_revision_and_the_last_is_voiced(
     client: httpx.AsyncClient,
 ) -> None:
     """As found: 49 of 50 responses described another request's revision. Each answer must be the
-    revision that request wrote, and the job of the revision that ends up current must run."""
-    bodies = [{"title": f"标题{n}", "text": f"第{n}份稿子。", "slug": "busy"} for n in range(50)]
-    responses = await asyncio.gather(*(create(client, body) for body in bodies))
-    assert [r.status_code for r in responses] == [201] * 50
+    revision that request wrote, and the job of the revision that ends up current must run. (Concurrent
+    POSTs of one slug were the reproduction; since issue 14 a POST never overwrites, so edits are PUTs.)"""
+    await create(client, {"title": "标题", "text": "初稿。", "slug": "busy"})
+    bodies = [{"title": f"标题{n}", "text": f"第{n}份稿子。"} for n in range(50)]
+    responses = await asyncio.gather(
+        *(client.put("/api/articles/busy", json=body, headers=AUTH) for body in bodies)
+    )
+    assert [r.status_code for r in responses] == [200] * 50
     answers = [r.json() for r in responses]
-    assert sorted(a["revision"] for a in answers) == list(range(1, 51))
+    assert sorted(a["revision"] for a in answers) == list(range(2, 52))
     for body, answer in zip(bodies, answers, strict=True):
         assert (answer["title"], answer["text"]) == (body["title"], body["text"])
     manifest = await wait_ready(client, "busy")
-    assert (manifest["status"], manifest["revision"]) == ("ready", 50)
-    assert manifest["job"]["status"] == "done" and manifest["job"]["revision"] == 50
+    assert (manifest["status"], manifest["revision"]) == ("ready", 51)
+    assert manifest["job"]["status"] == "done" and manifest["job"]["revision"] == 51
 
 
 async def test_an_article_with_nothing_to_speak_is_consistently_empty(client: httpx.AsyncClient) -> None:
@@ -347,3 +351,69 @@ async def test_an_article_can_name_its_page_stored_in_canonical_form(client: htt
     bad = await create(client, {**ARTICLE, "slug": "bad", "url": "javascript:alert(1)"})
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
     assert [a["slug"] for a in (await client.get("/api/articles")).json()] == ["lib"]
+
+
+# Issue 14: no silent overwrite, and one error shape everywhere -----------------------------------------
+
+
+async def test_post_of_an_existing_slug_is_409_with_the_articles_url(client: httpx.AsyncClient) -> None:
+    """As found: a second POST with the same slug replaced the article silently (the editor lost it)."""
+    assert (await create(client)).status_code == 201
+    again = await create(client, {**ARTICLE, "title": "别人的稿子", "text": "完全不同。"})
+    assert again.status_code == 409, again.text
+    body = again.json()
+    assert body["code"] == "conflict" and "lib" in body["message"] and body["detail"] == body["message"]
+    assert body["url"] == "http://testserver/articles/lib"
+    assert again.headers["location"] == "http://testserver/articles/lib"
+    kept = (await client.get("/api/articles/lib")).json()
+    assert (kept["revision"], kept["title"], kept["text"]) == (1, ARTICLE["title"], ARTICLE["text"])
+
+
+async def test_concurrent_posts_of_one_slug_make_one_article(client: httpx.AsyncClient) -> None:
+    bodies = [{"title": f"标题{n}", "text": f"第{n}份稿子。", "slug": "race"} for n in range(20)]
+    responses = await asyncio.gather(*(create(client, body) for body in bodies))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 19
+    assert (await client.get("/api/articles/race")).json()["revision"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/api/nope", 404, "not_found"),
+        ("GET", "/api/articles/lib/nope", 404, "not_found"),
+        ("PATCH", "/api/articles", 405, "method_not_allowed"),
+        ("DELETE", "/api/articles", 405, "method_not_allowed"),
+        ("GET", "/api/articles/nope", 404, "not_found"),
+        ("GET", "/api/jobs/0", 422, "invalid_input"),
+        ("POST", "/api/articles", 401, "unauthorized"),
+    ],
+)
+async def test_every_error_has_code_and_message(
+    client: httpx.AsyncClient, method: str, path: str, status: int, code: str
+) -> None:
+    """As found: unknown routes and 405s answered {"detail": "Not Found"}-style bodies without a message."""
+    response = await client.request(method, path, headers={} if status == 401 else AUTH)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code and isinstance(body["message"], str) and body["message"], body
+    assert "detail" in body  # kept for clients written against the old shape
+
+
+async def test_unknown_page_paths_answer_json_to_json_clients(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no/such/page", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found" and response.json()["message"]
+
+
+async def test_captions_url_only_once_captions_exist(client: httpx.AsyncClient) -> None:
+    """As found: the manifest named a captions URL that answered 409 until the audio was ready."""
+    await create(client)
+    pending = (await client.get("/api/articles/lib/audio")).json()
+    if pending["status"] == "pending":
+        assert pending["captions_url"] is None
+    ready = await wait_ready(client, "lib")
+    assert ready["captions_url"] == "http://testserver/api/articles/lib/captions.vtt"
+    assert (await client.get(ready["captions_url"])).status_code == 200
+    quiet = {"title": "只有标点", "text": "。。。", "slug": "quiet"}
+    await create(client, quiet)
+    assert (await client.get("/api/articles/quiet/audio")).json()["captions_url"] is None

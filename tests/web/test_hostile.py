@@ -229,3 +229,22 @@ async def test_100_kb_without_spaces_or_punctuation(client: httpx.AsyncClient, a
     manifest = (await client.get("/api/articles/wall/audio")).json()
     assert len(manifest["chunks"]) > 100 and all(len(c["text"]) <= 300 for c in manifest["chunks"])
     assert "".join(c["text"] for c in manifest["chunks"]) == text
+
+
+async def test_tts_rate_takes_edge_tts_percentages_and_plain_numbers(client: httpx.AsyncClient) -> None:
+    """As found: the CLI took "+20%" and the API only 20; one convention now, both forms everywhere."""
+    answers = [
+        await client.post("/api/tts", json={"text": "你好。", "rate": rate}, headers=AUTH)
+        for rate in ("+20%", 20, "20", " +20 % ")
+    ]
+    assert [r.status_code for r in answers] == [200] * 4, [r.text for r in answers]
+    assert len({r.content for r in answers}) == 1  # the same speed, so the same cached audio
+    slower = await client.post("/api/tts", json={"text": "你好。", "rate": "-10%"}, headers=AUTH)
+    assert slower.status_code == 200 and slower.content != answers[0].content
+    for bad in ("fast", "+500%", "20%%", True, 1.5):
+        assert_error(
+            await client.post("/api/tts", json={"text": "你好。", "rate": bad}, headers=AUTH),
+            422,
+            "invalid_input",
+            "rate",
+        )

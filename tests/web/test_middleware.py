@@ -228,6 +228,7 @@ def assert_too_large(response: httpx.Response, limit: int) -> None:
     assert response.status_code == 413
     assert response.json() == {
         "detail": f"request body too large: the limit is {limit} bytes",
+        "message": f"request body too large: the limit is {limit} bytes",
         "code": "too_large",
     }
     assert_security_headers(response)
@@ -298,6 +299,7 @@ async def test_body_not_complete_by_its_deadline_is_408(make_client: ClientFacto
             assert response.status_code == 408
             assert response.json() == {
                 "detail": "request body not received within 0.5 s",
+                "message": "request body not received within 0.5 s",
                 "code": "request_timeout",
             }
             assert response.headers["connection"] == "close"
@@ -369,7 +371,7 @@ async def test_unhandled_error_is_a_500_with_headers_and_no_details(app: FastAPI
         api = await client.get("/api/boom", headers={"X-Request-ID": "trace-me"})
         page = await client.get("/boom")
     assert api.status_code == page.status_code == 500
-    assert api.json() == {"detail": "internal error", "code": "internal_error"}
+    assert api.json() == {"detail": "internal error", "message": "internal error", "code": "internal_error"}
     assert api.headers["x-request-id"] == "trace-me"
     assert "secret" not in page.text
     assert_security_headers(page)

@@ -218,7 +218,8 @@ async def test_metrics_need_a_token_even_from_loopback(app: FastAPI) -> None:
         async with client_for(app, host) as caller:
             refused = await caller.get("/metrics")
             assert refused.status_code == 401, host
-            assert refused.json() == {"detail": "missing or wrong metrics token", "code": "unauthorized"}
+            message = "missing or wrong metrics token"
+            assert refused.json() == {"detail": message, "message": message, "code": "unauthorized"}
             assert refused.headers["www-authenticate"] == "Bearer"
             wrong = await caller.get("/metrics", headers={"Authorization": "Bearer wrong-but-long-enough"})
             assert wrong.status_code == 401

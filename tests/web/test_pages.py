@@ -192,3 +192,39 @@ async def test_head_on_pages(client: httpx.AsyncClient) -> None:
         response = await client.head(path)
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     assert (await client.head("/articles/nope")).status_code == 404
+
+
+# Issue 14: pages for people when something is missing, and a favicon ---------------------------------------
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [
+        ("/articles/no-such-article", "没有找到这篇文章"),
+        ("/articles/no-such-article/audio.mp3", "没有找到这篇文章"),
+        ("/no/such/page", "没有找到这个页面"),
+    ],
+)
+async def test_a_browser_gets_a_chinese_404_page(client: httpx.AsyncClient, path: str, heading: str) -> None:
+    """As found: English ("no article 'x'", "Not Found") or JSON for a reader who followed a dead link."""
+    response = await client.get(path, headers=BROWSER)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert f"<h1>{heading}</h1>" in response.text and '<html lang="zh-CN"' in response.text
+    assert "Not Found" not in response.text and "no article" not in response.text
+    assert 'href="http://testserver/"' in response.text  # a way back to the list
+
+
+async def test_a_player_still_gets_json_for_missing_audio(client: httpx.AsyncClient) -> None:
+    response = await client.get("/articles/no-such-article/audio.mp3", headers={"Accept": "*/*"})
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+async def test_favicon(client: httpx.AsyncClient) -> None:
+    response = await client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.headers["content-type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert response.content[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+    assert "max-age=31536000" in response.headers["cache-control"]

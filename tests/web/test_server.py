@@ -150,6 +150,7 @@ def test_a_body_trickled_byte_by_byte_gets_408(server: LiveServer) -> None:
     assert headers["content-type"] == "application/json"
     assert json.loads(content) == {
         "detail": f"request body not received within {BODY_TIMEOUT:g} s",
+        "message": f"request body not received within {BODY_TIMEOUT:g} s",
         "code": "request_timeout",
     }
     assert "x-request-id" in headers and "content-security-policy" in headers  # through every middleware

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tts_service.config import Settings
-from tts_service.engines.base import Engine, Prosody, Synthesis, check_voice
+from tts_service.engines.base import Engine, Prosody, Synthesis, check_voice, parse_rate
 from tts_service.errors import InvalidInput
 
-__all__ = ["Engine", "EngineRegistry", "Prosody", "Synthesis", "check_voice", "ENGINE_NAMES"]
+__all__ = ["Engine", "EngineRegistry", "Prosody", "Synthesis", "check_voice", "parse_rate", "ENGINE_NAMES"]
 
 
 def _espeak(settings: Settings) -> Engine:

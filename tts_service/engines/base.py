@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -23,6 +24,21 @@ class Prosody:
             raise InvalidInput(f"pitch must be between -50 and +50 Hz, got {self.pitch}")
         if not -50 <= self.volume <= 50:
             raise InvalidInput(f"volume must be between -50 and +50 percent, got {self.volume}")
+
+
+_RATE = re.compile(r"([+-]?\d{1,4})\s*%?")
+
+
+def parse_rate(value: str | int) -> int:
+    """A speed change in percent, written as edge-tts writes it ("+20%", "-10%") or as a number (20, "-10"):
+    the one reading of ``rate`` for the command line and the API. InvalidInput if neither, or out of range.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise InvalidInput(f"rate is a percentage such as +20% or -10%, or a number; got {value!r}")
+    match = _RATE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if isinstance(value, str) and match is None:
+        raise InvalidInput(f"rate is a percentage such as +20% or -10%, or a number; got {value!r}")
+    return Prosody(rate=int(match[1]) if match else int(value)).rate  # Prosody checks the range
 
 
 @dataclass(frozen=True)

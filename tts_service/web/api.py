@@ -10,7 +10,8 @@ from fastapi.responses import PlainTextResponse
 
 from tts_service import captions
 from tts_service.article import ArticleDraft, draft_from
-from tts_service.errors import NotFound, NotReady, TooLarge
+from tts_service.errors import NotFound, NotReady, SlugTaken, TooLarge
+from tts_service.pipeline import Pipeline
 from tts_service.states import AudioStatus
 from tts_service.text.lexicon import LexiconEntry
 from tts_service.web.auth import AuthFirst
@@ -30,9 +31,20 @@ async def get_article(request: Request, slug: str, store: StoreDep) -> ArticleOu
     return ArticleOut.of(request, await store.get_article(slug))
 
 
+async def _publish_new(request: Request, pipeline: Pipeline, draft: ArticleDraft) -> ArticleOut:
+    """Publish a new article; 409 with the existing article's page (body ``url`` and ``Location``) if the
+    slug is in use: a POST never replaces an article (an edit is a PUT)."""
+    try:
+        article = await pipeline.publish(draft, must_be_new=True)
+    except SlugTaken as exc:
+        raise SlugTaken(exc.slug, str(request.url_for("article_page", slug=exc.slug))) from None
+    return ArticleOut.of(request, article)
+
+
 @router.post("/articles", status_code=201, dependencies=[Editor])
 async def create_article(request: Request, draft: ArticleDraft, pipeline: PipelineDep) -> ArticleOut:
-    return ArticleOut.of(request, await pipeline.publish(draft))
+    """A new article (201); 409 ``conflict`` with the existing article's URL if its slug is in use."""
+    return await _publish_new(request, pipeline, draft)
 
 
 _IMPORT_BODY = {
@@ -50,14 +62,15 @@ _IMPORT_BODY = {
 async def import_article(
     request: Request, settings: SettingsDep, pipeline: PipelineDep, slug: str | None = None
 ) -> ArticleOut:
-    """Import a saved article page (HTML or scraped text) sent as the request body."""
+    """Import a saved article page (HTML or scraped text) sent as the request body: a new article, so 409
+    if its slug is in use, as for ``POST /api/articles``."""
     from tts_service.text.extract import extract
 
     body = await request.body()
     if len(body) > 8 * settings.max_article_chars:  # generous for markup around the text limit
         raise TooLarge(f"page is {len(body)} bytes; the limit is {8 * settings.max_article_chars}")
     doc = await asyncio.to_thread(extract, body)
-    return ArticleOut.of(request, await pipeline.publish(draft_from(doc, slug=slug)))
+    return await _publish_new(request, pipeline, draft_from(doc, slug=slug))
 
 
 @router.put("/articles/{slug}", dependencies=[Editor])

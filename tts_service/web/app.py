@@ -86,7 +86,7 @@ async def _handle_invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
     message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-    if wants_json(request.url.path):
+    if wants_json(request.url.path, request.headers.get("accept", "")):
         body = {"detail": errors, "code": "invalid_input", "message": message}
         return JSONResponse(body, status_code=422)
     return pages.error_page(request, InvalidInput(message))
@@ -97,8 +97,8 @@ _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
 
 class _HTTPError(TTSError):
-    def __init__(self, exc: HTTPException) -> None:
-        super().__init__(exc.detail)
+    def __init__(self, exc: HTTPException, request: Request) -> None:
+        super().__init__(_http_message(exc, request))
         self.status_code = exc.status_code
         self.code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         self._headers = dict(exc.headers or {})
@@ -108,9 +108,20 @@ class _HTTPError(TTSError):
         return self._headers
 
 
+def _http_message(exc: HTTPException, request: Request) -> str:
+    """Starlette's "Not Found" and "Method Not Allowed", saying what was asked (and what is allowed)."""
+    path = request.url.path
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        return f"nothing at {path}"
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow")
+        return f"{request.method} is not allowed on {path}" + (f"; allowed: {allowed}" if allowed else "")
+    return str(exc.detail)
+
+
 async def _handle_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return await _handle_error(request, _HTTPError(exc))
+    return await _handle_error(request, _HTTPError(exc, request))
 
 
 async def _handle_error(request: Request, exc: Exception) -> Response:
@@ -119,7 +130,6 @@ async def _handle_error(request: Request, exc: Exception) -> Response:
     if exc.status_code >= 500:  # a full queue is the design working, not a fault to alert on
         level = logging.INFO if isinstance(exc, Busy) else logging.ERROR
         log.log(level, "request %s failed: %s", request.url.path, exc.message)
-    headers = exc.headers
-    if wants_json(request.url.path):
-        return JSONResponse({"detail": exc.message, "code": exc.code}, exc.status_code, headers=headers)
+    if wants_json(request.url.path, request.headers.get("accept", "")):
+        return JSONResponse(exc.body(), exc.status_code, headers=exc.headers)
     return pages.error_page(request, exc)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 
 from tts_service.article import Article
-from tts_service.assembly import stream_parts
+from tts_service.assembly import stream_parts, stream_tag
 from tts_service.audio.assemble import Piece
 from tts_service.cache import AudioCache
 from tts_service.errors import NotFound, SynthesisError
@@ -69,8 +69,8 @@ async def article_mp3(request: Request, slug: str, store: StoreDep, pipeline: Pi
     if manifest.status == AudioStatus.EMPTY:
         raise NotFound(f"article {slug!r} has nothing to speak, so it has no audio")
     if manifest.status == AudioStatus.FAILED:
-        detail = f"the audio of {slug!r} is {manifest.status}"
-        body = {"detail": detail, "code": "audio_unavailable", "error": manifest.error}
+        message = f"the audio of {slug!r} is {manifest.status}"
+        body = {"code": "audio_unavailable", "message": message, "detail": message, "error": manifest.error}
         return JSONResponse(body, status_code=503, headers={"Retry-After": "60", "Cache-Control": "no-store"})
     # X-Accel-Buffering: a proxy in front (nginx) passes each sentence on as soon as it is sent.
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -80,6 +80,7 @@ async def article_mp3(request: Request, slug: str, store: StoreDep, pipeline: Pi
 
 
 async def _stream(pipeline: Pipeline, article: Article, manifest: Manifest) -> AsyncIterator[bytes]:
+    yield stream_tag(article)  # players show the title at once, as they do for the finished file
     previous: Piece | None = None
     for chunk in manifest.plan.spoken:
         try:

@@ -22,13 +22,20 @@ def _duration(seconds: float) -> str:
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
+def _published(article: Article) -> dt.datetime:
+    """When the article was published: its date, or when it was first stored if it has none."""
+    when = dt.datetime.fromisoformat(article.date or article.created_at)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
 def _pub_date(article: Article) -> str:
-    when = (
-        dt.datetime.fromisoformat(article.date)
-        if article.date
-        else dt.datetime.fromisoformat(article.created_at)
-    )
-    return format_datetime(when if when.tzinfo else when.replace(tzinfo=dt.UTC))
+    return format_datetime(_published(article))
+
+
+def _newest_first(article: Article) -> tuple[dt.datetime, str]:
+    """The feed's order: publication date, then the last update (a typo fixed in an old article does not
+    bring it to the top, as ordering by update alone did)."""
+    return _published(article), article.updated_at
 
 
 def rss(request: Request, items: list[tuple[Article, AssemblyRecord]]) -> bytes:
@@ -65,7 +72,7 @@ class RSSResponse(Response):
 @router.get("/feed.xml", name="feed", response_class=RSSResponse)
 async def feed(request: Request, store: StoreDep, pipeline: PipelineDep) -> Response:
     items = []
-    for article in await store.list_articles():
+    for article in sorted(await store.list_articles(), key=_newest_first, reverse=True):
         whole = (await pipeline.audio(article, start=False)).whole
         if whole is not None:
             items.append((article, whole))

@@ -201,8 +201,8 @@ def _route_template(scope: Scope, root_path: str) -> str:
 
 def _internal_error(scope: Scope) -> Response:
     """A 500 that says nothing about the cause: JSON where the app's errors are JSON, else plain text."""
-    if wants_json(_route_path(scope)):
-        return JSONResponse({"detail": "internal error", "code": "internal_error"}, status_code=500)
+    if wants_json(_route_path(scope), Headers(scope=scope).get("accept", "")):
+        return JSONResponse(TTSError("internal error").body(), status_code=500)
     return PlainTextResponse("Internal Server Error", status_code=500)
 
 
@@ -320,9 +320,8 @@ class BodyLimit:
 
 def _refusal(error: TTSError, *, close: bool = True) -> Response:
     """The service's error shape, from middleware; ``close`` when the request body was left unread."""
-    body = {"detail": error.message, "code": error.code}
     headers = {"Connection": "close"} if close else {}
-    return JSONResponse(body, status_code=error.status_code, headers=headers)
+    return JSONResponse(error.body(), status_code=error.status_code, headers=headers)
 
 
 class _GuardedBody:

@@ -8,10 +8,11 @@ from itertools import groupby
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from tts_service.errors import TTSError
+from tts_service import resources
+from tts_service.errors import NoArticle, NotFound, TTSError
 from tts_service.lru import ByteLRU, deep_size
 from tts_service.manifest import Manifest
 from tts_service.planning import Plan
@@ -129,6 +130,14 @@ async def article_page(request: Request, slug: str, store: StoreDep, pipeline: P
     return _cached_page(request, "article.html", key, context)
 
 
+@router.api_route("/favicon.ico", methods=["GET", "HEAD"], name="favicon")
+async def favicon() -> FileResponse:
+    """The site's icon where browsers look for it, kept a year: it seldom changes, and every page asks."""
+    path = resources.static_dir() / "favicon.ico"
+    headers = {"Cache-Control": f"public, max-age={_YEAR}"}
+    return FileResponse(path, media_type="image/x-icon", headers=headers)
+
+
 @router.post("/prefs", name="set_prefs")
 async def set_prefs(
     size: Annotated[str | None, Form()] = None,
@@ -146,5 +155,25 @@ async def set_prefs(
     return response
 
 
+# What a reader is told, in Chinese; the service's own message (English, for operators and apps) is shown
+# only where no sentence here covers the case.
+_NO_ARTICLE = ("没有找到这篇文章", "这篇文章可能已经删除，或者链接有误。")
+_NO_PAGE = ("没有找到这个页面", "链接可能有误。")
+
+
+def _reader_text(exc: TTSError) -> tuple[str, str | None]:
+    """(heading, explanation) for a reader; explanation None: show the service's message instead."""
+    if isinstance(exc, NoArticle):
+        return _NO_ARTICLE
+    if exc.code == "not_found":
+        return _NO_PAGE if type(exc) is not NotFound else ("没有找到", None)
+    if exc.code == "method_not_allowed":
+        return ("无法这样打开这个页面", "请从文章列表进入。")
+    return ("出错了", None)
+
+
 def error_page(request: Request, exc: TTSError) -> HTMLResponse:
-    return render(request, "error.html", {"error": exc}, status_code=exc.status_code)
+    """The error as a page for people, in Chinese, with a way back to the article list."""
+    heading, explanation = _reader_text(exc)
+    context = {"error": exc, "heading": heading, "explanation": explanation or exc.message}
+    return render(request, "error.html", context, status_code=exc.status_code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tts_service.article import Article
 from tts_service.jobs import Job
@@ -81,12 +81,16 @@ class ErrorItem(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    """Every error answer: ``code`` names the kind; ``detail`` says what went wrong (for a request that
-    failed validation, FastAPI's list of errors, summed up in ``message``)."""
+    """Every error answer: ``code`` names the kind (stable, for programs) and ``message`` says what went
+    wrong (for people). ``detail`` is kept for clients written before ``message``: the same text, or for a
+    request that failed validation FastAPI's list of errors (which ``message`` sums up)."""
 
-    detail: str | list[ErrorItem]
     code: str
-    message: str | None = None
+    message: str
+    detail: str | list[ErrorItem]
+    url: str | None = Field(
+        default=None, description="409 on POST: the page of the article that has the slug already"
+    )
 
 
 _DESCRIPTIONS = {
@@ -94,7 +98,7 @@ _DESCRIPTIONS = {
     401: "Missing or wrong editor token",
     403: "Not allowed for this caller",
     404: "No such article, job, entry or audio",
-    409: "The audio is not ready yet",
+    409: "A new article's slug is in use (``url``, ``Location``: that article), or the audio is not ready",
     413: "Over a size limit",
     422: "Invalid input",
     429: "Too many requests",
@@ -156,7 +160,7 @@ class AudioOut(BaseModel):
     error: str | None
     url: str | None  # the whole-article MP3, once every chunk is ready
     duration: float | None
-    captions_url: str
+    captions_url: str | None  # once the captions exist: when the audio is ready
     chunks: list[ChunkOut]
     job: JobOut | None = None  # the revision's latest generation job
 
@@ -193,7 +197,7 @@ class AudioOut(BaseModel):
             error=manifest.error,
             url=str(request.url_for("audio_file", key=whole.key)) if whole else None,
             duration=whole.duration if whole else None,
-            captions_url=str(request.url_for("article_captions", slug=article.slug)),
+            captions_url=str(request.url_for("article_captions", slug=article.slug)) if whole else None,
             chunks=chunks,
             job=JobOut.of(request, job) if job else None,
         )

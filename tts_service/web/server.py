@@ -125,9 +125,7 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
 
 def _timeout_response(seconds: float, default_headers: list[tuple[bytes, bytes]]) -> bytes:
     """A 408 in the service's error shape, written straight to the connection (no app runs for it)."""
-    body = json.dumps(
-        {"detail": f"request head not received within {seconds:g} s", "code": RequestTimeout.code}
-    ).encode()
+    body = json.dumps(RequestTimeout(f"request head not received within {seconds:g} s").body()).encode()
     headers = [
         *default_headers,  # Server and Date, as on every uvicorn response
         (b"content-type", b"application/json"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, field_validator
 
-from tts_service.engines import Prosody
-from tts_service.errors import Forbidden, RateLimited, Unauthorized
+from tts_service.engines import Prosody, parse_rate
+from tts_service.errors import Forbidden, InvalidInput, RateLimited, Unauthorized
 from tts_service.gate import Gate
 from tts_service.text.unicode import check_text
 from tts_service.web.auth import AuthFirst, bearer, precheck
@@ -20,11 +20,32 @@ from tts_service.web.schemas import ERRORS
 router = APIRouter(prefix="/api", responses=ERRORS, route_class=AuthFirst)
 
 
+def _rate(value: object) -> int:
+    """``rate`` as the CLI reads it (``engines.parse_rate``); a ValueError, so that pydantic reports a 422."""
+    try:
+        return parse_rate(value)  # type: ignore[arg-type]  # parse_rate refuses other types itself
+    except InvalidInput as exc:
+        raise ValueError(exc.message) from None
+
+
+_RATE_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": -50, "maximum": 100},
+        {"type": "string", "pattern": r"^\s*[+-]?\d{1,4}\s*%?\s*$", "examples": ["+20%", "-10%"]},
+    ],
+    "default": 0,
+}
+
+
 class SpeakIn(BaseModel):
     text: str = Field(min_length=1, description="At most TTS_TTS_MAX_CHARS characters (413 beyond).")
     engine: str | None = None
     voice: str | None = None
-    rate: int = Field(default=0, ge=-50, le=100, description="Speed change in percent.")
+    rate: Annotated[int, BeforeValidator(_rate), WithJsonSchema(_RATE_SCHEMA)] = Field(
+        default=0,
+        description='Speed change in percent, -50 to +100: "+20%" or "-10%" (as edge-tts and the CLI'
+        " write it), or a number.",
+    )
 
     @field_validator("text", "engine", "voice")
     @classmethod
