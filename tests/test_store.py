@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -215,3 +218,22 @@ async def test_if_changed_writes_nothing_for_the_same_title_and_text(store: Stor
     assert again == first and await store.revision_count("p") == 1
     retitled = await store.save_article(draft.model_copy(update={"title": "新标题"}), if_changed=True)
     assert retitled.revision == 2
+
+
+async def test_close_waits_for_reads_in_flight(tmp_path: Path) -> None:
+    """As seen: a test's loop ended while a read still ran in its thread, and closing the store under it
+    crashed the interpreter (a connection closed during a query). Close waits for reads; later ones fail."""
+    store = Store(tmp_path / "tts.db")
+    started = threading.Event()
+
+    def slow(conn: sqlite3.Connection) -> int:
+        started.set()
+        time.sleep(0.3)  # the store is closed meanwhile
+        return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    reading = asyncio.create_task(store.read(slow))
+    await asyncio.to_thread(started.wait)
+    store.close()
+    assert await reading == 0  # it ran to its end on an open connection
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        await store.read(lambda conn: conn.execute("SELECT 1").fetchone())

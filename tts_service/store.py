@@ -23,6 +23,7 @@ from tts_service.errors import Conflict, NoArticle, NotFound, SlugTaken, Storage
 from tts_service.states import JobStatus
 
 T = TypeVar("T")
+READ_THREADS = 6  # as many as asyncio's default executor gives reads on 2 cores
 # Run by ``Store.save_article`` in its transaction before it writes, given the current revision (None for
 # a new article); it refuses the save by raising, and then nothing is written.
 SaveCheck = Callable[[sqlite3.Connection, Article | None], None]
@@ -241,6 +242,8 @@ class Store:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        # Reads run in threads of their own (each with its own connection), so that close can wait for them.
+        self._readers = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="store-reader")
         self._write_conn = _connect(path)
         migrate(self._write_conn)
         self._local = threading.local()
@@ -248,6 +251,9 @@ class Store:
         self._lock = threading.Lock()
 
     def close(self) -> None:
+        """Close the database once every read and write in flight has ended (closing a connection under
+        a running query can crash the interpreter); reads and writes after this raise RuntimeError."""
+        self._readers.shutdown(wait=True)
         self._writer.shutdown(wait=True)
         for conn in [self._write_conn, *self._read_conns]:
             conn.close()
@@ -262,7 +268,7 @@ class Store:
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` with this thread's read connection, in a worker thread."""
-        return await asyncio.to_thread(lambda: fn(self._read_conn()))
+        return await asyncio.get_running_loop().run_in_executor(self._readers, lambda: fn(self._read_conn()))
 
     async def write(self, fn: Callable[[sqlite3.Connection], T], *, transaction: bool = True) -> T:
         """Run ``fn`` in one transaction on the single writer thread (``transaction=False``: without one,
