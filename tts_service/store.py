@@ -318,7 +318,8 @@ class Store:
         ``next_cursor``); with ``query``, only articles whose title, slug or byline contain it (literally,
         ASCII letters in any case). Keyset pagination over ``articles_by_updated``: no OFFSET, so a deep
         page costs what the first does. An article edited meanwhile moves to the top of the list."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[str | int] = []
         if cursor is not None:
             where.append("(a.updated_at, a.id) < (?, ?)")
             params += catalog.decode_cursor(cursor)
