@@ -9,14 +9,21 @@ import re
 import httpx
 import pytest
 from fastapi import FastAPI
-from helpers import ARTICLE, DATA, create, decode, wait_ready
+from helpers import ARTICLE, AUTH, DATA, create, decode, wait_ready
 from test_admin import sign_in
 
 from tts_service.article import ArticleDraft
 
 SPEAK_LINK = re.compile(r'class="button-link speak" href="([^"]+)"')
-NEW = {"mode": "new", "title": "二〇一九年工作回顾", "slug": "", "byline": "区政府办公室", "date": "2026-03-01",
-       "voice_choice": "", "text": "2019年是关键一年。全年新增就业3万人！\r\n\r\n第二段只有一句。"}  # fmt: skip
+NEW = {
+    "mode": "new",
+    "title": "二〇一九年工作回顾",
+    "slug": "",
+    "byline": "区政府办公室",
+    "date": "2026-03-01",
+    "voice_choice": "",
+    "text": "2019年是关键一年。全年新增就业3万人！\r\n\r\n第二段只有一句。",  # as browsers send a textarea
+}
 
 
 def sentences(page: httpx.Response) -> list[str]:
@@ -177,7 +184,7 @@ async def test_revisions_list_their_changes_and_restore_reuses_the_audio(
 ) -> None:
     await create(client)
     await wait_ready(client, "lib")
-    await client.put("/api/articles/lib", json={**ARTICLE, "text": "今天闭馆。欢迎大家！"}, headers=_auth())
+    await client.put("/api/articles/lib", json={**ARTICLE, "text": "今天闭馆。欢迎大家！"}, headers=AUTH)
     await wait_ready(client, "lib")
     csrf = await sign_in(client)
     listed = await client.get("/admin/articles/lib/revisions")
@@ -204,12 +211,6 @@ async def test_revisions_list_their_changes_and_restore_reuses_the_audio(
     assert len(espeak.calls) == calls  # same text, same keys: every sentence was cached
     for path in ("/admin/articles/lib/revisions/9", "/admin/articles/nope/revisions"):
         assert (await client.get(path)).status_code == 404
-
-
-def _auth() -> dict[str, str]:
-    from helpers import AUTH
-
-    return AUTH
 
 
 # --- the list: pages and search -------------------------------------------------------------------------
