@@ -319,12 +319,9 @@ async def test_list_shows_status_engine_and_voice(app: FastAPI, client: httpx.As
     assert page.headers["cache-control"] == "no-store"
     row = page.text[page.text.index('href="http://testserver/articles/lib"') :].split("</tr>")[0]
     assert ">社区图书馆</a>" in row and '<code class="slug">lib</code>' in row
-    assert (
-        "已就绪" in row
-        and f'<td data-label="引擎 · 音色">{manifest["engine"]} · {manifest["voice"]}</td>' in row
-    )
+    assert "已就绪" in row and f'class="engine-voice">{manifest["engine"]} · {manifest["voice"]}</td>' in row
     later = page.text[page.text.index('href="http://testserver/articles/later"') :].split("</tr>")[0]
-    assert "未完成（已生成 0%）" in later and '<td data-label="引擎 · 音色">espeak · cmn</td>' in later
+    assert "未完成（已生成 0%）" in later and 'class="engine-voice">espeak · cmn</td>' in later
     for label in ("编辑", "修订记录", "重新生成", "删除"):
         assert f'aria-label="{label}：社区图书馆">{label}</' in row
     assert '<th scope="col">音频</th>' in page.text
