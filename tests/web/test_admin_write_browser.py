@@ -242,3 +242,26 @@ def test_every_page_passes_axe_with_large_targets_and_no_sideways_scrolling(
     )
     assert height < 1.5 * line, "a slug that fits on one line is not broken"  # jie-dao-tong-zhi-51
     ctx.close()
+
+
+@pytest.mark.parametrize(("scheme", "color_scheme"), [("auto", "dark"), ("contrast", "light")])
+def test_preview_and_changes_pass_axe_in_the_other_schemes(
+    browser: Browser, server: LiveServer, scheme: str, color_scheme: str
+) -> None:
+    ctx = browser.new_context(locale="zh-CN", color_scheme=color_scheme, bypass_csp=True)
+    ctx.add_cookies([{"name": "tts_scheme", "value": scheme, "url": server.url}])
+    page = ctx.new_page()
+    sign_in(page, server)
+    slug = f"scheme-{scheme}-{color_scheme}"
+    fill_new(page, f"配色{slug}", slug)
+    assert axe_problems(page) == [], "preview"
+    page.get_by_role("button", name="确认发布").click()
+    page.goto(f"{server.url}/admin/articles/{slug}/edit")
+    page.get_by_label("正文").fill(TEXT.replace("关键", "重要"))
+    page.get_by_role("button", name="预览").click()
+    page.get_by_role("button", name="确认发布").click()
+    page.goto(f"{server.url}/admin/articles/{slug}/revisions/2")
+    expect(page.locator("ins")).to_have_text("［新增：重要］")
+    assert axe_problems(page) == [], "changes"  # <del> and <ins> keep their contrast
+    shot(page, f"admin-diff-{scheme}-{color_scheme}")
+    ctx.close()
