@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -349,3 +350,37 @@ def test_synth_rate_takes_percentages_and_numbers(env, tmp_path: Path, rate: str
 def test_synth_rejects_a_bad_rate(env, tmp_path: Path) -> None:
     result = run(env, "synth", "你好。", "-o", str(tmp_path / "out.mp3"), "--rate", "fast")
     assert result.exit_code == 2 and "rate" in result.output
+
+
+def test_list_prints_articles_newest_first_and_as_json(env, tmp_path: Path) -> None:
+    for slug, title in [("first", "第一篇"), ("second", "第二篇\t有制表符")]:
+        doc = tmp_path / f"{slug}.txt"
+        doc.write_text(f"{title}\n\n正文。", encoding="utf-8")
+        assert run(env, "add", str(doc), "--slug", slug).exit_code == 0
+    listed = run(env, "list")
+    assert listed.exit_code == 0, listed.output
+    lines = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert [(line[0], line[1]) for line in lines] == [("second", "1"), ("first", "1")]
+    assert lines[1][3] == "第一篇" and lines[1][2].endswith("Z") and lines[0][3] == "第二篇 有制表符"
+    as_json = run(env, "list", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert [a["slug"] for a in data] == ["second", "first"]
+    assert data[1] | {"updated_at": "-"} == {
+        "slug": "first",
+        "title": "第一篇",
+        "byline": None,
+        "date": None,
+        "revision": 1,
+        "updated_at": "-",
+        "url": None,
+    }
+    searched = run(env, "list", "--json", "--search", "第一")
+    assert [a["slug"] for a in json.loads(searched.stdout)] == ["first"]
+    assert run(env, "list", "--limit", "1").stdout.startswith("second\t")
+
+
+def test_list_of_an_empty_store_prints_nothing(env) -> None:
+    result = run(env, "list", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+    assert run(env, "list").stdout == ""

@@ -237,3 +237,87 @@ async def test_close_waits_for_reads_in_flight(tmp_path: Path) -> None:
     assert await reading == 0  # it ran to its end on an open connection
     with pytest.raises(RuntimeError, match="after shutdown"):
         await store.read(lambda conn: conn.execute("SELECT 1").fetchone())
+
+
+# The editors' list: pages, search and revision history ----------------------------------------------
+
+
+async def add_many(store: Store, count: int) -> None:
+    for n in range(count):
+        await store.save_article(ArticleDraft(title=f"通知{n:02d}", text=f"第{n}条。", slug=f"n-{n:02d}"))
+
+
+async def test_pages_walk_the_whole_list_once_newest_first(store: Store) -> None:
+    await add_many(store, 7)
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = await store.find_articles(limit=3, cursor=cursor)
+        seen += [a.slug for a in page.articles]
+        pages += 1
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert pages == 3
+    assert seen == [a.slug for a in await store.list_articles()] == [f"n-{n:02d}" for n in range(6, -1, -1)]
+
+
+async def test_a_page_that_ends_the_list_has_no_cursor(store: Store) -> None:
+    await add_many(store, 3)
+    assert (await store.find_articles(limit=3)).next_cursor is None
+    assert (await store.find_articles(limit=2)).next_cursor is not None
+
+
+async def test_search_matches_title_slug_and_byline_literally(store: Store) -> None:
+    await add_many(store, 3)
+    await store.save_article(ArticleDraft(title="养老服务指南", text="正文。", slug="care", byline="民政局"))
+    await store.save_article(ArticleDraft(title="100% 完成", text="正文。", slug="done"))
+    titles = lambda page: [a.slug for a in page.articles]  # noqa: E731
+    assert titles(await store.find_articles(limit=10, query="养老")) == ["care"]
+    assert titles(await store.find_articles(limit=10, query="民政")) == ["care"]
+    assert titles(await store.find_articles(limit=10, query="N-01")) == ["n-01"]  # slugs, any case
+    assert titles(await store.find_articles(limit=10, query="%")) == ["done"]  # not a wildcard
+    assert titles(await store.find_articles(limit=10, query="_")) == []
+    assert titles(await store.find_articles(limit=10, query="不存在")) == []
+
+
+async def test_search_pages_too(store: Store) -> None:
+    await add_many(store, 5)
+    first = await store.find_articles(limit=2, query="通知")
+    second = await store.find_articles(limit=2, query="通知", cursor=first.next_cursor)
+    assert [a.slug for a in first.articles + second.articles] == ["n-04", "n-03", "n-02", "n-01"]
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "", "YWJj", "!!", "eyJ1IjogMX0"])
+async def test_a_bad_cursor_is_invalid_input(store: Store, cursor: str) -> None:
+    from tts_service.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        await store.find_articles(limit=2, cursor=cursor or "=")
+
+
+async def test_the_list_walks_an_index_not_the_whole_table(store: Store) -> None:
+    await add_many(store, 3)
+    page = await store.find_articles(limit=2)
+    plan = await store.read(
+        lambda c: c.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM articles WHERE (updated_at, id) < (?, ?)"
+            " ORDER BY updated_at DESC, id DESC LIMIT 3",
+            ("9", 9),
+        ).fetchall()
+    )
+    assert page.next_cursor and any("articles_by_updated" in row[-1] for row in plan), plan
+    assert not any("TEMP B-TREE" in row[-1] for row in plan), plan  # no sort of every row
+
+
+async def test_revisions_newest_first_and_each_one_readable(store: Store) -> None:
+    await store.save_article(ArticleDraft(title="一", text="第一版。", slug="r", byline="甲"))
+    await store.save_article(ArticleDraft(title="二", text="第二版。", slug="r"))
+    history = await store.revisions("r")
+    assert [(h.revision, h.title) for h in history] == [(2, "二"), (1, "一")]
+    assert history[0].created_at > history[1].created_at
+    old = await store.get_revision("r", 1)
+    assert (old.revision, old.title, old.text, old.byline) == (1, "一", "第一版。", "甲")
+    with pytest.raises(NotFound):
+        await store.get_revision("r", 3)
+    with pytest.raises(NotFound):
+        await store.revisions("nope")

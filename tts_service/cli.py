@@ -4,6 +4,7 @@ cache."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 from rich.progress import Progress, TaskID
 
 from tts_service import resources
-from tts_service.article import draft_from
+from tts_service.article import Article, draft_from
 from tts_service.cli_help import Group
 from tts_service.config import Settings
 from tts_service.engines import Prosody, Synthesis, parse_rate
@@ -483,3 +484,33 @@ def cache_gc(
         f"{verb} {len(report.removed)} files, {report.freed} bytes ({report.freed / 1e6:.1f} MB);"
         f" kept {report.kept}"
     )
+
+
+def _listed(article: Article) -> dict[str, str | int | None]:
+    """What ``list --json`` tells of an article: the API list's fields, but the page URL it has, if any."""
+    fields = ("slug", "title", "byline", "date", "revision", "updated_at", "url")
+    return {name: getattr(article, name) for name in fields}
+
+
+@app.command("list")
+def list_(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of lines.")] = False,
+    search: Annotated[
+        str | None,
+        typer.Option("--search", "-q", help="Only articles whose title, slug or byline contain this."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many (default: all).")] = None,
+) -> None:
+    """List articles, most recently updated first: SLUG<TAB>REVISION<TAB>UPDATED<TAB>TITLE per line."""
+
+    async def work(services: Services) -> list[Article]:
+        page = await services.store.find_articles(limit=limit or 2**62, query=search)
+        return list(page.articles)
+
+    articles = _run(work)
+    if as_json:
+        typer.echo(json.dumps([_listed(a) for a in articles], ensure_ascii=False, indent=2))
+        return
+    for article in articles:
+        title = " ".join(article.title.split())  # one line, no tab inside the last column
+        typer.echo(f"{article.slug}\t{article.revision}\t{article.updated_at[:19]}Z\t{title}")

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tts_service import retention
+from tts_service import catalog, retention
 from tts_service.article import Article, ArticleDraft
+from tts_service.catalog import ArticlePage
 from tts_service.errors import Conflict, NoArticle, NotFound, SlugTaken, StorageFull, TooLarge
 from tts_service.states import JobStatus
 
@@ -130,6 +131,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX embed_usage_by_site ON embed_usage (site, at);
     CREATE INDEX embed_usage_by_time ON embed_usage (at);
     """,
+    """
+    -- The editors' list, most recently updated first, a page at a time (catalog.py): an index walk.
+    CREATE INDEX articles_by_updated ON articles (updated_at, id);
+    """,
 )
 
 _ARTICLE_SQL = """
@@ -137,6 +142,15 @@ _ARTICLE_SQL = """
            a.created_at, r.created_at, r.audio_engine, r.audio_voice, a.url
     FROM articles a JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision
 """
+# The same row with the article's id and update time first: what a page's cursor is made of.
+_PAGE_SQL = _ARTICLE_SQL.replace("SELECT", "SELECT a.id, a.updated_at,", 1)
+_REVISION_SQL = """
+    SELECT a.slug, r.revision, r.title, r.text, r.byline, r.date, r.engine, r.voice,
+           a.created_at, r.created_at, r.audio_engine, r.audio_voice, a.url
+    FROM articles a JOIN revisions r ON r.article_id = a.id
+    WHERE a.slug = ? AND r.revision = ?
+"""
+_SEARCH = "(r.title LIKE ? ESCAPE '\\' OR a.slug LIKE ? ESCAPE '\\' OR r.byline LIKE ? ESCAPE '\\')"
 
 
 @dataclass(frozen=True)
@@ -302,6 +316,46 @@ class Store:
             lambda c: c.execute(_ARTICLE_SQL + " ORDER BY a.updated_at DESC, a.id DESC").fetchall()
         )
         return [Article(*row) for row in rows]
+
+    async def find_articles(
+        self, *, limit: int, cursor: str | None = None, query: str | None = None
+    ) -> ArticlePage:
+        """A page of the list in ``list_articles``' order, after ``cursor`` (the previous page's
+        ``next_cursor``); with ``query``, only articles whose title, slug or byline contain it (literally,
+        ASCII letters in any case). Keyset pagination over ``articles_by_updated``: no OFFSET, so a deep
+        page costs what the first does. An article edited meanwhile moves to the top of the list."""
+        where: list[str] = []
+        params: list[str | int] = []
+        if cursor is not None:
+            where.append("(a.updated_at, a.id) < (?, ?)")
+            params += catalog.decode_cursor(cursor)
+        if query:
+            where.append(_SEARCH)
+            params += [catalog.like_pattern(query)] * 3
+        sql = _PAGE_SQL + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY a.updated_at DESC, a.id DESC LIMIT ?"
+        rows = await self.read(lambda c: c.execute(sql, (*params, limit + 1)).fetchall())
+        more, rows = len(rows) > limit, rows[:limit]
+        after = catalog.encode_cursor(rows[-1][1], rows[-1][0]) if more else None
+        return ArticlePage(tuple(Article(*row[2:]) for row in rows), after)
+
+    async def revisions(self, slug: str) -> list[catalog.RevisionInfo]:
+        """The article's stored revisions, newest first; NotFound if there is no such article."""
+        sql = (
+            "SELECT r.revision, r.title, r.created_at, length(r.text) FROM revisions r"
+            " JOIN articles a ON a.id = r.article_id WHERE a.slug = ? ORDER BY r.revision DESC"
+        )
+        rows = await self.read(lambda c: c.execute(sql, (slug,)).fetchall())
+        if not rows:
+            raise NotFound(f"no article {slug!r}")
+        return [catalog.RevisionInfo(*row) for row in rows]
+
+    async def get_revision(self, slug: str, revision: int) -> Article:
+        """One stored revision of the article (``updated_at``: when it was written); NotFound if gone."""
+        row = await self.read(lambda c: c.execute(_REVISION_SQL, (slug, revision)).fetchone())
+        if row is None:
+            raise NotFound(f"article {slug!r} has no revision {revision}")
+        return Article(*row)
 
     async def get_article(self, slug: str) -> Article:
         """The current revision of ``slug``; NotFound if there is no such article."""

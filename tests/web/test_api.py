@@ -417,3 +417,51 @@ async def test_captions_url_only_once_captions_exist(client: httpx.AsyncClient) 
     quiet = {"title": "只有标点", "text": "。。。", "slug": "quiet"}
     await create(client, quiet)
     assert (await client.get("/api/articles/quiet/audio")).json()["captions_url"] is None
+
+
+# The list a page at a time, and search ----------------------------------------------------------------
+
+
+async def add_notices(client: httpx.AsyncClient, count: int) -> None:
+    for n in range(count):
+        body = {"title": f"通知{n}", "text": f"第{n}条。", "slug": f"n-{n}"}
+        assert (await create(client, body)).status_code == 201
+
+
+async def test_the_list_without_parameters_is_the_whole_plain_list(client: httpx.AsyncClient) -> None:
+    await add_notices(client, 3)
+    response = await client.get("/api/articles")
+    assert [a["slug"] for a in response.json()] == ["n-2", "n-1", "n-0"]
+    assert "link" not in response.headers and "x-next-cursor" not in response.headers
+
+
+async def test_limit_pages_through_link_headers(client: httpx.AsyncClient) -> None:
+    await add_notices(client, 5)
+    seen, sizes, url = [], [], "/api/articles?limit=2"
+    while url:
+        response = await client.get(url)
+        assert response.status_code == 200
+        seen += [a["slug"] for a in response.json()]  # each page is still a plain list
+        sizes.append(len(response.json()))
+        url = response.links.get("next", {}).get("url")
+        if url:
+            assert url.startswith("http://testserver/api/articles?")
+            assert response.headers["x-next-cursor"] in url
+    assert seen == ["n-4", "n-3", "n-2", "n-1", "n-0"] and sizes == [2, 2, 1]
+
+
+async def test_q_searches_and_keeps_its_query_in_the_next_link(client: httpx.AsyncClient) -> None:
+    await add_notices(client, 3)
+    await create(client, {"title": "养老服务", "text": "正文。", "slug": "care"})
+    assert [a["slug"] for a in (await client.get("/api/articles", params={"q": "养老"})).json()] == ["care"]
+    first = await client.get("/api/articles", params={"q": "通知", "limit": 2})
+    assert [a["slug"] for a in first.json()] == ["n-2", "n-1"]
+    second = await client.get(first.links["next"]["url"])
+    assert [a["slug"] for a in second.json()] == ["n-0"] and "link" not in second.headers
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=x", "cursor=nonsense", "q=" + "字" * 101])
+async def test_bad_list_parameters_are_422(client: httpx.AsyncClient, query: str) -> None:
+    response = await client.get(f"/api/articles?{query}")
+    assert response.status_code == 422, response.text
+    assert response.json()["code"]

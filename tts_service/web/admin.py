@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from tts_service.catalog import MAX_QUERY_CHARS
 from tts_service.config import Settings
 from tts_service.errors import RateLimited, TooLarge
 from tts_service.jobs import Job
@@ -21,22 +22,17 @@ from tts_service.pipeline import Pipeline
 from tts_service.states import AudioStatus, JobStatus
 from tts_service.store import Store
 from tts_service.text.lexicon import LexiconEntry
-from tts_service.web import session, toolbar
+from tts_service.web import admin_articles, admin_revisions, session, toolbar
+from tts_service.web.admin_page import NOTICES, back, page, redirect, signed_in
 from tts_service.web.auth import AuthFirst, guard
 from tts_service.web.deps import PipelineDep, SettingsDep, StoreDep
-from tts_service.web.pages import Context, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=AuthFirst)
 
-NOTICES = {
-    "regenerating": "已开始重新生成音频。",
-    "deleted": "文章已删除。",
-    "lexicon-saved": "词条已保存。",
-    "lexicon-removed": "词条已删除。",
-}
 LOGIN_NOTICES = {"signed-out": "已退出登录。"}
 _FIELD_NAMES = {"written": "写法", "spoken": "读法"}
-_PRIVATE = {"Cache-Control": "no-store"}  # pages carry the CSRF token and unpublished state
+PAGE_SIZE = 50  # articles a list page shows; the next page is one keyset step away
+_DONE = {AudioStatus.READY, AudioStatus.EMPTY}  # nothing more to make
 
 
 @dataclass(frozen=True)
@@ -66,22 +62,6 @@ def audio_status(manifest: Manifest, job: Job | None = None) -> StatusCell:
     return StatusCell(pending, f"未完成（已生成 {round(manifest.progress * 100)}%）")
 
 
-def _page(request: Request, name: str, context: Context, status_code: int = 200) -> HTMLResponse:
-    response = render(request, name, context, status_code=status_code)
-    response.headers.update(_PRIVATE)
-    return response
-
-
-def _redirect(request: Request, route: str, **params: str) -> RedirectResponse:
-    return RedirectResponse(str(request.url_for(route).include_query_params(**params)), status_code=303)
-
-
-def _back(request: Request, done: str) -> RedirectResponse:
-    """Back to the editor page, with one of the fixed notices."""
-    assert done in NOTICES
-    return _redirect(request, "admin_page", done=done)
-
-
 def _max_length(field: str) -> int:
     """The lexicon model's own limit, so the form and its messages never disagree with the validation."""
     limits = [m.max_length for m in LexiconEntry.model_fields[field].metadata if hasattr(m, "max_length")]
@@ -95,24 +75,40 @@ def _lexicon_error(exc: ValidationError) -> str:
     return "；".join(f"{_FIELD_NAMES[f]}须为 1 到 {_max_length(f)} 个字符的一行文字" for f in fields) + "。"
 
 
+@dataclass(frozen=True)
+class ListView:
+    """What the list shows: a page of the articles (after ``cursor``), those matching ``query`` if any."""
+
+    query: str = ""
+    cursor: str | None = None
+
+
 async def _admin_page(
     request: Request,
     store: Store,
     pipeline: Pipeline,
     csrf: str,
     *,
+    view: ListView = ListView(),
     notice: str | None = None,
     error: str | None = None,
     entry: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    found = await store.find_articles(limit=PAGE_SIZE, cursor=view.cursor, query=view.query or None)
     rows = []
-    for article in await store.list_articles():
+    for article in found.articles:
         audio = await pipeline.audio(article, start=False, with_job=True)
         rows.append((article, audio.manifest.plan, audio_status(audio.manifest, audio.job)))
     lexicon = sorted((await store.lexicon()).items())
+    following = None
+    if found.next_cursor is not None:
+        following = request.url_for("admin_page").include_query_params(q=view.query, cursor=found.next_cursor)
     context = {
         "rows": rows,
+        "query": view.query,
+        "first_page": view.cursor is None,
+        "next_url": following,
         "lexicon": lexicon,
         "csrf": csrf,
         "notice": notice,
@@ -122,7 +118,7 @@ async def _admin_page(
         "embed_url": await toolbar.versioned_url(request),
         "embed_origins": sorted(request.app.state.settings.embed_origin_list),
     }
-    return _page(request, "admin.html", context, status_code)
+    return page(request, "admin.html", context, status_code)
 
 
 # --- sign-in -----------------------------------------------------------------------------------------
@@ -137,10 +133,10 @@ def _login_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     if settings.editor_key is None:
-        return _page(request, "admin_login.html", {"disabled": True}, 403)
+        return page(request, "admin_login.html", {"disabled": True}, 403)
     csrf = session.login_csrf(request, settings)
     context = {"disabled": False, "csrf": csrf, "notice": notice, "error": error}
-    response = _page(request, "admin_login.html", context, status_code)
+    response = page(request, "admin_login.html", context, status_code)
     session.keep_login_csrf(request, response, settings, csrf)
     return response
 
@@ -149,7 +145,7 @@ def _login_page(
 async def login_form(request: Request, settings: SettingsDep, done: str = "") -> Response:
     """The sign-in form, with its pre-session CSRF cookie; straight on to the list when already signed in."""
     if await session.current(request, settings) is not None:
-        return _redirect(request, "admin_page")
+        return redirect(request, "admin_page")
     return _login_page(request, settings, notice=LOGIN_NOTICES.get(done))
 
 
@@ -170,16 +166,16 @@ async def login(request: Request, settings: SettingsDep, token: Annotated[str, F
         return response
     if not right:
         return _login_page(request, settings, error="编辑令牌不正确，请重新输入。", status_code=401)
-    signed_in = _redirect(request, "admin_page")
-    await session.start(request, signed_in, settings)
-    return signed_in
+    signed_in_now = redirect(request, "admin_page")
+    await session.start(request, signed_in_now, settings)
+    return signed_in_now
 
 
 @router.post("/logout", name="admin_logout", dependencies=[session.EditorForm])
 async def logout(request: Request) -> Response:
     """End the session on the server and in the browser; a form (with its CSRF token) so other sites
     cannot sign an editor out."""
-    response = _redirect(request, "admin_login_form", done="signed-out")
+    response = redirect(request, "admin_login_form", done="signed-out")
     await session.end(request, response)
     return response
 
@@ -189,37 +185,51 @@ async def logout(request: Request) -> Response:
 
 @router.get("", name="admin_page")
 async def admin_page(
-    request: Request, settings: SettingsDep, store: StoreDep, pipeline: PipelineDep, done: str = ""
+    request: Request,
+    settings: SettingsDep,
+    store: StoreDep,
+    pipeline: PipelineDep,
+    done: str = "",
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """The article list with audio status, engine and voice, and the lexicon; sign-in first."""
-    csrf = await session.current(request, settings)
+    """The article list (a page at a time, searchable) with audio status, engine and voice, and the
+    lexicon; sign-in first."""
+    csrf = await signed_in(request, settings)
     if csrf is None:
-        return _redirect(request, "admin_login_form")
-    return await _admin_page(request, store, pipeline, csrf, notice=NOTICES.get(done))
+        return redirect(request, "admin_login_form")
+    view = ListView(q.strip(), cursor)
+    return await _admin_page(request, store, pipeline, csrf, view=view, notice=NOTICES.get(done))
 
 
 @router.post("/articles/{slug}/regenerate", name="admin_regenerate", dependencies=[session.EditorForm])
 async def regenerate(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> Response:
-    """Start the article's audio again, even after a failure; chunks already cached are kept."""
-    await pipeline.regenerate(await store.get_article(slug))
-    return _back(request, "regenerating")
+    """Start the article's audio again, even after a failure; chunks already cached are kept. Audio that
+    is complete, with the article's own voice, is left alone, and the editor is told so."""
+    article = await store.get_article(slug)
+    audio = await pipeline.audio(article, start=False, with_job=True)
+    job = audio.job
+    if audio.manifest.status in _DONE and not (job is not None and (job.active or job.fallback)):
+        return back(request, "unchanged")
+    await pipeline.regenerate(article)
+    return back(request, "regenerating")
 
 
 @router.get("/articles/{slug}/delete", name="admin_confirm_delete")
 async def confirm_delete(request: Request, slug: str, settings: SettingsDep, store: StoreDep) -> Response:
     """Ask before deleting: a link cannot delete, only the form on this page can."""
-    csrf = await session.current(request, settings)
+    csrf = await signed_in(request, settings)
     if csrf is None:
-        return _redirect(request, "admin_login_form")
+        return redirect(request, "admin_login_form")
     article = await store.get_article(slug)
-    return _page(request, "admin_confirm_delete.html", {"article": article, "csrf": csrf})
+    return page(request, "admin_confirm_delete.html", {"article": article, "csrf": csrf})
 
 
 @router.post("/articles/{slug}/delete", name="admin_delete", dependencies=[session.EditorForm])
 async def delete(request: Request, slug: str, pipeline: PipelineDep) -> Response:
     """Stop the article's jobs and delete it with all its revisions; `cache gc` later frees its audio."""
     await pipeline.delete(slug)
-    return _back(request, "deleted")
+    return back(request, "deleted")
 
 
 # --- lexicon -----------------------------------------------------------------------------------------
@@ -250,11 +260,16 @@ async def add_lexicon(
         return await _admin_page(
             request, store, pipeline, csrf, error=exc.message, entry=typed, status_code=413
         )
-    return _back(request, "lexicon-saved")
+    return back(request, "lexicon-saved")
 
 
 @router.post("/lexicon/delete", name="admin_lexicon_remove", dependencies=[session.EditorForm])
 async def remove_lexicon(request: Request, store: StoreDep, written: Annotated[str, Form()] = "") -> Response:
     """Remove an entry; the written form comes from a hidden field, so any text (even markup) round-trips."""
     await store.remove_lexicon(written)
-    return _back(request, "lexicon-removed")
+    return back(request, "lexicon-removed")
+
+
+# Writing articles and their revisions: modules of their own, under /admin with the same checks.
+router.include_router(admin_articles.router)
+router.include_router(admin_revisions.router)

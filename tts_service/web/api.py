@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from tts_service import captions
 from tts_service.article import ArticleDraft, draft_from
+from tts_service.catalog import MAX_QUERY_CHARS
 from tts_service.errors import NotFound, NotReady, SlugTaken, TooLarge
 from tts_service.pipeline import Pipeline
 from tts_service.states import AudioStatus
@@ -21,9 +22,43 @@ from tts_service.web.schemas import ERRORS, ArticleOut, ArticleSummary, AudioOut
 router = APIRouter(prefix="/api", responses=ERRORS, route_class=AuthFirst)
 
 
-@router.get("/articles")
-async def list_articles(request: Request, store: StoreDep) -> list[ArticleSummary]:
-    return [ArticleSummary.of(request, a) for a in await store.list_articles()]
+_LIST_HEADERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "Link": {
+                "description": '`<…?limit=…&cursor=…>; rel="next"` when there is a next page (with `limit`)',
+                "schema": {"type": "string"},
+            },
+            "X-Next-Cursor": {
+                "description": "the next page's cursor, when there is one",
+                "schema": {"type": "string"},
+            },
+        }
+    }
+}
+
+
+@router.get("/articles", responses=_LIST_HEADERS)
+async def list_articles(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS)] = None,
+) -> list[ArticleSummary]:
+    """Articles, most recently updated first; ``q``: those whose title, slug or byline contain it. Always a
+    plain list. Without ``limit``, every article (as before pagination existed); with it, at most ``limit``,
+    and when more follow, a ``Link: <…>; rel="next"`` header (and ``X-Next-Cursor``) to the next page."""
+    if limit is None and cursor is None:
+        page = await store.find_articles(limit=2**62, query=q)
+    else:
+        page = await store.find_articles(limit=limit or 100, cursor=cursor, query=q)
+    if page.next_cursor is not None:
+        following = request.url.include_query_params(cursor=page.next_cursor)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+        response.headers["X-Next-Cursor"] = page.next_cursor
+    return [ArticleSummary.of(request, a) for a in page.articles]
 
 
 @router.get("/articles/{slug}")

@@ -77,7 +77,7 @@ SECURITY_HEADERS = {
 _CORS_PATHS = re.compile(r"/api/(?!embed$).*|/audio/.*|/articles/[^/]+/audio\.mp3|/feed\.xml")
 _EMBED_PATH = "/api/embed"  # CORS of its own: the sites in TTS_EMBED_ORIGINS, by GET and POST
 _CORS_METHODS = ("GET", "HEAD")
-_CORS_EXPOSE = ("ETag", "Content-Range", "Accept-Ranges", "Content-Length")
+_CORS_EXPOSE = ("ETag", "Content-Range", "Accept-Ranges", "Content-Length", "Link", "X-Next-Cursor")
 
 
 def install(app: FastAPI, settings: Settings) -> None:
