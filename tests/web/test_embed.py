@@ -300,7 +300,8 @@ async def test_host_text_is_shown_as_text_everywhere(client: httpx.AsyncClient) 
     doc = inert(admin.text)
     assert doc.xpath("string(//tbody/tr/th/a)") == HOSTILE_TITLE
     labels = doc.xpath("//tbody//@aria-label")
-    assert labels == [f"重新生成：{HOSTILE_TITLE}", f"删除：{HOSTILE_TITLE}"]
+    actions = ("编辑", "修订记录", "重新生成", "删除")
+    assert labels == [f"{action}：{HOSTILE_TITLE}" for action in actions]
     confirm = await client.get(f"/admin/articles/{slug}/delete")
     assert f"《{HOSTILE_TITLE}》" in inert(confirm.text).xpath("string(//main//p)")
 
