@@ -13,7 +13,7 @@ from edge_double import EdgeDouble
 from edge_tts.drm import DRM
 from fastapi import FastAPI
 from helpers import CHROMIUM, CHROMIUM_ARGS, TOKEN, CountingEngine, open_pipeline
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from tts_service.config import Settings
 from tts_service.engines.espeak import EspeakEngine
@@ -66,6 +66,18 @@ def browser() -> Iterator[Browser]:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A browser context that fails the test if a page breaks the Content-Security-Policy (no inline code).
+    Modules with needs of their own (viewport, init scripts) define their own ``context``."""
+    ctx = browser.new_context(locale="zh-CN")
+    refused: list[str] = []
+    ctx.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    yield ctx
+    ctx.close()
+    assert refused == []
 
 
 @pytest.fixture

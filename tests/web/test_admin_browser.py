@@ -31,17 +31,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live.stop()
 
 
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A context that fails the test if the page breaks the Content-Security-Policy (no inline code)."""
-    ctx = browser.new_context(locale="zh-CN")
-    refused: list[str] = []
-    ctx.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-    yield ctx
-    ctx.close()
-    assert refused == []
-
-
 def sign_in(page: Page, server: LiveServer) -> None:
     page.goto(f"{server.url}/admin")
     expect(page).to_have_url(f"{server.url}/admin/login")

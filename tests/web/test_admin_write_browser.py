@@ -47,17 +47,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live.stop()
 
 
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A context that fails the test if the page breaks the Content-Security-Policy."""
-    ctx = browser.new_context(locale="zh-CN")
-    refused: list[str] = []
-    ctx.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-    yield ctx
-    ctx.close()
-    assert refused == []
-
-
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
