@@ -127,6 +127,16 @@ def test_normalize_and_pinyin_read_stdin_line_by_line(env) -> None:
     assert readings.stdout == "yin2 hang2\nliang3 ge4\n"
 
 
+def test_pinyin_explain_says_how_each_polyphone_was_read(env) -> None:
+    result = runner.invoke(app, ["pinyin", "--explain"], input="他在银行扎了一下\n", env=env)
+    assert result.exit_code == 0, result.output
+    first, *explained = result.stdout.splitlines()
+    assert first == "ta1 zai4 yin2 hang2 zha1 le5 yi2 xia4"
+    assert "  行\thang2\tsure\tphrase\t银行" in explained
+    assert "  扎\tzha1\tunsure\tdefault" in explained  # zhā or zā: a default guess is unsure
+    assert "  了\tle5\tsure\tusual" in explained
+
+
 def test_pregen_reports_each_job(env, tmp_path: Path) -> None:
     doc = tmp_path / "a.md"
     doc.write_text("# 标题\n\n第一句。第二句。", encoding="utf-8")

@@ -29,6 +29,7 @@ from tts_service.text import segment, textfile
 from tts_service.text.document import Document, parse_document
 from tts_service.text.lexicon import Lexicon, LexiconEntry
 from tts_service.text.pinyin import Syllable, tokens
+from tts_service.text.pinyin import explain as explain_readings
 
 if TYPE_CHECKING:
     from tts_service.crawl.pages import Outcome as CrawlOutcome
@@ -423,10 +424,23 @@ def normalize() -> None:
 
 
 @app.command()
-def pinyin() -> None:
+def pinyin(
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="After each line, one indented line per polyphone: character, reading, sure or unsure, how "
+            "it was decided (phrase, rule, usual, default) and the phrase or rule that decided it.",
+        ),
+    ] = False,
+) -> None:
     """Read lines on stdin; write the pinyin of each line's spoken form (tone digits, 5 = neutral)."""
     for line in _spoken_lines(iter(sys.stdin)):
-        typer.echo(" ".join(t.pinyin for t in tokens(line) if isinstance(t, Syllable)))
+        items = tokens(line)
+        typer.echo(" ".join(t.pinyin for t in items if isinstance(t, Syllable)))
+        if explain:
+            for row in explain_readings(items):
+                typer.echo("  " + row)
 
 
 cache_app = typer.Typer(

@@ -161,6 +161,36 @@ def test_sandhi_runs_on_resolved_readings(text: str, expected: str) -> None:
     assert " ".join(t.pinyin for t in tokens(text) if isinstance(t, Syllable)) == expected
 
 
+def decisions(text: str) -> dict[str, tuple[str, str, bool]]:
+    """Each polyphone of the text: its reading, how it was decided and whether that is sure."""
+    return {
+        t.text: (t.pinyin, t.decision.how, t.decision.sure)
+        for t in lexical_tokens(text)
+        if isinstance(t, Syllable) and t.decision is not None
+    }
+
+
+def test_every_polyphone_reading_says_how_it_was_decided() -> None:
+    got = decisions("我们得抓紧，去银行把钱卷走，的确如此")
+    assert got["得"] == ("dei3", polyphones.How.RULE, True)  # a specific rule
+    assert got["行"] == ("hang2", polyphones.How.PHRASE, True)  # 银行
+    assert got["的"] == ("di2", polyphones.How.PHRASE, True)  # 的确
+    assert got["把"] == ("ba3", polyphones.How.USUAL, True)  # bà needs a phrase (刀把)
+    assert got["卷"][1:] == (polyphones.How.DEFAULT, False)  # juǎn or juàn: a guess
+    assert "我" not in got and "们" not in got  # not polyphones
+
+
+def test_fallback_rules_are_unsure() -> None:
+    assert decisions("这样为好")["为"] == ("wei2", polyphones.How.RULE, False)  # "otherwise wéi"
+    fallbacks = [r for r in polyphones.RULES if not r.sure]
+    assert fallbacks and all(r.alone and not (r.before or r.after or r.next_tags) for r in fallbacks)
+
+
+def test_polyphones_are_characters_with_distinct_readings() -> None:
+    assert all(map(polyphones.ambiguous, "行长得了着中系奔的和"))
+    assert not any(map(polyphones.ambiguous, "我们是子一不"))  # 子 zǐ / zi is one reading; 一 不 are sandhi
+
+
 def test_rule_readings_are_readings_of_their_characters() -> None:
     for rule in polyphones.RULES:
         known = pinyin(rule.char, heteronym=True, style=Style.TONE3, neutral_tone_with_five=True)[0]

@@ -11,10 +11,11 @@ import functools
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tts_service.text import polyphones
+from tts_service.text.polyphones import Decision
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,14 @@ _NUMERAL = set("零〇一二三四五六七八九十百千万亿两幺")
 
 @dataclass(frozen=True)
 class Syllable:
-    """One spoken syllable: the text it reads, its pinyin with tone digit (5 = neutral), its word."""
+    """One spoken syllable: the text it reads, its pinyin with tone digit (5 = neutral), its word; for a
+    polyphone, how its reading was decided and whether that is sure (`polyphones.Decision`)."""
 
     text: str
     pinyin: str
     word: int
     spelled: bool = False  # a letter or digit read out one by one: no 一 sandhi
+    decision: Decision | None = None
 
 
 @dataclass(frozen=True)
@@ -94,14 +97,14 @@ def lexical_tokens(text: str) -> list[Token]:
     return result
 
 
-def _word_tokens(word: str, readings: list[str | None], index: int) -> list[Token]:
+def _word_tokens(word: str, readings: list[tuple[str | None, Decision | None]], index: int) -> list[Token]:
     """Tokens for one segmented word."""
     if not _HAN.search(word):
         return _other_tokens(word, index)
     tokens: list[Token] = []
-    for char, reading in zip(word, readings, strict=True):
+    for char, (reading, decision) in zip(word, readings, strict=True):
         if reading is not None:
-            tokens.append(Syllable(char, reading, index))
+            tokens.append(Syllable(char, reading, index, decision=decision))
         else:
             tokens.extend(_other_tokens(char, index))
     return tokens
@@ -126,6 +129,18 @@ def _other_tokens(text: str, index: int) -> list[Token]:
 def tokens(text: str) -> list[Token]:
     """Syllables and breaks for spoken text, tone sandhi applied."""
     return apply_sandhi(lexical_tokens(text))
+
+
+def explain(items: list[Token]) -> list[str]:
+    """One line per polyphone: the character, its spoken reading, sure or unsure, how it was decided and
+    what decided it (the phrase, or the rule), tab-separated; for `tts-service pinyin --explain`."""
+    lines = []
+    for item in items:
+        if isinstance(item, Syllable) and item.decision is not None:
+            d = item.decision
+            grade = "sure" if d.sure else "unsure"
+            lines.append("\t".join(filter(None, (item.text, item.pinyin, grade, d.how.value, d.why))))
+    return lines
 
 
 def apply_sandhi(items: list[Token]) -> list[Token]:
@@ -154,7 +169,7 @@ def _tone(s: Syllable) -> int:
 
 
 def _with_tone(s: Syllable, tone: int) -> Syllable:
-    return Syllable(s.text, s.pinyin[:-1] + str(tone), s.word, s.spelled)
+    return replace(s, pinyin=s.pinyin[:-1] + str(tone))
 
 
 def _sandhi_yi_bu(out: list[Syllable]) -> None:
