@@ -3,8 +3,10 @@
 Run: .venv/bin/python benchmarks/bench_normalize.py [--errors]
 
 Sets: tests/data/normalize_blind.tsv (written and committed before the rules changed, only scored) and
-tests/data/normalize_dev.tsv (the issue's examples and others, used while the rules were written). A sentence
-counts only if `normalize()` gives exactly the expected spoken form. Figures per category and in all.
+tests/data/normalize_dev.tsv (the issue's examples and others, used while the rules were written); for
+issue 15's digit strings read by context, tests/data/digits_blind.tsv (blind, the same way) and
+tests/data/digits_dev.tsv. A sentence counts only if `normalize()` gives exactly the expected spoken form.
+Figures per category and in all; `--set NAME` scores only the sets named.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from tts_service.text.normalize import normalize  # noqa: E402
 SETS = {
     "blind": ROOT / "tests" / "data" / "normalize_blind.tsv",
     "dev": ROOT / "tests" / "data" / "normalize_dev.tsv",
+    "digits-blind": ROOT / "tests" / "data" / "digits_blind.tsv",
+    "digits-dev": ROOT / "tests" / "data" / "digits_dev.tsv",
 }
 
 
@@ -52,9 +56,10 @@ def score(name: str, path: Path, show_errors: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="print every sentence read differently")
+    parser.add_argument("--set", action="append", choices=sorted(SETS), help="score only these sets")
     args = parser.parse_args()
     for name, path in SETS.items():
-        if path.exists():
+        if path.exists() and (not args.set or name in args.set):
             score(name, path, args.errors)
 
 
