@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tts_service.text.addresses import spoken_addresses
+from tts_service.text.labels import label_rules
 from tts_service.text.numbers import amount, cardinal, clock, decimal, digit_string, year
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ _MEASURES = (
     "个 位 名 人 家 台 种 类 次 条 件 项 只 本 张 辆 架 艘 座 所 间 层 片 颗 根 把 双 对 份 套 批 篇 部 场 "
     "轮 支 匹 头 块 元 角 岁 倍 天 年 周 星期 小时 分钟 秒钟 千 万 亿 百 点 成 届 期 股 声 口 首 幅 封 杯 "
     "瓶 碗 吨 公斤 千克 克 斤 米 千米 公里 厘米 毫米 升 毫升 亩 公顷 国 岸 样 方面 步 遍 趟 章 节 段 行 "
-    "笔 票 例 起 宗 栋 户 组 队 门 群 圈 束 粒 枚 美元 欧元 英镑 港元 多 余 "
+    "笔 票 例 起 宗 栋 户 组 队 门 群 圈 束 粒 枚 美元 欧元 英镑 港元 多 余 厅 卫 "
     "個 臺 項 條 張 輛 隻 萬 億 歲 週 場 層 顆 雙 對 輪 頭 塊 點 屆 噸 畝 國 樣 節 筆 棟 戶 組 隊 門"
 ).split()
 _QUANTITY_AFTER = re.compile("|".join(sorted(_MEASURES, key=len, reverse=True)))
@@ -191,6 +192,7 @@ def _rules() -> tuple[Rule, ...]:
         (rf"(?P<kw>{code_words})(?P<gap>[\s:：]*(?:为|是)?[\s:：]*)(?P<pre>[A-Za-z]{{0,6}})"
          rf"(?P<num>{group})(?P<tail>号[-–][0-9]+)?(?![0-9])", _code_after_word),
         (rf"(?<![0-9A-Za-z.])(?<![0-9][- –])(?P<num>{group})(?=\s*(?:服务)?热线)", _code),
+        *((p.pattern, f) for p, f in label_rules(_QUANTITY_AFTER)),
         (r"(?<![0-9A-Za-z.·•・‧])(?P<m>1[0-2]|0?[1-9])[·•・‧](?P<d>3[01]|[12][0-9]|0?[1-9])(?![0-9]|[·•・‧][0-9])",
          lambda m: year(m["m"]) + year(m["d"])),  # 3·15 → 三一五: a date label, digit by digit
         (r"(?<![0-9A-Za-z.\-/])(?P<y>1[0-9]{3}|20[0-9]{2})(?P<s>[-/.])(?P<m>0?[1-9]|1[0-2])(?P=s)"
@@ -307,13 +309,14 @@ def _dotted(m: re.Match[str]) -> str:
 
 
 def _after_letters(m: re.Match[str]) -> str:
-    """Digits glued to letters: G20 → G二十, PM2.5 → PM二点五, A380 → A三八零 (3+ digits are a model code)."""
+    """Digits glued to letters: G20 → G二十, PM2.5 → PM二点五, C919 → C九一九 (3+ digits are a model code,
+    read one by one with 一 as announcers do, not the 幺 of phone numbers)."""
     number = m.group()
     if number.count(".") == 1:
         return decimal(number)
     if "." in number:
         return _dotted(m)
-    return digit_string(number) if len(number) >= 3 else cardinal(number)
+    return year(number) if len(number) >= 3 else cardinal(number)
 
 
 def _leftover(m: re.Match[str]) -> str:
