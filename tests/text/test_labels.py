@@ -80,7 +80,7 @@ def test_models(text: str, expected: str) -> None:
     ("text", "expected"),
     [
         ("请拨打119或120", "请拨打幺幺九或幺二零"),  # the second number of a pair has no call word of its own
-        ("可拨打12366人工服务", "可拨打幺二三六六人工服务"),  # 人 looks like a measure word (12366人)
+        ("12366人工服务全天在线", "幺二三六六人工服务全天在线"),  # 人 looks like a measure word
         ("1201至1210房间", "一二零一至一二一零房间"),  # only the end of a range touches 房间
         ("以2分之差落败", "以两分之差落败"),  # 分 as points is not among the measure words
     ],
