@@ -137,6 +137,17 @@ def test_pinyin_explain_says_how_each_polyphone_was_read(env) -> None:
     assert "  了\tle5\tsure\tusual" in explained
 
 
+def test_pinyin_explain_names_the_lexicon(env) -> None:
+    run(env, "lexicon", "add", "行长", "航掌")  # an editor's fix, by sound-alike characters
+    result = runner.invoke(app, ["pinyin", "--explain"], input="银行行长\n", env=env)
+    assert result.stdout.splitlines() == [
+        "yin2 hang2 hang2 zhang3",
+        "  行\thang2\tsure\tphrase\t银行",
+        "  航\thang2\tsure\tlexicon",
+        "  掌\tzhang3\tsure\tlexicon",
+    ]
+
+
 def test_pregen_reports_each_job(env, tmp_path: Path) -> None:
     doc = tmp_path / "a.md"
     doc.write_text("# 标题\n\n第一句。第二句。", encoding="utf-8")

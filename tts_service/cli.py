@@ -28,7 +28,7 @@ from tts_service.states import JobStatus
 from tts_service.text import segment, textfile
 from tts_service.text.document import Document, parse_document
 from tts_service.text.lexicon import Lexicon, LexiconEntry
-from tts_service.text.pinyin import Syllable, tokens
+from tts_service.text.pinyin import Syllable, lexicon_tokens
 from tts_service.text.pinyin import explain as explain_readings
 
 if TYPE_CHECKING:
@@ -405,7 +405,7 @@ def lexicon_remove(written: Annotated[str, typer.Argument(help="The written form
     typer.echo(f"removed: {written}")
 
 
-def _spoken_lines(lines: Iterator[str]) -> Iterator[str]:
+def _spoken_lines(lines: Iterator[str], marked: bool = False) -> Iterator[str]:
     """Each input line's spoken form: the stored lexicon applied, then normalisation."""
 
     async def work(services: Services) -> Lexicon:
@@ -413,7 +413,7 @@ def _spoken_lines(lines: Iterator[str]) -> Iterator[str]:
 
     lexicon = _run(work)
     for line in lines:
-        yield spoken_form(line.rstrip("\r\n"), lexicon)
+        yield spoken_form(line.rstrip("\r\n"), lexicon, marked)
 
 
 @app.command()
@@ -430,13 +430,13 @@ def pinyin(
         typer.Option(
             "--explain",
             help="After each line, one indented line per polyphone: character, reading, sure or unsure, how "
-            "it was decided (phrase, rule, usual, default) and the phrase or rule that decided it.",
+            "it was decided (lexicon, phrase, rule, usual, default) and the phrase or rule that decided it.",
         ),
     ] = False,
 ) -> None:
     """Read lines on stdin; write the pinyin of each line's spoken form (tone digits, 5 = neutral)."""
-    for line in _spoken_lines(iter(sys.stdin)):
-        items = tokens(line)
+    for line in _spoken_lines(iter(sys.stdin), marked=explain):
+        items = lexicon_tokens(line)
         typer.echo(" ".join(t.pinyin for t in items if isinstance(t, Syllable)))
         if explain:
             for row in explain_readings(items):

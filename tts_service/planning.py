@@ -81,9 +81,10 @@ NO_LEXICON = Lexicon()
 PlanArgs = tuple[str, str, str, str, Prosody, int, Lexicon]
 
 
-def spoken_form(display: str, lexicon: Lexicon = NO_LEXICON) -> str:
-    """What the engine reads for a piece of display text: the lexicon, then normalisation."""
-    return " ".join(normalize(lexicon.apply(unspeakable_removed(display))).split())
+def spoken_form(display: str, lexicon: Lexicon = NO_LEXICON, marked: bool = False) -> str:
+    """What the engine reads for a piece of display text: the lexicon, then normalisation. ``marked`` keeps
+    the lexicon's spoken forms between `lexicon.MARKS`, for explaining readings (never for an engine)."""
+    return " ".join(normalize(lexicon.apply(unspeakable_removed(display), marked)).split())
 
 
 def _plan_size(args: PlanArgs, chunks: tuple[PlannedChunk, ...]) -> int:

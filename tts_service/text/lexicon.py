@@ -12,6 +12,10 @@ from pydantic import BaseModel, Field, field_validator
 from tts_service.lru import Args, cached, deep_size
 from tts_service.text.unicode import check_text
 
+# Private-use characters around a lexicon's spoken forms, when asked for: normalisation passes them through
+# and `pinyin.lexicon_tokens` takes them out; no engine ever sees them.
+MARKS = ("\ue000", "\ue001")
+
 
 @dataclass(frozen=True)
 class Lexicon:
@@ -29,12 +33,18 @@ class Lexicon:
             _latest = lexicon
         return _latest
 
-    def apply(self, text: str) -> str:
-        """Replace every written form by its spoken form, longest match first, in one pass."""
+    def apply(self, text: str, marked: bool = False) -> str:
+        """Replace every written form by its spoken form, longest match first, in one pass.
+
+        ``marked`` puts each spoken form between `MARKS`, for `pinyin.lexicon_tokens`, which says where
+        readings came from; marks already in the text are dropped first (they are silent anyway)."""
+        start, end = MARKS if marked else ("", "")
+        if marked:
+            text = text.replace(start, "").replace(end, "")
         if not self.entries:
             return text
         pattern, table = _compile(self.entries)
-        return pattern.sub(lambda m: table[m.group(0)], text)
+        return pattern.sub(lambda m: start + table[m.group(0)] + end, text)
 
 
 _latest = Lexicon()

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tts_service.text import polyphones
+from tts_service.text import lexicon, polyphones
 from tts_service.text.polyphones import Decision
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,30 @@ def _other_tokens(text: str, index: int) -> list[Token]:
 def tokens(text: str) -> list[Token]:
     """Syllables and breaks for spoken text, tone sandhi applied."""
     return apply_sandhi(lexical_tokens(text))
+
+
+def lexicon_tokens(marked: str) -> list[Token]:
+    """`tokens()` of a spoken form made with the lexicon's spoken forms marked (`Lexicon.apply(marked=True)`):
+    the same readings as for the unmarked text, and every Han syllable inside a mark says it came from the
+    lexicon. If the marks changed how the text was normalised, nothing is claimed for the lexicon."""
+    start, end = lexicon.MARKS
+    text = marked.replace(start, "").replace(end, "")
+    items = tokens(text)
+    inside, han, depth = set(), 0, 0
+    for char in marked:
+        depth += (char == start) - (char == end)
+        if _HAN.match(char):
+            if depth:
+                inside.add(han)
+            han += 1
+    syllables = [i for i, t in enumerate(items) if isinstance(t, Syllable) and _HAN.match(t.text)]
+    if len(syllables) != han:  # not expected: every Han character has one syllable
+        return items
+    for n in inside:
+        s = items[syllables[n]]
+        assert isinstance(s, Syllable)
+        items[syllables[n]] = replace(s, decision=Decision(polyphones.How.LEXICON, True))
+    return items
 
 
 def explain(items: list[Token]) -> list[str]:

@@ -53,6 +53,7 @@ FREE = (
 class How(StrEnum):
     """Where a polyphone's reading came from."""
 
+    LEXICON = "lexicon"  # the editors' lexicon gave the text read here
     PHRASE = "phrase"  # pypinyin's phrase dictionary, with the project's overrides
     RULE = "rule"  # a context rule (`polyphone_rules.RULES`)
     USUAL = "usual"  # pypinyin's single-character default, where the other readings need a phrase
