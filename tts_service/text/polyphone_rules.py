@@ -34,11 +34,38 @@ PHRASES = {
     "流血": "liu2 xue4", "落下": "luo4 xia4", "冲着": "chong4 zhe5", "变得": "bian4 de5",
     "数一数": "shu3 yi1 shu3", "踏实": "ta1 shi5", "全长": "quan2 chang2",
     "数以万计": "shu4 yi3 wan4 ji4",
+    # Issue 15 (dev3 and common words pypinyin's small phrase data lacks or misreads).
+    "问卷": "wen4 juan4", "答卷": "da2 juan4", "看似": "kan4 si4", "散发": "san4 fa1", "考中": "kao3 zhong4",
+    "中选": "zhong4 xuan3", "中意": "zhong4 yi4", "十发十中": "shi2 fa1 shi2 zhong4", "射中": "she4 zhong4",
+    "猜中": "cai1 zhong4", "选中": "xuan3 zhong4", "说中": "shuo1 zhong4", "砸中": "za2 zhong4",
+    "投中": "tou2 zhong4", "压根": "ya4 gen1", "数落": "shu3 luo5", "直奔": "zhi2 ben4",
+    "奔着": "ben4 zhe5", "睡不着": "shui4 bu4 zhao2", "够不着": "gou4 bu4 zhao2",
+    "用不着": "yong4 bu4 zhao2", "找不着": "zhao3 bu4 zhao2", "买不着": "mai3 bu4 zhao2",
+    "犯不着": "fan4 bu4 zhao2", "摸不着": "mo1 bu4 zhao2", "睡着": "shui4 zhao2",
+    "不得了": "bu4 de2 liao3", "少不了": "shao3 bu4 liao3", "片长": "pian4 chang2", "藏文": "zang4 wen2",
+    "藏语": "zang4 yu3", "率团": "shuai4 tuan2", "率部": "shuai4 bu4", "率队": "shuai4 dui4",
+    "山参": "shan1 shen1", "野山参": "ye3 shan1 shen1", "当是": "dang4 shi4", "系上": "ji4 shang4",
+    "系牢": "ji4 lao2", "系紧": "ji4 jin3", "系好": "ji4 hao3", "结果子": "jie1 guo3 zi5", "结籽": "jie1 zi3",
+    "折本": "she2 ben3", "空地方": "kong4 di4 fang5", "背书包": "bei1 shu1 bao1",
+    "一觉醒来": "yi1 jiao4 xing3 lai2", "睡不着觉": "shui4 bu4 zhao2 jiao4", "干透": "gan1 tou4",
 }  # fmt: skip
 
 NUMBERS = tuple("一二两三四五六七八九十百千万几半0123456789")
 DEMONSTRATIVES = ("这", "那", "哪", "每", "某", "各", "此", "该")
 DEGREE = ("太", "很", "真", "挺", "特别", "比较", "有点", "更", "最", "这么", "那么")
+# After V得: the degree or manner of a complement (跑得很快, 说得不对), not děi "must" (得慢慢养).
+COMPLEMENT = DEGREE + ("非常", "十分", "格外", "极", "越来越", "多么", "不", "好", "满", "一塌糊涂")
+# Adverbs that follow 得 děi "must" but never a complement's 得: 得慢慢养, 得赶紧走.
+MUST_NEXT = tuple("慢慢 好好 赶紧 马上 尽快 抓紧 重新 提前 立即 立刻 及时 早点 亲自".split())
+FOUND = ("找", "猜", "买", "借", "碰", "见", "摸", "睡", "点", "逮", "抓", "捞", "够", "打", "遇", "赶")
+FRUIT = tuple("果树藤瓜籽穗荚枣桃梨杏橘橙柿莓穗苗棉豆")
+TIED = ("鞋带", "安全带", "围巾", "领带", "绳子", "绳索", "红领巾", "腰带", "扣子", "丝带", "绳", "带子")
+CARRIED = ("包", "篓", "孩子", "娃", "行李", "枪", "筐", "袋", "背篓", "书包", "柴", "老人")
+STRINGS = ("琴", "吉他", "琵琶", "弦", "古筝", "三弦", "冬不拉", "曲", "调")
+BREAKS = ("摔", "刮", "压", "踩", "掰", "撅", "砸", "碰", "撞", "吹")  # V折 shé: broken off
+TUMBLES = ("跟头", "跟斗", "筋斗")
+BEARS = ("得", "了", "满", "出", "着", "的果", "果子", "果实")  # 结 jiē, with fruit about
+TIES = ("好", "上", "着", "紧", "牢", "住", "条", "根", "个", "了")  # 系 jì before these
 VERBS = ("v", "vd", "vi", "vg")
 MODAL_ADVERBS = ("还", "也", "就", "都", "总", "又", "非", "可", "才", "先", "只", "必须", "一定")  # 还得 děi
 MODAL_NEXT = ("v", "d", "p", "l", "a", "c")  # what follows děi: a verb phrase
@@ -48,10 +75,14 @@ GROWS = ("得", "出", "了", "成", "高", "大", "满", "着", "在", "起", "
 
 
 def _verb_follows(spot: Spot) -> bool:
-    """A verb later in the clause: 为人民服务 (wèi), not 指控为间谍 (wéi); a vn before a noun modifies it."""
+    """A verb later in the clause: 为人民服务 (wèi), not 指控为间谍 (wéi). A vn before a noun modifies it,
+    unless 地 marks it as the verb (更好地服务群众); an idiom ending the clause is a verb (排忧解难)."""
     rest = spot.clause(1)
     for i, w in enumerate(rest):
-        if w.tag in VERBS or (w.tag == "vn" and not (i + 1 < len(rest) and rest[i + 1].tag.startswith("n"))):
+        noun_next = i + 1 < len(rest) and rest[i + 1].tag.startswith("n")
+        if w.tag in VERBS or (w.tag == "vn" and (not noun_next or (i > 0 and rest[i - 1].text == "地"))):
+            return True
+        if w.tag in ("i", "l") and i == len(rest) - 1 and i > 0:
             return True
     return False
 
@@ -69,6 +100,53 @@ def _yi_frame(spot: Spot) -> bool:
     )
 
 
+def _in_sentence(*parts: str) -> Callable[[Spot], bool]:
+    """One of these strings anywhere in the sentence (结 jiē among fruit, 弹 tán near a lute)."""
+    return lambda spot: any(p in spot.flat for p in parts)
+
+
+def _in_clause(*parts: str) -> Callable[[Spot], bool]:
+    """One of these strings in the words of the clause around the character."""
+
+    def test(spot: Spot) -> bool:
+        words = [*spot.clause(-1), spot.words[spot.index], *spot.clause(1)]
+        return any(p in w.text for w in words for p in parts)
+
+    return test
+
+
+def _must(spot: Spot) -> bool:
+    """得 děi: a verb later in the clause, and not a complement's degree word right after (得很快)."""
+    nxt = spot.neighbour(1)
+    rest = spot.clause(1)
+    if nxt is None or nxt.text in COMPLEMENT or nxt.text.startswith(COMPLEMENT[:11]):
+        return False
+    return any(w.tag.startswith(("v", "l", "i")) for w in rest)
+
+
+def _no_ba(spot: Spot) -> bool:
+    """No 把 earlier in the clause: 把纸折了 folds (zhé); 绳子折了 broke (shé)."""
+    return not any(w.text == "把" for w in spot.clause(-1))
+
+
+def _then_motion(spot: Spot) -> bool:
+    """奔 bèn "head for": an object, then 去/走/来 in the clause (奔县城去)."""
+    rest = [w.text for w in spot.clause(1)]
+    return len(rest) >= 2 and any(w in ("去", "走", "来", "而去", "而来") for w in rest[1:])
+
+
+def _carries(spot: Spot) -> bool:
+    """背 bēi "carry on the back": a thing carried right after it (背着书包), not 背得滚瓜烂熟 (bèi)."""
+    rest = [w.text for w in spot.clause(1)[:2]]
+    return any(p in w for w in rest for p in CARRIED)
+
+
+def _settles(spot: Spot) -> bool:
+    """了却 liǎo: 了 then 却 then an object (了却了一桩心事), not 来了却不说 (le, "but")."""
+    rest = spot.clause(1)
+    return len(rest) >= 2 and rest[0].text == "却" and rest[1].tag.startswith(("u", "r", "m", "n", "q"))
+
+
 def _long_prev(spot: Spot) -> bool:
     """The previous word has 2+ characters: a one-character "noun" before 得 is often an adjective."""
     prev = spot.neighbour(-1)
@@ -84,23 +162,53 @@ def _name_start(spot: Spot) -> bool:
 RULES: tuple[Rule, ...] = (
     # 地: a noun after a preposition, number, measure word or 的 (倒在地, 这块地); else the adverb particle.
     Rule("地", "di4", alone=True, before=(BOUNDARY, "在", "于", "块", "片", "亩", "的", "种") + NUMBERS),
+    Rule("地", "de5", alone=True, prev_tags=("a", "d", "z", "l", "i", "v", "b", "m")),  # 认真地, 一步步地
     Rule("地", "de5", alone=True, sure=False),
     Rule("地", "de5", tags=("z", "d", "ad")),  # 默默地, 悄悄地: adverbs in the dictionary
     # 得: complement after a verb or adjective; dé before 了; děi "must" after a pronoun or adverb.
+    Rule("得", "dei3", alone=True, next_words=MUST_NEXT, test=_must),  # 这伤得慢慢养
     Rule("得", "de5", alone=True, prev_tags=("v", "a", "z")),
     Rule("得", "de2", alone=True, after=("了",)),
     Rule("得", "dei3", alone=True, prev_tags=("r",), next_tags=MODAL_NEXT),
     Rule("得", "dei3", alone=True, before=MODAL_ADVERBS, next_tags=MODAL_NEXT),
     Rule("得", "dei3", alone=True, prev_tags=("n",), next_tags=("v", "p"), test=_long_prev),  # 大家得抓紧
+    Rule("得", "dei3", alone=True, before=(BOUNDARY,), next_tags=MODAL_NEXT + ("m", "t")),  # ，得给羊圈…
+    Rule("得", "dei3", alone=True, prev_tags=("r", "t", "n"), next_tags=("m", "t", "d"), test=_must),
     Rule("得", "de5", alone=True, sure=False),
-    # 着: zháo "catch fire / reach" after 不 or when it ends a clause after an adverb or noun.
-    Rule("着", "zhao2", alone=True, before=("不",)),
+    # 着: zháo "catch fire / reach" after 不, after a verb of finding before 了, or ending a clause after an
+    # adverb or noun; zhe5 after any other verb or adjective.
+    Rule("着", "zhao2", before=("不",)),
+    Rule("着", "zhao2", alone=True, after=("了",), prev_words=FOUND),  # 找着了, 睡着了
     Rule("着", "zhao2", alone=True, after=("了",), prev_tags=("d", "n", "r", "t")),
     Rule("着", "zhuo2", word="穿着", before=("的",)),  # 他的穿着: attire
+    Rule("着", "zhe5", alone=True, prev_tags=("v", "a")),
+    # 了: liǎo in V不了 and 了不了 (A-not-A of the verb 了 "settle").
+    Rule("了", "liao3", alone=True, after=("不了",)),
+    Rule("了", "liao3", alone=True, test=_settles),
+    Rule("了", "liao3", alone=True, before=("不",), after=("了", BOUNDARY), test=_in_clause("了不")),
+    # 结 jiē "bear (fruit)" where fruit or trees are spoken of: 结了不少果子, 结满了; 开始结果了.
+    Rule("结", "jie1", after=BEARS, test=_in_sentence(*FRUIT)),
+    Rule("结", "jie1", word="结果", before=("开始", "开花", "陆续", "已经", "才", "就", "能", "会")),
+    # 折 shé "break off": after 摔/刮/压 …, or 折了 ending a clause with no 把; zhē in 折跟头.
+    Rule("折", "zhe1", alone=True, test=_in_clause(*TUMBLES)),
+    Rule("折", "she2", alone=True, prev_words=BREAKS),
+    Rule("折", "she2", alone=True, after=("了|", "了本", "本", "断"), test=_no_ba),
+    # 系 jì "tie": before 好/上/着/紧 … or a thing that is tied.
+    Rule("系", "ji4", alone=True, next_words=TIES + TIED),
+    Rule("系", "ji4", alone=True, test=_in_clause(*TIED)),
+    # 奔 bèn "head for": 奔着, 奔五十 (an age), 奔县城去.
+    Rule("奔", "ben4", alone=True, after=("着",)),
+    Rule("奔", "ben4", alone=True, next_tags=("m",)),
+    Rule("奔", "ben4", alone=True, test=_then_motion),
+    # 中 zhòng "hit, win": 中了…奖/标, after verbs of aiming; zhōng as a localizer (比赛中).
+    Rule("中", "zhong4", alone=True, after=("了",), test=_in_clause("奖", "标", "彩", "签")),
+    Rule("中", "zhong4", alone=True, prev_words=("打", "射", "击", "猜", "考", "选", "押", "砸", "踢", "投")),
+    Rule("中", "zhong1", alone=True, tags=("f",)),
     # 还: huán "return" before a noun object, 了/给/回, or at the end of a clause.
     Rule("还", "huan2", alone=True, next_tags=("n",)),
     Rule("还", "huan2", alone=True, next_words=("了", "给", "回", "回去", "回来") + PERSONS),
     Rule("还", "huan2", alone=True, after=(BOUNDARY,)),
+    Rule("还", "hai2", alone=True, next_tags=("v", "d", "a", "p", "c", "zg", "m", "u")),  # 还没, 还很, 还在
     # 为: wèi "for" before a pronoun or a verb later in the clause; wéi "as / be" otherwise (以…为…).
     Rule("为", "wei2", test=_yi_frame),
     Rule("为", "wei4", alone=True, next_tags=("r",)),
@@ -113,24 +221,41 @@ RULES: tuple[Rule, ...] = (
     # Measure words after a number or demonstrative: 两只小猫 zhī, 这种 zhǒng; else 种 is zhòng "plant".
     Rule("只", "zhi1", before=NUMBERS + DEMONSTRATIVES, next_tags=("n", "a")),
     Rule("种", "zhong3", alone=True, before=NUMBERS + DEMONSTRATIVES + ("多", "何", "同", "异")),
+    Rule("种", "zhong3", before=NUMBERS + DEMONSTRATIVES + ("多", "各")),  # 这种, 两种 as one word
     Rule("种", "zhong4", alone=True, next_tags=("n",)),
     Rule("种", "zhong4", alone=True, after=("了", "着", "过", "下", "出", "满")),
+    Rule("种", "zhong4", alone=True, after=("的",), prev_tags=("r", "n")),  # 他种的花
+    # 行 háng "trade": 这一行, 干一行.
+    Rule("行", "hang2", alone=True, before=("这一", "那一", "哪一", "一", "这", "那"), next_tags=("v",)),
+    Rule("行", "hang2", word="一行", before=("这", "那", "哪", "干", "做", "爱"), next_tags=("v", "ul")),
     # Verbs: 教 jiāo "teach", 数 shǔ "count", 量 liáng "measure", 落 là "leave behind" (把…落在…); 一觉.
     Rule("教", "jiao1", alone=True),
-    Rule("觉", "jiao4", alone=True, before=("一",)),  # 一觉: a sleep
+    Rule("觉", "jiao4", alone=True, before=("一", "着", "睡", "午", "个好")),  # 一觉, 睡着觉: a sleep
+    Rule("觉", "jiao4", word="觉醒", before=("一",)),  # 一觉醒来
     Rule("数", "shu3", alone=True, after=("一数", "了", "过", "着", "到", "一下", "不清", "不过来")),
     Rule("数", "shu3", alone=True, before=("数了", "数一")),
     Rule("量", "liang2", after=("一下", "一量", "了", "过", "体温", "血压", "身高")),
     Rule("落", "la4", alone=True, test=_earlier("把")),
     # Collocations: 和面 huó, 看孩子 kān, 冲 chòng "blunt", 姓曾 zēng, surname 曾/单, colloquial 血 xiě.
     Rule("和", "huo2", alone=True, next_words=("面", "泥")),
-    Rule("看", "kan1", alone=True, next_words=("孩子", "小孩", "家", "门", "摊")),
+    Rule("看", "kan1", alone=True, next_words=("孩子", "小孩", "家", "门", "摊", "大门", "仓库", "场子")),
     Rule("冲", "chong4", alone=True, before=DEGREE, after=(BOUNDARY, "了")),
     Rule("冲", "chong4", alone=True, next_words=PERSONS),  # 冲我笑: towards
     Rule("曾", "zeng1", alone=True, before=("姓",)),
     Rule("曾", "zeng1", alone=True, next_words=TITLES),  # 曾先生
     Rule("曾", "zeng1", test=_name_start),
     Rule("单", "shan4", test=_name_start),
+    Rule("单", "shan4", alone=True, next_words=TITLES),  # 单老师
+    # Verbs alone with their own reading: 背着书包 bēi, 弹着吉他 tán, 供着佛像 gòng, 铺上 pū, 转个不停 zhuàn.
+    Rule("背", "bei1", test=_carries),
+    Rule("弹", "tan2", alone=True, test=_in_clause(*STRINGS)),
+    Rule("供", "gong4", alone=True, after=("着", "奉")),
+    Rule("铺", "pu1", alone=True, tags=("v",)),
+    Rule("转", "zhuan4", alone=True, after=("着", "个不停", "圈", "动", "了一圈", "了几圈")),
+    Rule("干", "gan1", before=("快", "晒", "晾", "烤", "烘", "吹", "风", "擦"), after=("了", "透")),
+    Rule("当", "dang4", alone=True, before=("就", "权", "只", "全"), after=("是",)),  # 就当是: treat as
+    Rule("空", "kong4", alone=True, next_words=("地方", "位置", "座位", "房间", "地", "格", "当")),
+    Rule("吐", "tu4", alone=True, after=("了一地", "了一身", "得满地", "了满地", "出来")),
     Rule("血", "xie3", alone=True),
     Rule("血", "xie3", word="出血", after=("了",)),
     Rule("露", "lou4", alone=True),  # the verb alone is colloquial: 露了一手, 露了馅

@@ -41,11 +41,12 @@ SINGLE_USE = "地单落似会压作得了着结折系奔中几与强省模称假
 # Tone sandhi, not a choice of reading, changes these; `pinyin.apply_sandhi` handles them.
 SANDHI = "一不"
 # Polyphones whose other readings occur as words by themselves (verbs, measure words: 得 děi, 种 zhòng, 还
-# huán): pypinyin's single-character default for them is a guess. The other polyphones' other readings
+# huán): pypinyin's single-character default for them is a guess. (教 alone has its rule, jiāo; inside a
+# word pypinyin does not know, 教室 教师 教授, it is jiào.) The other polyphones' other readings
 # live in dictionary words (要求 yāo, 首都 dū, 给予 jǐ), which the phrase dictionary would have found, so
 # their default is their usual reading.
 FREE = (
-    "得着还长行种数量教背系中结折奔干转倒当为冲看落空藏调处应相差便划弹散尽卷铺载扎吐压钻占挣似称省强更"
+    "得着还长行种数量背系中结折奔干转倒当为冲看落空藏调处应相差便划弹散尽卷铺载扎吐压钻占挣似称省强更"
     "号会重朝传率乐觉供露薄血地曾单恶模几与扇缝圈宿华"
 )
 
