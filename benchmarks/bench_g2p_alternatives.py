@@ -21,7 +21,8 @@ data set must not leak into another system's score:
 - pypinyin and ours with each part of pypinyin-dict loaded first: every data module of
   pypinyin_dict.phrase_pinyin_data (phrases) and pypinyin_dict.pinyin_data (single characters; the first
   reading becomes pypinyin's default). For ours the part is loaded before our own `polyphones.load()`, so
-  our overrides still win.
+  our overrides still win. "ours+<phrase part>:new" loads only the part's phrases that pypinyin lacks: it
+  adds readings but overrides none of pypinyin's (a way of taking selected entries rather than a part).
 
 "vs ours" counts, over all the scored characters of a TSV, those a system reads differently from plain ours:
 fixed (ours wrong, it right) and broken (ours right, it wrong). `--examples N` lists N of each for the ours +
@@ -57,6 +58,7 @@ from tts_service.text import polyphones  # noqa: E402
 
 System = Callable[[str], list[str]]
 SHARD = re.compile(r"_\d+$")  # pypinyin-dict splits its large modules into numbered shards
+NEW_ONLY = ":new"  # a phrase part's entries for phrases pypinyin lacks, none of its own overridden
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ def system_names() -> list[str]:
     names = ["pypinyin", "ours", "g2pM"]
     for part in parts():
         names += [f"pypinyin+{part}", f"ours+{part}"]
+        if part.startswith("phrase_pinyin_data."):
+            names.append(f"ours+{part}{NEW_ONLY}")
     return names
 
 
@@ -139,10 +143,22 @@ def make_system(name: str) -> System:
     base, _, part = name.partition("+")
     if part:
         assert polyphones.load.cache_info().currsize == 0, "our overrides must load after the part"
-        importlib.import_module(f"pypinyin_dict.{part}").load()
+        load_part(part)
     if base == "g2pM":
         return g2pm_system()
     return {"pypinyin": pypinyin_alone, "ours": ours}[base]
+
+
+def load_part(part: str) -> None:
+    """The whole part, or with NEW_ONLY only its phrases pypinyin does not have (no reading overridden)."""
+    module = importlib.import_module(f"pypinyin_dict.{part.removesuffix(NEW_ONLY)}")
+    if not part.endswith(NEW_ONLY):
+        module.load()
+        return
+    from pypinyin import load_phrases_dict
+    from pypinyin.constants import PHRASES_DICT
+
+    load_phrases_dict({k: v for k, v in module.phrases_dict.items() if k not in PHRASES_DICT})
 
 
 def work(name: str, sentences: list[str], rounds: int) -> dict[str, object]:
@@ -278,9 +294,10 @@ def _tone3(marked: Iterable[str]) -> list[str]:
     return [to_tone3(r, neutral_tone_with_five=True) for r in marked]
 
 
-def examples(cases: list[Case], results: dict[str, Result], top: int, count: int) -> list[str]:
+def examples(chosen: list[Group], results: dict[str, Result], top: int, count: int) -> list[str]:
     """Fixed and broken characters of the `top` ours + part systems that fix any, best net gain first."""
-    ranked = []
+    cases, ranked = unique_cases(chosen), []
+    where = {c[0]: f"{g.tsv.stem}/{g.split}" for g in chosen if g.split != "all" for c in g.cases}
     for name, result in results.items():
         if name.startswith("ours+"):
             fixed, broken = fixed_broken(changes(results["ours"], result, cases))
@@ -288,14 +305,14 @@ def examples(cases: list[Case], results: dict[str, Result], top: int, count: int
                 ranked.append((len(fixed) - len(broken), name, fixed, broken))
     lines = []
     for net, name, fixed, broken in sorted(ranked, key=lambda r: (-r[0], -len(r[2]), r[1]))[:top]:
-        part = name.partition("+")[2]
+        part = name.partition("+")[2].removesuffix(NEW_ONLY)
         lines.append(f"\n### {name}: net {net:+d} ({len(fixed)} fixed, {len(broken)} broken)\n")
         for label, found in (("fixed", fixed), ("broken", broken)):
             lines.append(f"{label}:")
             for c in found[:count]:
                 lines.append(
-                    f"- {c.sentence} {c.char}@{c.index}: ours {c.ours} → {c.got} (want {c.want}); "
-                    f"entries: {part_entries(part, c)}"
+                    f"- [{where[c.sentence]}] {c.sentence} {c.char}@{c.index}: "
+                    f"ours {c.ours} → {c.got} (want {c.want}); entries: {part_entries(part, c)}"
                 )
     return lines
 
@@ -331,7 +348,7 @@ def main() -> None:
         lines.append(f"\ng2pM: {results['g2pM'].unknown} Han characters of these sentences unknown to it.")
     lines += speed_table(results)
     if "ours" in results and args.examples:
-        lines += examples(unique_cases(chosen), results, args.top, args.examples)
+        lines += examples(chosen, results, args.top, args.examples)
     print("\n".join(lines))
 
 
