@@ -57,7 +57,7 @@ from bench_polyphones import HAN, TSV, Case, load_cases, ours, pypinyin_alone, s
 from tts_service.text import polyphones  # noqa: E402
 
 System = Callable[[str], list[str]]
-SHARD = re.compile(r"_\d+$")  # pypinyin-dict splits its large modules into numbered shards
+SHARD = re.compile(r"_\d+$")  # cc_cedict_0 …: a shard of cc_cedict (but kmandarin_8105 is a part)
 NEW_ONLY = ":new"  # a phrase part's entries for phrases pypinyin lacks, none of its own overridden
 
 
@@ -106,9 +106,8 @@ def parts() -> list[str]:
     found = []
     for package in (pypinyin_dict.phrase_pinyin_data, pypinyin_dict.pinyin_data):
         short = package.__name__.removeprefix("pypinyin_dict.")
-        found += [
-            f"{short}.{m.name}" for m in pkgutil.iter_modules(package.__path__) if not SHARD.search(m.name)
-        ]
+        names = [m.name for m in pkgutil.iter_modules(package.__path__)]
+        found += [f"{short}.{n}" for n in names if SHARD.sub("", n) == n or SHARD.sub("", n) not in names]
     return found
 
 
