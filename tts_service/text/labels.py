@@ -36,8 +36,17 @@ _CALL_AFTER = (
     r"\s*[”\"」]?(?:报警|急救|求助|指挥|接警|救护|电话|热线|平台|客服|服务|中心|出警|民警|消防|专线|接线|"
     r"查询|举报|投诉|反映|官方|网站|提醒|短信|APP|App|app)"
 )
+# Another service number joined to the one before (拨打110和120): the call word covers both.
+_CHAIN_BEFORE = r"(?:[0-9]{3,5}|[幺零一二三四五六七八九]{3,5})\s*(?:和|或|或者|、|及|与|/)\s*$"
+# Words that start with a measure word's character but are not one (12333人社服务热线, 12366人工服务).
+_NOT_COUNTED = ("人社", "人工", "人力", "人民", "人事", "人寿", "人保", "人防", "人行", "人大", "人才")
 _ROOM_AFTER = "室|房间|房|宿舍|病房|办公室|教室|会议室|诊室|机房|寝室"
 _MILITARY = "歼|运|轰|直|强|教|东风|红旗|鹰击|巨浪|长剑|霹雳|空警|翼龙|彩虹|无侦|攻击|海红旗"
+
+
+def _rooms(m: re.Match[str]) -> str:
+    """A range of rooms, 601至620房间: both ends digit by digit."""
+    return year(m["a"]) + "至" + year(m["b"])
 
 
 def _military(m: re.Match[str]) -> str:
@@ -49,10 +58,12 @@ def label_rules(quantity_after: re.Pattern[str]) -> tuple[Rule, ...]:
     right after it)."""
 
     def service(m: re.Match[str]) -> str:
-        number = m["num"]
+        number, before = m["num"], m.string[max(0, m.start() - 12) : m.start()]
         counted = quantity_after.match(m.string, m.end()) is not None
-        called = re.search(_CALL_BEFORE, m.string[max(0, m.start() - 8) : m.start()]) is not None
+        counted = counted and not m.string.startswith(_NOT_COUNTED, m.end())
+        called = re.search(_CALL_BEFORE, before[-8:]) is not None
         called = called or re.match(_CALL_AFTER, m.string[m.end() :]) is not None
+        called = called or re.search(_CHAIN_BEFORE, before) is not None
         listed = re.fullmatch(_SERVICE, number) is not None and not number.endswith("00")
         return digit_string(number) if not counted and (called or listed) else number
 
@@ -62,6 +73,7 @@ def label_rules(quantity_after: re.Pattern[str]) -> tuple[Rule, ...]:
             (rf"{_START}(?P<num>[0-9]{{2}})(?=后)", lambda m: year(m["num"])),
             (rf"{_START}(?P<num>{_SERVICE}|{_EMERGENCY}){_END}", service),
             (rf"{_START}(?P<num>[0-9]{{3,}})(?=路)", lambda m: year(m["num"])),
+            (rf"{_START}(?P<a>[0-9]{{3,}})\s?[至到~～\-–]\s?(?P<b>[0-9]{{3,}})(?=(?:{_ROOM_AFTER}))", _rooms),
             (rf"{_START}(?P<num>[0-9]{{3,}})(?=(?:{_ROOM_AFTER}))", lambda m: year(m["num"])),
             (r"(?<=单元)(?P<num>[0-9]{3,4})(?![0-9]|[户人名个套间])", lambda m: year(m["num"])),
             (r"(?<=波音)\s?(?P<num>[0-9]{3})(?![0-9])", lambda m: year(m["num"])),
