@@ -83,6 +83,7 @@ def test_models(text: str, expected: str) -> None:
         ("12366人工服务全天在线", "幺二三六六人工服务全天在线"),  # 人工 is not the measure word 人
         ("1201至1210房间", "一二零一至一二一零房间"),  # a range of rooms
         ("以2分之差落败", "以两分之差落败"),  # 分 as points is a measure word
+        ("下午3点2分到达", "下午三点二分到达"),  # but a clock's minutes keep 二
     ],
 )
 def test_families_missed_by_the_first_blind_set(text: str, expected: str) -> None:

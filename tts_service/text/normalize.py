@@ -356,7 +356,7 @@ def _context(m: re.Match[str]) -> _Context:
         quantity
         and not percent
         and not temperature
-        and not before.endswith("第")
+        and not before.endswith(("第", "点"))  # 第二, 三点二分 (a clock's minutes)
         and not _NOT_LIANG.match(text, end)
     )
     is_year = (
