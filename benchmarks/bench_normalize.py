@@ -4,9 +4,10 @@ Run: .venv/bin/python benchmarks/bench_normalize.py [--errors]
 
 Sets: tests/data/normalize_blind.tsv (written and committed before the rules changed, only scored) and
 tests/data/normalize_dev.tsv (the issue's examples and others, used while the rules were written); for
-issue 15's digit strings read by context, tests/data/digits_blind.tsv (blind, the same way) and
-tests/data/digits_dev.tsv. A sentence counts only if `normalize()` gives exactly the expected spoken form.
-Figures per category and in all; `--set NAME` scores only the sets named.
+issue 15's digit strings read by context, tests/data/digits_blind.tsv (blind, the same way),
+tests/data/digits_dev.tsv, and tests/data/digits_blind2.tsv (a second blind set, scored once on the final
+rules after the first one's misses had been fixed). A sentence counts only if `normalize()` gives exactly
+the expected spoken form. Figures per category and in all; `--set NAME` scores only the sets named.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ SETS = {
     "dev": ROOT / "tests" / "data" / "normalize_dev.tsv",
     "digits-blind": ROOT / "tests" / "data" / "digits_blind.tsv",
     "digits-dev": ROOT / "tests" / "data" / "digits_dev.tsv",
+    "digits-blind2": ROOT / "tests" / "data" / "digits_blind2.tsv",
 }
 
 
