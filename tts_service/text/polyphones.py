@@ -41,14 +41,19 @@ SINGLE_USE = "地单落似会压作得了着结折系奔中几与强省模称假
 # Tone sandhi, not a choice of reading, changes these; `pinyin.apply_sandhi` handles them.
 SANDHI = "一不"
 # Polyphones whose other readings occur as words by themselves (verbs, measure words: 得 děi, 种 zhòng, 还
-# huán): pypinyin's single-character default for them is a guess. (教 alone has its rule, jiāo; inside a
-# word pypinyin does not know, 教室 教师 教授, it is jiào.) The other polyphones' other readings
-# live in dictionary words (要求 yāo, 首都 dū, 给予 jǐ), which the phrase dictionary would have found, so
-# their default is their usual reading.
-FREE = (
-    "得着还长行种数量背系中结折奔干转倒当为冲看落空藏调处应相差便划弹散尽卷铺载扎吐压钻占挣似称省强更"
-    "号会重朝传率乐觉供露薄血地曾单恶模几与扇缝圈宿华"
+# huán): pypinyin's single-character default for them is a guess. The other polyphones' other readings
+# live in dictionary words (要求 yāo, 首都 dū, 给予 jǐ, 更新 gēng, 与会 yù), which the phrase dictionary would
+# have found, so their default is their usual reading. (教 alone has its rule, jiāo; inside a word pypinyin
+# does not know, 教室 教师 教授, it is jiào.)
+FREE = "".join(
+    (
+        "得着还长行种数量背系中结折奔干转倒当为冲看落空藏调处应相差",
+        "划弹散卷铺扎吐钻占挣重率觉供露血地曾扇缝圈宿",
+    )
 )
+# Of those, the ones whose other reading is a one-character word only (中 zhòng, 系 jì, 奔 bèn …): inside a
+# longer word that pypinyin does not know (中方, 系列化), the default is their usual reading.
+ALONE_ONLY = "得着还种数量背系中结折奔干转倒当为冲看落空扎吐钻占挣觉供露血地曾散卷铺弹"
 
 
 class How(StrEnum):
@@ -185,6 +190,6 @@ def _decide(spot: Spot, char: str) -> tuple[str | None, Decision | None]:
         return reading, None
     if word.fixed(spot.offset):
         return reading, Decision(How.PHRASE, True, word.phrases[spot.offset])
-    if char in FREE:
+    if char in FREE and not (char in ALONE_ONLY and len(word.text) > 1):
         return reading, Decision(How.DEFAULT, False)
     return reading, Decision(How.USUAL, True)
