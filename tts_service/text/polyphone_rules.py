@@ -48,6 +48,9 @@ PHRASES = {
     "系牢": "ji4 lao2", "系紧": "ji4 jin3", "系好": "ji4 hao3", "结果子": "jie1 guo3 zi5", "结籽": "jie1 zi3",
     "折本": "she2 ben3", "空地方": "kong4 di4 fang5", "背书包": "bei1 shu1 bao1",
     "一觉醒来": "yi1 jiao4 xing3 lai2", "睡不着觉": "shui4 bu4 zhao2 jiao4", "干透": "gan1 tou4",
+    "还款": "huan2 kuan3", "还贷": "huan2 dai4", "转动": "zhuan4 dong4", "接种": "jie1 zhong4",
+    "理发": "li3 fa4", "美发": "mei3 fa4", "落色": "lao4 shai3", "该行": "gai1 hang2", "冲压": "chong4 ya1",
+    "应和": "ying4 he4", "称身": "chen4 shen1", "单县": "shan4 xian4", "夺得": "duo2 de2",
 }  # fmt: skip
 
 NUMBERS = tuple("一二两三四五六七八九十百千万几半0123456789")
@@ -60,15 +63,54 @@ MUST_NEXT = tuple("慢慢 好好 赶紧 马上 尽快 抓紧 重新 提前 立�
 FOUND = ("找", "猜", "买", "借", "碰", "见", "摸", "睡", "点", "逮", "抓", "捞", "够", "打", "遇", "赶")
 FRUIT = tuple("果树藤瓜籽穗荚枣桃梨杏橘橙柿莓穗苗棉豆")
 TIED = ("鞋带", "安全带", "围巾", "领带", "绳子", "绳索", "红领巾", "腰带", "扣子", "丝带", "绳", "带子")
-CARRIED = ("包", "篓", "孩子", "娃", "行李", "枪", "筐", "袋", "背篓", "书包", "柴", "老人")
+CARRIED = (
+    "包",
+    "篓",
+    "孩子",
+    "娃",
+    "行李",
+    "行囊",
+    "枪",
+    "筐",
+    "袋",
+    "背篓",
+    "书包",
+    "柴",
+    "老人",
+    "伤员",
+    "病人",
+)
 STRINGS = ("琴", "吉他", "琵琶", "弦", "古筝", "三弦", "冬不拉", "曲", "调")
 BREAKS = ("摔", "刮", "压", "踩", "掰", "撅", "砸", "碰", "撞", "吹")  # V折 shé: broken off
 TUMBLES = ("跟头", "跟斗", "筋斗")
+FELLED = (
+    "刮",
+    "摔",
+    "推",
+    "撞",
+    "打",
+    "累",
+    "病",
+    "击",
+    "砍",
+    "压",
+    "放",
+    "绊",
+    "踢",
+    "扳",
+    "扑",
+    "跌",
+)  # V倒 dǎo
+TIED_UP = ("辫", "灯笼", "花", "彩", "头发", "马尾", "把", "捆", "风筝", "腰带")  # 扎 zā
+PLACES = ("等", "各", "外", "本", "当", "异", "两", "多", "原", "产", "此", "该", "全", "内")  # …地 dì
 BEARS = ("得", "了", "满", "出", "着", "的果", "果子", "果实")  # 结 jiē, with fruit about
 TIES = ("好", "上", "着", "紧", "牢", "住", "条", "根", "个", "了")  # 系 jì before these
 VERBS = ("v", "vd", "vi", "vg")
-MODAL_ADVERBS = ("还", "也", "就", "都", "总", "又", "非", "可", "才", "先", "只", "必须", "一定")  # 还得 děi
-MODAL_NEXT = ("v", "d", "p", "l", "a", "c")  # what follows děi: a verb phrase
+MODAL_ADVERBS = (
+    *("还", "也", "就", "都", "总", "又", "非", "可", "才", "先", "只", "必须", "一定"),
+    *("至少", "起码", "最少", "还是", "总归", "怕是", "恐怕"),
+)  # 还得 děi
+MODAL_NEXT = ("v", "d", "p", "l", "a", "c", "zg")  # what follows děi: a verb phrase
 PERSONS = ("我", "你", "您", "他", "她", "我们", "你们", "他们", "她们", "人家")
 TITLES = ("先生", "女士", "老师", "教授", "医生", "同学", "师傅", "经理", "主任", "书记", "局长", "部长")
 GROWS = ("得", "出", "了", "成", "高", "大", "满", "着", "在", "起", "到")  # after 长 zhǎng "grow"
@@ -136,9 +178,46 @@ def _then_motion(spot: Spot) -> bool:
 
 
 def _carries(spot: Spot) -> bool:
-    """背 bēi "carry on the back": a thing carried right after it (背着书包), not 背得滚瓜烂熟 (bèi)."""
-    rest = [w.text for w in spot.clause(1)[:2]]
-    return any(p in w for w in rest for p in CARRIED)
+    """背 bēi "carry on the back": a thing carried soon after it (背着书包, 背出了一名老人), not 背得滚瓜烂熟
+    (bèi, "recite")."""
+    rest = [w.text for w in spot.clause(1)[:6]]
+    return not (rest and rest[0] == "得") and any(p in w for w in rest for p in CARRIED)
+
+
+def _after_verb_word(spot: Spot) -> bool:
+    """The character ends a longer word that pypinyin does not know, after a verb: 刮倒 dǎo."""
+    word = spot.words[spot.index]
+    return len(word.text) > 1 and spot.offset == len(word.text) - 1 and word.text[:-1] in FELLED
+
+
+def _prize_not_in(spot: Spot) -> bool:
+    """中 zhòng "win" with a prize in the clause, and no 在/从/于 before it (在抽奖中 is zhōng)."""
+    before = [w.text for w in spot.clause(-1)]
+    return not any(w in ("在", "从", "于", "之") for w in before) and _in_clause("奖", "彩票", "标")(spot)
+
+
+def _returned(spot: Spot) -> bool:
+    """还 huán before a noun object: not when the noun is a mis-tagged verb going on (还珍藏着)."""
+    rest = [w.text for w in spot.clause(1)]
+    return not (len(rest) >= 2 and rest[1] in ("着", "过", "在"))
+
+
+def _reduplicated(spot: Spot) -> bool:
+    """A reduplicated adverbial before 地: 三三两两地, 一步一步地 (de), not 两地 (two places) or 二十多年地."""
+    prev = spot.neighbour(-1)
+    return prev is not None and len(prev.text) >= 3 and len(set(prev.text)) < len(prev.text)
+
+
+def _becomes(spot: Spot) -> bool:
+    """为 wéi after a verb of change or naming (转化为, 改为, 评为), not after 不用/免费 (wèi, "for")."""
+    prev = spot.neighbour(-1)
+    return prev is not None and prev.text[-1] in "化改变分成视称作认划定造级换转译选评列任命设封拜聘立判"
+
+
+def _word_final(spot: Spot) -> bool:
+    """The character ends a longer word pypinyin does not know: 呛得 (V得, a complement follows)."""
+    word = spot.words[spot.index]
+    return len(word.text) > 1 and spot.offset == len(word.text) - 1
 
 
 def _settles(spot: Spot) -> bool:
@@ -161,7 +240,14 @@ def _name_start(spot: Spot) -> bool:
 
 RULES: tuple[Rule, ...] = (
     # 地: a noun after a preposition, number, measure word or 的 (倒在地, 这块地); else the adverb particle.
-    Rule("地", "di4", alone=True, before=(BOUNDARY, "在", "于", "块", "片", "亩", "的", "种") + NUMBERS),
+    Rule("地", "de5", alone=True, prev_tags=("m",), test=_reduplicated),  # 三三两两地
+    Rule(
+        "地",
+        "di4",
+        alone=True,
+        before=(BOUNDARY, "在", "于", "块", "片", "亩", "的", "种") + NUMBERS + PLACES,
+    ),
+    Rule("地", "di4", alone=True, after=(BOUNDARY,)),  # 种了二十年地: the particle never ends a clause
     Rule("地", "de5", alone=True, prev_tags=("a", "d", "z", "l", "i", "v", "b", "m")),  # 认真地, 一步步地
     Rule("地", "de5", alone=True, sure=False),
     Rule("地", "de5", tags=("z", "d", "ad")),  # 默默地, 悄悄地: adverbs in the dictionary
@@ -174,6 +260,7 @@ RULES: tuple[Rule, ...] = (
     Rule("得", "dei3", alone=True, prev_tags=("n",), next_tags=("v", "p"), test=_long_prev),  # 大家得抓紧
     Rule("得", "dei3", alone=True, before=(BOUNDARY,), next_tags=MODAL_NEXT + ("m", "t")),  # ，得给羊圈…
     Rule("得", "dei3", alone=True, prev_tags=("r", "t", "n"), next_tags=("m", "t", "d"), test=_must),
+    Rule("得", "de5", test=_word_final),  # 呛得直咳嗽
     Rule("得", "de5", alone=True, sure=False),
     # 着: zháo "catch fire / reach" after 不, after a verb of finding before 了, or ending a clause after an
     # adverb or noun; zhe5 after any other verb or adjective.
@@ -189,6 +276,7 @@ RULES: tuple[Rule, ...] = (
     # 结 jiē "bear (fruit)" where fruit or trees are spoken of: 结了不少果子, 结满了; 开始结果了.
     Rule("结", "jie1", after=BEARS, test=_in_sentence(*FRUIT)),
     Rule("结", "jie1", word="结果", before=("开始", "开花", "陆续", "已经", "才", "就", "能", "会")),
+    Rule("结", "jie1", word="结果", after=("多", "少", "了", "累累"), test=_in_sentence(*FRUIT)),
     # 折 shé "break off": after 摔/刮/压 …, or 折了 ending a clause with no 把; zhē in 折跟头.
     Rule("折", "zhe1", alone=True, test=_in_clause(*TUMBLES)),
     Rule("折", "she2", alone=True, prev_words=BREAKS),
@@ -203,21 +291,25 @@ RULES: tuple[Rule, ...] = (
     # 中 zhòng "hit, win": 中了…奖/标, after verbs of aiming; zhōng as a localizer (比赛中).
     Rule("中", "zhong4", alone=True, after=("了",), test=_in_clause("奖", "标", "彩", "签")),
     Rule("中", "zhong4", alone=True, prev_words=("打", "射", "击", "猜", "考", "选", "押", "砸", "踢", "投")),
+    Rule("中", "zhong4", alone=True, test=_prize_not_in),  # 头一回中这么大的奖
     Rule("中", "zhong1", alone=True, tags=("f",)),
     # 还: huán "return" before a noun object, 了/给/回, or at the end of a clause.
-    Rule("还", "huan2", alone=True, next_tags=("n",)),
+    Rule("还", "huan2", alone=True, next_tags=("n",), test=_returned),
     Rule("还", "huan2", alone=True, next_words=("了", "给", "回", "回去", "回来") + PERSONS),
     Rule("还", "huan2", alone=True, after=(BOUNDARY,)),
     Rule("还", "hai2", alone=True, next_tags=("v", "d", "a", "p", "c", "zg", "m", "u")),  # 还没, 还很, 还在
     # 为: wèi "for" before a pronoun or a verb later in the clause; wéi "as / be" otherwise (以…为…).
     Rule("为", "wei2", test=_yi_frame),
+    Rule("为", "wei2", alone=True, prev_tags=("v",), test=_becomes),  # 转化为, 改为: the result of a change
     Rule("为", "wei4", alone=True, next_tags=("r",)),
     Rule("为", "wei4", alone=True, test=_verb_follows),
+    Rule("为", "wei4", alone=True, tags=("p",), test=_in_clause("办理", "提供", "服务", "解决", "测", "量")),
     Rule("为", "wei2", alone=True, sure=False),
     # 长: zhǎng "grow" before a complement or aspect particle, cháng "long" otherwise.
     Rule("长", "chang2", alone=True, before=DEGREE + ("多", "较", "不")),
     Rule("长", "zhang3", alone=True, after=GROWS),
     Rule("长", "chang2", alone=True, sure=False),
+    Rule("长", "chang2", before=("期", "间", "途", "度", "远", "线", "篇", "漫", "很", "较", "太")),  # 周期长
     # Measure words after a number or demonstrative: 两只小猫 zhī, 这种 zhǒng; else 种 is zhòng "plant".
     Rule("只", "zhi1", before=NUMBERS + DEMONSTRATIVES, next_tags=("n", "a")),
     Rule("种", "zhong3", alone=True, before=NUMBERS + DEMONSTRATIVES + ("多", "何", "同", "异")),
@@ -238,7 +330,9 @@ RULES: tuple[Rule, ...] = (
     Rule("落", "la4", alone=True, test=_earlier("把")),
     # Collocations: 和面 huó, 看孩子 kān, 冲 chòng "blunt", 姓曾 zēng, surname 曾/单, colloquial 血 xiě.
     Rule("和", "huo2", alone=True, next_words=("面", "泥")),
+    Rule("和", "huo2", alone=True, after=("好面", "好泥", "了面")),
     Rule("看", "kan1", alone=True, next_words=("孩子", "小孩", "家", "门", "摊", "大门", "仓库", "场子")),
+    Rule("看", "kan1", word="看着", after=("孩子", "小孩", "家", "门", "摊", "大门", "仓库", "场子")),
     Rule("冲", "chong4", alone=True, before=DEGREE, after=(BOUNDARY, "了")),
     Rule("冲", "chong4", alone=True, next_words=PERSONS),  # 冲我笑: towards
     Rule("曾", "zeng1", alone=True, before=("姓",)),
@@ -248,6 +342,25 @@ RULES: tuple[Rule, ...] = (
     Rule("单", "shan4", alone=True, next_words=TITLES),  # 单老师
     # Verbs alone with their own reading: 背着书包 bēi, 弹着吉他 tán, 供着佛像 gòng, 铺上 pū, 转个不停 zhuàn.
     Rule("背", "bei1", test=_carries),
+    Rule("倒", "dao3", test=_after_verb_word),  # 刮倒, 摔倒
+    Rule("倒", "dao3", alone=True, next_words=("车", "班", "手", "两趟", "一趟", "几趟")),  # change (trains)
+    Rule("扎", "za1", test=_in_clause(*TIED_UP)),
+    Rule("划", "hua2", after=("破", "伤", "了一道口", "出血", "了个口", "开了")),
+    Rule("弹", "tan2", after=("奏", "起", "唱", "琴", "拨")),
+    Rule(
+        "曲",
+        "qu3",
+        before=("一", "首", "名", "歌", "乐", "作", "戏", "舞", "序", "组", "新", "老", "这", "那"),
+    ),
+    Rule("切", "qie1", alone=True, tags=("v",)),
+    Rule("落", "lao4", alone=True, after=("色", "枕")),
+    Rule("称", "chen4", alone=True, after=("身", "心", "职")),
+    Rule("应", "ying4", alone=True, after=("和", "声", "邀")),
+    Rule("和", "he4", alone=True, before=("应", "附", "唱")),
+    Rule("挣", "zheng4", after=("钱", "了钱", "到钱", "工资", "了不少", "得")),
+    Rule("尽", "jin4", alone=True, next_tags=("v",)),  # 尽享, 尽显
+    Rule("吐", "tu4", alone=True, before=("又", "呕", "上吐")),
+    Rule("调", "tiao2", alone=True, next_words=("馅", "味", "料", "匀", "好", "配")),
     Rule("弹", "tan2", alone=True, test=_in_clause(*STRINGS)),
     Rule("供", "gong4", alone=True, after=("着", "奉")),
     Rule("铺", "pu1", alone=True, tags=("v",)),

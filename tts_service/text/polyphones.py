@@ -48,11 +48,12 @@ SANDHI = "一不"
 FREE = "".join(
     (
         "得着还长行种数量背系中结折奔干转倒当为冲看落空藏调处应相差",
-        "划弹散卷铺扎吐钻占挣重率觉供露血地曾扇缝圈宿",
+        "划弹散卷铺扎吐钻占挣重率觉供露血地曾扇缝圈宿切和曲尽称",
     )
 )
 # Of those, the ones whose other reading is a one-character word only (中 zhòng, 系 jì, 奔 bèn …): inside a
-# longer word that pypinyin does not know (中方, 系列化), the default is their usual reading.
+# longer word that pypinyin does not know and jieba does not tag as a verb (中方, 系列化), the default is
+# their usual reading; in a verb (弹奏, 刮倒, 挣了钱) it is still a guess.
 ALONE_ONLY = "得着还种数量背系中结折奔干转倒当为冲看落空扎吐钻占挣觉供露血地曾散卷铺弹"
 
 
@@ -190,6 +191,6 @@ def _decide(spot: Spot, char: str) -> tuple[str | None, Decision | None]:
         return reading, None
     if word.fixed(spot.offset):
         return reading, Decision(How.PHRASE, True, word.phrases[spot.offset])
-    if char in FREE and not (char in ALONE_ONLY and len(word.text) > 1):
+    if char in FREE and not (char in ALONE_ONLY and len(word.text) > 1 and not word.tag.startswith("v")):
         return reading, Decision(How.DEFAULT, False)
     return reading, Decision(How.USUAL, True)
