@@ -203,7 +203,7 @@ def _returned(spot: Spot) -> bool:
 
 
 def _reduplicated(spot: Spot) -> bool:
-    """A reduplicated adverbial before 地: 三三两两地, 一步一步地 (de), not 两地 (two places) or 二十多年地."""
+    """A reduplicated adverbial before 地: 三三两两地, 一步一步地 (de), not 两地 or 二十多年地 (dì)."""
     prev = spot.neighbour(-1)
     return prev is not None and len(prev.text) >= 3 and len(set(prev.text)) < len(prev.text)
 
