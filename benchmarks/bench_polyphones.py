@@ -3,8 +3,9 @@
 Run: .venv/bin/python benchmarks/bench_polyphones.py [--errors] [--rounds 5]
 
 Test sets (sentence, expected lexical pinyin, indices of the scored characters, split; see their headers):
-tests/data/polyphones.tsv (splits dev, dev2, held-out of issue 10 and dev3 of issue 15) and
-tests/data/polyphones_held_out_2.tsv (issue 15's blind set: only for reporting, never for fixing rules).
+tests/data/polyphones.tsv (splits dev, dev2, held-out of issue 10 and dev3, dev4 of issue 15), and issue
+15's blind sets tests/data/polyphones_held_out_2.tsv and polyphones_held_out_3.tsv (only for reporting,
+never for fixing rules).
 Only the scored characters count. Figures are given per split and for all; `--tsv` scores other files.
 
 Confidence: every polyphone reading of ours is graded sure or unsure (`polyphones.Decision`). Over the
@@ -45,6 +46,7 @@ from tts_service.text.pinyin import Syllable, apply_sandhi, lexical_tokens  # no
 
 TSV = ROOT / "tests" / "data" / "polyphones.tsv"
 HELD_OUT_2 = ROOT / "tests" / "data" / "polyphones_held_out_2.tsv"
+HELD_OUT_3 = ROOT / "tests" / "data" / "polyphones_held_out_3.tsv"
 CORPUS = ROOT.parent / "shared" / "corpus" / "academy-international-cooperation-2020.txt"
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -174,7 +176,7 @@ def main() -> None:
     logging.disable(logging.WARNING)  # the corpus has symbols with no reading
 
     splits: dict[str, list[Case]] = {}
-    for path in args.tsv or [TSV, HELD_OUT_2]:
+    for path in args.tsv or [TSV, HELD_OUT_2, HELD_OUT_3]:
         for case, split in load_split_cases(path):
             splits.setdefault(split, []).append(case)
     splits["all"] = [c for cases in list(splits.values()) for c in cases]
