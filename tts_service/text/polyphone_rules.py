@@ -342,6 +342,7 @@ RULES: tuple[Rule, ...] = (
     Rule("单", "shan4", alone=True, next_words=TITLES),  # 单老师
     # Verbs alone with their own reading: 背着书包 bēi, 弹着吉他 tán, 供着佛像 gòng, 铺上 pū, 转个不停 zhuàn.
     Rule("背", "bei1", test=_carries),
+    Rule("背", "bei1", after=("起", "回", "走", "进", "下山")),  # 背起, 背回家: carried
     Rule("倒", "dao3", test=_after_verb_word),  # 刮倒, 摔倒
     Rule("倒", "dao3", alone=True, next_words=("车", "班", "手", "两趟", "一趟", "几趟")),  # change (trains)
     Rule("扎", "za1", test=_in_clause(*TIED_UP)),
@@ -353,6 +354,7 @@ RULES: tuple[Rule, ...] = (
         before=("一", "首", "名", "歌", "乐", "作", "戏", "舞", "序", "组", "新", "老", "这", "那"),
     ),
     Rule("切", "qie1", alone=True, tags=("v",)),
+    Rule("切", "qie1", after=tuple("开成碎断片块丝段下")),  # 切开, 切成块
     Rule("落", "lao4", alone=True, after=("色", "枕")),
     Rule("称", "chen4", alone=True, after=("身", "心", "职")),
     Rule("应", "ying4", alone=True, after=("和", "声", "邀")),
