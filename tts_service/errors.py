@@ -176,6 +176,12 @@ class PublishBusy(Conflict):
     code = "publish_busy"
 
 
+class OutputUnwritable(TTSError):
+    """``tts-service publish`` cannot write into its output directory (a full disk, no permission)."""
+
+    code = "output_unwritable"
+
+
 class BadLedger(TTSError):
     """An output directory's record of published files (``.tts-published.json``) cannot be trusted."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tts_service.errors import BadLedger, ForeignFiles, PublishBusy
+from tts_service.errors import BadLedger, ForeignFiles, PublishBusy, TTSError
 from tts_service.publishing.ledger import LEDGER, Ledger, site_path
 from tts_service.publishing.output import Output
 from tts_service.publishing.writer import Writer
@@ -157,3 +157,32 @@ def test_one_run_at_a_time_per_directory(tmp_path: Path) -> None:
     done = threading.Event()
     threading.Thread(target=lambda: (Writer(tmp_path).apply(outputs(a_html=b"a")), done.set())).start()
     assert done.wait(10)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """An output directory on a 64 kB tmpfs (where this machine lets the tests mount one)."""
+    from helpers import mount_tmpfs, unmount
+
+    root = tmp_path / "small"
+    if not mount_tmpfs(root, "64k"):
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield root
+    finally:
+        unmount(root)
+
+
+def test_a_full_disk_is_a_clear_error_that_leaves_the_site_whole(small_disk: Path) -> None:
+    """As found: a full disk (or any refusal to write) came out of the writer as a bare OSError, a traceback
+    from the command, and the end of ``--watch``, which goes on only after the service's own errors."""
+    Writer(small_disk).apply(outputs(index_html=b"old index", a_html=b"a"))
+    big = b"\xff" * 200_000  # over the disk's 64 kB
+    with pytest.raises(TTSError) as refused:
+        Writer(small_disk).apply(outputs(index_html=b"new index", a_html=b"a", b_mp3=big))
+    assert refused.value.code == "output_unwritable" and "No space left" in refused.value.message
+    assert leftovers(small_disk) == []
+    assert not (small_disk / "b.mp3").exists() and (small_disk / "a.html").read_bytes() == b"a"
+    assert (small_disk / "index.html").read_bytes() in (b"old index", b"new index")  # one or the other, whole
+    report = Writer(small_disk).apply(outputs(index_html=b"new index", a_html=b"a"))  # space enough again
+    assert report.removed == ("b.mp3",) and (small_disk / "index.html").read_bytes() == b"new index"

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tts_service.errors import ForeignFiles, NotFound, PublishBusy
+from tts_service.errors import ForeignFiles, NotFound, OutputUnwritable, PublishBusy
 from tts_service.files import copy_atomic, write_atomic
 from tts_service.publishing.ledger import Ledger, site_path
 from tts_service.publishing.output import Output
@@ -56,7 +56,16 @@ class Writer:
         self.root = root
 
     def apply(self, outputs: Mapping[str, Output]) -> Report:
-        """Make ``root`` hold exactly ``outputs`` among the files this command wrote there."""
+        """Make ``root`` hold exactly ``outputs`` among the files this command wrote there. A file that
+        cannot be written (a full disk, no permission) stops the run with OutputUnwritable: what was
+        written so far is recorded, the file it failed on is as it was, and no temp file stays behind."""
+        try:
+            return self._apply(outputs)
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise OutputUnwritable(f"cannot write to {self.root}: {exc.strerror or exc}{where}") from exc
+
+    def _apply(self, outputs: Mapping[str, Output]) -> Report:
         with _locked(self.root):
             ledger = Ledger.load(self.root)
             before = dict(ledger.entries)
