@@ -193,3 +193,22 @@ def test_without_javascript(browser: Browser, site: str) -> None:
     assert page.get_by_role("button", name="语音播报").count() == 0
     assert page.get_by_role("button", name="字体大").count() == 0
     ctx.close()
+
+
+def test_the_readme_block_serves_what_the_player_needs(site: str) -> None:
+    """Range answers for seeking, the captions' type, caching by kind of file, and publish's record hidden."""
+    import httpx
+
+    manifest = httpx.get(f"{site}/articles/demo.audio.json").json()
+    mp3 = f"{site}/articles/{manifest['url']}"
+    part = httpx.get(mp3, headers={"Range": "bytes=1000-1999"})
+    assert (
+        part.status_code == 206 and len(part.content) == 1000 and part.headers["content-type"] == "audio/mpeg"
+    )
+    assert part.headers["cache-control"] == "public, max-age=31536000, immutable"
+    page = httpx.get(f"{site}/articles/demo.html")
+    assert page.headers["cache-control"] == "no-cache" and page.headers["x-frame-options"] == "DENY"
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert httpx.get(f"{site}/articles/demo.vtt").headers["content-type"] == "text/vtt; charset=utf-8"
+    assert httpx.get(f"{site}/").text == httpx.get(f"{site}/index.html").text
+    assert httpx.get(f"{site}/.tts-published.json").status_code == 404
