@@ -405,3 +405,56 @@ def test_list_of_an_empty_store_prints_nothing(env) -> None:
     result = run(env, "list", "--json")
     assert result.exit_code == 0 and json.loads(result.stdout) == []
     assert run(env, "list").stdout == ""
+
+
+# --- publish ---------------------------------------------------------------------------------------------
+
+
+def test_publish_writes_a_site_then_nothing_and_says_so(env, tmp_path: Path) -> None:
+    run(env, "seed")
+    assert run(env, "pregen", "demo").exit_code == 0
+    out = tmp_path / "site"
+    first = run(env, "publish", str(out), "--base-url", "https://news.example/read", "-v")
+    assert first.exit_code == 0, first.output
+    assert "written articles/demo.html" in first.stdout and "written feed.xml" in first.stdout
+    assert "11 written, 0 unchanged, 0 removed; 1 articles with audio" in first.stdout
+    again = run(env, "publish", str(out), "--base-url", "https://news.example/read/", "-v")
+    assert again.exit_code == 0 and "written" not in again.stdout.replace("0 written", "")
+    assert "0 written, 11 unchanged, 0 removed" in again.stdout
+    no_feed = run(env, "publish", str(out), "-v")  # no base URL: no feed, and no canonical links
+    assert "removed feed.xml" in no_feed.stdout and "give --base-url" in no_feed.stderr
+
+
+@pytest.mark.parametrize(
+    ("target", "needle"),
+    [
+        ("a-file", "exists and is not a directory"),
+        ("missing/site", "does not exist"),
+        (".", "TTS_HOME"),
+        ("audio_cache/site", "audio cache"),
+    ],
+)
+def test_publish_refuses_a_bad_output_directory(env, tmp_path: Path, target: str, needle: str) -> None:
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "audio_cache").mkdir()
+    result = run(env, "publish", str(tmp_path / target))
+    assert result.exit_code == 2 and needle in result.stderr, result.output
+    assert not (tmp_path / "missing").exists() and not (tmp_path / "audio_cache" / "site").exists()
+
+
+@pytest.mark.parametrize("option", ["--base-url", "--audio-base-url"])
+@pytest.mark.parametrize("url", ["news.example/read", "ftp://news.example/", "https://news.example/?a=1"])
+def test_publish_refuses_a_base_url_that_is_not_one(env, tmp_path: Path, option: str, url: str) -> None:
+    result = run(env, "publish", str(tmp_path / "site"), option, url)
+    assert result.exit_code == 2 and f"{option} must be an absolute http(s) URL" in result.stderr
+    assert not (tmp_path / "site").exists()
+
+
+def test_publish_never_replaces_files_it_did_not_write(env, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "index.html").write_text("the CMS's own front page")
+    result = run(env, "publish", str(out))
+    assert result.exit_code == 1
+    assert "did not write and would replace: index.html" in result.stderr
+    assert (out / "index.html").read_text() == "the CMS's own front page"

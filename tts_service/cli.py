@@ -1,9 +1,10 @@
-"""Command line: serve, add, delete, import, seed, pregen, crawl, prune, synth, normalize, pinyin, lexicon,
-cache."""
+"""Command line: serve, add, delete, import, seed, pregen, crawl, publish, prune, synth, normalize, pinyin,
+lexicon, cache."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -23,6 +24,7 @@ from tts_service.engines import Prosody, Synthesis, parse_rate
 from tts_service.errors import Conflict, InvalidInput, SlugTaken, TTSError, invalid_input
 from tts_service.jobs import Job
 from tts_service.planning import spoken_form
+from tts_service.publishing.watch import POLL_SECONDS
 from tts_service.services import Services, open_services
 from tts_service.states import JobStatus
 from tts_service.text import segment, textfile
@@ -33,6 +35,7 @@ from tts_service.text.pinyin import explain as explain_readings
 
 if TYPE_CHECKING:
     from tts_service.crawl.pages import Outcome as CrawlOutcome
+    from tts_service.publishing import Published
 
 app = typer.Typer(
     cls=Group, help="tts_service: Mandarin read-aloud (语音播报) for articles.", no_args_is_help=True
@@ -308,6 +311,79 @@ def prune(
         f"removed {revisions} revisions, {jobs} jobs, {sessions} sessions;"
         f" database {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB"
     )
+
+
+def _published_line(published: Published, verbose: bool) -> Iterator[str]:
+    """What one publishing pass did: each path with ``verbose``, then the counts."""
+    site, report = published.site, published.report
+    if verbose:
+        for verb, paths in (("written", report.written), ("removed", report.removed)):
+            yield from (f"{verb} {path}" for path in paths)
+    yield (
+        f"{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed;"
+        f" {len(site.with_audio)} articles with audio, {len(site.without_audio)} without audio yet"
+        f" (published without the player), {len(site.nothing_to_speak)} with nothing to speak"
+    )
+    for slug in site.skipped:
+        yield f"skipped {slug!r}: not usable as a file name"
+
+
+@app.command()
+def publish(
+    out_dir: Annotated[Path, typer.Argument(help="Where to write the site (made if missing).")],
+    base_url: Annotated[
+        str | None, typer.Option(help="Where the site is served: absolute links in the feed and pages.")
+    ] = None,
+    audio_base_url: Annotated[
+        str | None,
+        typer.Option(help="Link the audio at this URL (as {URL}/{key}.mp3) instead of copying it."),
+    ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep running: publish again when the store changes.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between checks of the store with --watch.")
+    ] = POLL_SECONDS,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Name each file written or removed.")
+    ] = False,
+) -> None:
+    """Write a static site: the index, every article page with its audio manifest, captions and MP3, and
+    the feed. Only changed files are written, and only files this command wrote are removed."""
+    from tts_service import publishing
+    from tts_service.publishing.watch import watch as watch_store
+
+    settings = Settings()
+    try:
+        links = publishing.Links(
+            publishing.absolute_base(base_url, "--base-url") if base_url else None,
+            publishing.absolute_base(audio_base_url, "--audio-base-url") if audio_base_url else None,
+        )
+        root = publishing.output_dir(out_dir, settings)
+    except InvalidInput as exc:
+        _usage_error(exc.message)
+
+    def show(published: Published) -> None:
+        if published.report.changed or not watch:
+            for line in _published_line(published, verbose):
+                typer.echo(line)
+
+    def failed(exc: TTSError) -> None:
+        typer.echo(f"error: {exc.message}", err=True)
+
+    async def work(services: Services) -> None:
+        once = functools.partial(publishing.publish, services.pipeline, root, links)
+        if watch:
+            await watch_store(services.store, once, show, failed, interval)
+        else:
+            show(await once())
+
+    if links.base_url is None:
+        typer.echo("no feed.xml: a feed needs absolute links; give --base-url", err=True)
+    try:
+        _run(work)
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
 
 
 def _usage_error(message: str) -> NoReturn:

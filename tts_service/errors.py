@@ -162,3 +162,27 @@ class Disallowed(TTSError):
 
     status_code = 403
     code = "disallowed"
+
+
+class ForeignFiles(Conflict):
+    """``tts-service publish`` would replace files in its output directory that it did not write."""
+
+    code = "foreign_files"
+
+
+class PublishBusy(Conflict):
+    """Another ``tts-service publish`` is writing to the same output directory."""
+
+    code = "publish_busy"
+
+
+class OutputUnwritable(TTSError):
+    """``tts-service publish`` cannot write into its output directory (a full disk, no permission)."""
+
+    code = "output_unwritable"
+
+
+class BadLedger(TTSError):
+    """An output directory's record of published files (``.tts-published.json``) cannot be trusted."""
+
+    code = "bad_ledger"

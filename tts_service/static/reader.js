@@ -57,10 +57,24 @@
     });
   }
 
+  // A manifest's URLs are relative to the manifest itself on a static site (tts-service publish); the
+  // server's are absolute and come out unchanged. The player compares them with the audio element's src,
+  // which is always absolute.
+  function resolved(manifest, base) {
+    const at = (url) => (url ? new URL(url, base).href : url);
+    const chunks = manifest.chunks.map((chunk) => ({ ...chunk, url: at(chunk.url) }));
+    return { ...manifest, url: at(manifest.url), captions_url: at(manifest.captions_url), chunks };
+  }
+
+  async function loadManifest(root) {
+    const url = new URL(root.dataset.manifest, document.baseURI).href;
+    return resolved(await ns.getJSON(url), url);
+  }
+
   function setupPlayer(root) {
     const sentences = [...document.querySelectorAll(".article-body .chunk")];
     const player = new ns.Player(root, {
-      load: () => ns.getJSON(root.dataset.manifest),
+      load: () => loadManifest(root),
       highlight: highlighter(sentences),
       pending: root.dataset.status === "pending",
     });
