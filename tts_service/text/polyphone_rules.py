@@ -51,6 +51,9 @@ PHRASES = {
     "还款": "huan2 kuan3", "还贷": "huan2 dai4", "转动": "zhuan4 dong4", "接种": "jie1 zhong4",
     "理发": "li3 fa4", "美发": "mei3 fa4", "落色": "lao4 shai3", "该行": "gai1 hang2", "冲压": "chong4 ya1",
     "应和": "ying4 he4", "称身": "chen4 shen1", "单县": "shan4 xian4", "夺得": "duo2 de2",
+    "乡长": "xiang1 zhang3", "排长队": "pai2 chang2 dui4", "幸免于难": "xing4 mian3 yu2 nan4",
+    "上调": "shang4 tiao2", "下调": "xia4 tiao2", "温差": "wen1 cha1", "时差": "shi2 cha1",
+    "先到先得": "xian1 dao4 xian1 de2", "身着": "shen1 zhuo2", "切开": "qie1 kai1",
 }  # fmt: skip
 
 NUMBERS = tuple("一二两三四五六七八九十百千万几半0123456789")
@@ -64,6 +67,7 @@ FOUND = ("找", "猜", "买", "借", "碰", "见", "摸", "睡", "点", "逮", "
 FRUIT = tuple("果树藤瓜籽穗荚枣桃梨杏橘橙柿莓穗苗棉豆")
 TIED = ("鞋带", "安全带", "围巾", "领带", "绳子", "绳索", "红领巾", "腰带", "扣子", "丝带", "绳", "带子")
 CARRIED = (
+    *("丈夫", "妻子", "母亲", "父亲", "老伴", "女儿", "儿子", "奶奶", "爷爷", "同学", "队友", "老乡"),
     "包",
     "篓",
     "孩子",
@@ -203,8 +207,10 @@ def _returned(spot: Spot) -> bool:
 
 
 def _reduplicated(spot: Spot) -> bool:
-    """A reduplicated adverbial before 地: 三三两两地, 一步一步地 (de), not 两地 or 二十多年地 (dì)."""
-    prev = spot.neighbour(-1)
+    """A reduplicated adverbial before 地: 三三两两地, 一块一块地 (de), not 两地 or 二十多年地 (dì)."""
+    prev, before = spot.neighbour(-1), (spot.words[spot.index - 2] if spot.index >= 2 else None)
+    if prev is not None and before is not None and prev.text == before.text:
+        return True
     return prev is not None and len(prev.text) >= 3 and len(set(prev.text)) < len(prev.text)
 
 
@@ -212,6 +218,27 @@ def _becomes(spot: Spot) -> bool:
     """为 wéi after a verb of change or naming (转化为, 改为, 评为), not after 不用/免费 (wèi, "for")."""
     prev = spot.neighbour(-1)
     return prev is not None and prev.text[-1] in "化改变分成视称作认划定造级换转译选评列任命设封拜聘立判"
+
+
+def _inside_word(spot: Spot) -> bool:
+    """Not the first character of a longer word pypinyin does not know: 好得多, 做得好 (V得X)."""
+    return len(spot.words[spot.index].text) > 1 and spot.offset > 0
+
+
+def _word_start(spot: Spot) -> bool:
+    """The first character of a longer word pypinyin does not know: 长桌 (cháng), 铺上 (pū)."""
+    return len(spot.words[spot.index].text) > 1 and spot.offset == 0
+
+
+def _aspect(spot: Spot) -> bool:
+    """着 ending a verb pypinyin does not know, after a verb that is not one of finding (看着, not 找着)."""
+    word = spot.words[spot.index]
+    return _word_final(spot) and word.tag.startswith("v") and word.text[:-1] not in FOUND
+
+
+def _long_word_final(spot: Spot) -> bool:
+    """The last of three or more characters of a word pypinyin does not know: 坦率地 (not 各地, 局地)."""
+    return len(spot.words[spot.index].text) > 2 and _word_final(spot)
 
 
 def _word_final(spot: Spot) -> bool:
@@ -241,6 +268,7 @@ def _name_start(spot: Spot) -> bool:
 RULES: tuple[Rule, ...] = (
     # 地: a noun after a preposition, number, measure word or 的 (倒在地, 这块地); else the adverb particle.
     Rule("地", "de5", alone=True, prev_tags=("m",), test=_reduplicated),  # 三三两两地
+    Rule("地", "de5", test=_long_word_final),  # 坦率地, 幸运地: an adverb pypinyin does not know
     Rule(
         "地",
         "di4",
@@ -253,14 +281,17 @@ RULES: tuple[Rule, ...] = (
     Rule("地", "de5", tags=("z", "d", "ad")),  # 默默地, 悄悄地: adverbs in the dictionary
     # 得: complement after a verb or adjective; dé before 了; děi "must" after a pronoun or adverb.
     Rule("得", "dei3", alone=True, next_words=MUST_NEXT, test=_must),  # 这伤得慢慢养
+    Rule("得", "de5", word="乐得", next_tags=("l", "i", "v", "d")),  # 乐得合不拢嘴: a complement
     Rule("得", "de5", alone=True, prev_tags=("v", "a", "z")),
     Rule("得", "de2", alone=True, after=("了",)),
+    Rule("得", "de2", alone=True, before=("先到先", "多劳多", "不劳而", "一举两")),
     Rule("得", "dei3", alone=True, prev_tags=("r",), next_tags=MODAL_NEXT),
     Rule("得", "dei3", alone=True, before=MODAL_ADVERBS, next_tags=MODAL_NEXT),
     Rule("得", "dei3", alone=True, prev_tags=("n",), next_tags=("v", "p"), test=_long_prev),  # 大家得抓紧
     Rule("得", "dei3", alone=True, before=(BOUNDARY,), next_tags=MODAL_NEXT + ("m", "t")),  # ，得给羊圈…
     Rule("得", "dei3", alone=True, prev_tags=("r", "t", "n"), next_tags=("m", "t", "d"), test=_must),
     Rule("得", "de5", test=_word_final),  # 呛得直咳嗽
+    Rule("得", "de5", test=_inside_word),  # 好得多, 做得好
     Rule("得", "de5", alone=True, sure=False),
     # 着: zháo "catch fire / reach" after 不, after a verb of finding before 了, or ending a clause after an
     # adverb or noun; zhe5 after any other verb or adjective.
@@ -269,6 +300,7 @@ RULES: tuple[Rule, ...] = (
     Rule("着", "zhao2", alone=True, after=("了",), prev_tags=("d", "n", "r", "t")),
     Rule("着", "zhuo2", word="穿着", before=("的",)),  # 他的穿着: attire
     Rule("着", "zhe5", alone=True, prev_tags=("v", "a")),
+    Rule("着", "zhe5", test=_aspect),  # 看着, 梳着
     # 了: liǎo in V不了 and 了不了 (A-not-A of the verb 了 "settle").
     Rule("了", "liao3", alone=True, after=("不了",)),
     Rule("了", "liao3", alone=True, test=_settles),
@@ -280,6 +312,7 @@ RULES: tuple[Rule, ...] = (
     # 折 shé "break off": after 摔/刮/压 …, or 折了 ending a clause with no 把; zhē in 折跟头.
     Rule("折", "zhe1", alone=True, test=_in_clause(*TUMBLES)),
     Rule("折", "she2", alone=True, prev_words=BREAKS),
+    Rule("折", "she2", alone=True, test=_in_clause("块", "元", "钱", "万")),  # 折好几百块: lose money
     Rule("折", "she2", alone=True, after=("了|", "了本", "本", "断"), test=_no_ba),
     # 系 jì "tie": before 好/上/着/紧 … or a thing that is tied.
     Rule("系", "ji4", alone=True, next_words=TIES + TIED),
@@ -302,6 +335,7 @@ RULES: tuple[Rule, ...] = (
     Rule("为", "wei2", test=_yi_frame),
     Rule("为", "wei2", alone=True, prev_tags=("v",), test=_becomes),  # 转化为, 改为: the result of a change
     Rule("为", "wei4", alone=True, next_tags=("r",)),
+    Rule("为", "wei4", alone=True, before=(BOUNDARY,)),  # 为方便群众…: a purpose opening the sentence
     Rule("为", "wei4", alone=True, test=_verb_follows),
     Rule("为", "wei4", alone=True, tags=("p",), test=_in_clause("办理", "提供", "服务", "解决", "测", "量")),
     Rule("为", "wei2", alone=True, sure=False),
@@ -310,6 +344,7 @@ RULES: tuple[Rule, ...] = (
     Rule("长", "zhang3", alone=True, after=GROWS),
     Rule("长", "chang2", alone=True, sure=False),
     Rule("长", "chang2", before=("期", "间", "途", "度", "远", "线", "篇", "漫", "很", "较", "太")),  # 周期长
+    Rule("长", "chang2", tags=("n", "a", "b"), test=_word_start),  # 长桌, 长椅: long (长辈, 长子 are phrases)
     # Measure words after a number or demonstrative: 两只小猫 zhī, 这种 zhǒng; else 种 is zhòng "plant".
     Rule("只", "zhi1", before=NUMBERS + DEMONSTRATIVES, next_tags=("n", "a")),
     Rule("种", "zhong3", alone=True, before=NUMBERS + DEMONSTRATIVES + ("多", "何", "同", "异")),
@@ -331,6 +366,7 @@ RULES: tuple[Rule, ...] = (
     # Collocations: 和面 huó, 看孩子 kān, 冲 chòng "blunt", 姓曾 zēng, surname 曾/单, colloquial 血 xiě.
     Rule("和", "huo2", alone=True, next_words=("面", "泥")),
     Rule("和", "huo2", alone=True, after=("好面", "好泥", "了面")),
+    Rule("和", "huo2", alone=True, after=("好",), test=_in_clause("面", "泥")),  # 面团和好后
     Rule("看", "kan1", alone=True, next_words=("孩子", "小孩", "家", "门", "摊", "大门", "仓库", "场子")),
     Rule("看", "kan1", word="看着", after=("孩子", "小孩", "家", "门", "摊", "大门", "仓库", "场子")),
     Rule("冲", "chong4", alone=True, before=DEGREE, after=(BOUNDARY, "了")),
@@ -360,13 +396,15 @@ RULES: tuple[Rule, ...] = (
     Rule("应", "ying4", alone=True, after=("和", "声", "邀")),
     Rule("和", "he4", alone=True, before=("应", "附", "唱")),
     Rule("挣", "zheng4", after=("钱", "了钱", "到钱", "工资", "了不少", "得")),
+    Rule("挣", "zheng4", alone=True),  # earn; zhēng is in 挣扎, 挣脱
     Rule("尽", "jin4", alone=True, next_tags=("v",)),  # 尽享, 尽显
     Rule("吐", "tu4", alone=True, before=("又", "呕", "上吐")),
     Rule("调", "tiao2", alone=True, next_words=("馅", "味", "料", "匀", "好", "配")),
     Rule("弹", "tan2", alone=True, test=_in_clause(*STRINGS)),
     Rule("供", "gong4", alone=True, after=("着", "奉")),
     Rule("铺", "pu1", alone=True, tags=("v",)),
-    Rule("转", "zhuan4", alone=True, after=("着", "个不停", "圈", "动", "了一圈", "了几圈")),
+    Rule("铺", "pu1", tags=("v",), test=_word_start),  # 铺上, 铺满
+    Rule("转", "zhuan4", alone=True, after=("着", "个不停", "圈", "动", "了一圈", "了几圈", "一圈", "几圈")),
     Rule("干", "gan1", before=("快", "晒", "晾", "烤", "烘", "吹", "风", "擦"), after=("了", "透")),
     Rule("当", "dang4", alone=True, before=("就", "权", "只", "全"), after=("是",)),  # 就当是: treat as
     Rule("空", "kong4", alone=True, next_words=("地方", "位置", "座位", "房间", "地", "格", "当")),
@@ -375,4 +413,13 @@ RULES: tuple[Rule, ...] = (
     Rule("血", "xie3", word="出血", after=("了",)),
     Rule("露", "lou4", alone=True),  # the verb alone is colloquial: 露了一手, 露了馅
     Rule("西", "xi1", word="东西", after=("两", "方向", "走向", "之间", "长", "宽", "向")),  # direction
+    # Common readings in common places, so that they are sure: 进行 xíng, 应按期 yīng, 曾多次 céng,
+    # 空白处 chù, 当了会计 dāng. Last, so that the specific rules above win.
+    Rule("行", "xing2", tags=("v",), test=_word_final),
+    Rule("应", "ying1", alone=True, next_tags=("d", "p", "v", "c")),
+    Rule("曾", "ceng2", alone=True, tags=("d",), next_tags=("v", "p", "d", "m")),
+    Rule("处", "chu4", test=_word_final),
+    Rule("处", "chu4", alone=True, before=tuple("之一多各几此何好害长短用去")),
+    Rule("当", "dang1", alone=True, after=("了", "起", "上", "过", "选")),
+    Rule("当", "dang1", alone=True, before=(BOUNDARY,), next_tags=("r", "n")),  # 当你需要帮助的时候
 )

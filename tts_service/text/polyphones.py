@@ -47,14 +47,15 @@ SANDHI = "一不"
 # does not know, 教室 教师 教授, it is jiào.)
 FREE = "".join(
     (
-        "得着还长行种数量背系中结折奔干转倒当为冲看落空藏调处应相差",
-        "划弹散卷铺扎吐钻占挣重率觉供露血地曾扇缝圈宿切和曲尽称",
+        "得着还长行种数量背系中结折奔干转倒当为冲落空藏调处应相差",
+        "划弹散卷铺扎吐钻占挣重率觉供露血地曾扇缝圈宿切曲尽称",
     )
 )
 # Of those, the ones whose other reading is a one-character word only (中 zhòng, 系 jì, 奔 bèn …): inside a
-# longer word that pypinyin does not know and jieba does not tag as a verb (中方, 系列化), the default is
-# their usual reading; in a verb (弹奏, 刮倒, 挣了钱) it is still a guess.
-ALONE_ONLY = "得着还种数量背系中结折奔干转倒当为冲看落空扎吐钻占挣觉供露血地曾散卷铺弹"
+# longer word that pypinyin does not know and jieba tags as a noun, place, time or abbreviation (中方, 中小
+# 企业), the default is their usual reading; in a verb or any other word (弹奏, 刮倒, 好得多) still a guess.
+# (看 kān needs an object to watch over, which the rules name: 看孩子, 看大门; otherwise 看 is kàn.)
+ALONE_ONLY = "得着还种数量背系中结折奔干转倒当为冲落空扎吐钻占挣觉供露血地曾散卷铺弹"
 
 
 class How(StrEnum):
@@ -190,7 +191,12 @@ def _decide(spot: Spot, char: str) -> tuple[str | None, Decision | None]:
     if not ambiguous(char):
         return reading, None
     if word.fixed(spot.offset):
-        return reading, Decision(How.PHRASE, True, word.phrases[spot.offset])
-    if char in FREE and not (char in ALONE_ONLY and len(word.text) > 1 and not word.tag.startswith("v")):
+        # A phrase cut out of a word pypinyin does not know, beside single characters, may be a wrong cut
+        # (排长|队, 林|下种|植); cut into phrases only (地球|科学), it is not.
+        phrase = word.phrases[spot.offset]
+        rough = char in FREE and phrase != word.text and "" in word.phrases
+        return reading, Decision(How.PHRASE, not rough, phrase)
+    nominal = word.tag.startswith(("n", "j", "s", "f", "t", "b"))
+    if char in FREE and not (char in ALONE_ONLY and len(word.text) > 1 and nominal):
         return reading, Decision(How.DEFAULT, False)
     return reading, Decision(How.USUAL, True)
