@@ -7,6 +7,7 @@ around it. The rule table itself is in `polyphone_rules`; `polyphones.resolve` a
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -112,6 +113,11 @@ class Rule:
         return f"{self.char}→{self.reading}" + (f" ({', '.join(parts)})" if parts else "")
 
 
+_HAN_ONLY = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
 def flat(text: str) -> str:
     """Context text: punctuation and spaces become the clause boundary mark."""
+    if _HAN_ONLY.fullmatch(text):  # most words: nothing to replace
+        return text
     return "".join(BOUNDARY if c.isspace() or unicodedata.category(c)[0] in "PS" else c for c in text)

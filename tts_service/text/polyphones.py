@@ -171,10 +171,19 @@ def resolve(tagged: Sequence[tuple[str, str]]) -> list[list[tuple[str | None, De
     for index, word in enumerate(words):
         decided: list[tuple[str | None, Decision | None]] = []
         for offset, char in enumerate(word.text):
-            decided.append(_decide(Spot(words, index, offset, context, pos), char))
+            reading = word.readings[offset]
+            if reading is not None and (char in _BY_CHAR or ambiguous(char)):
+                decided.append(_decide(Spot(words, index, offset, context, pos), char))
+            else:
+                decided.append((reading, None))
             pos += 1
         out.append(decided)
     return out
+
+
+@functools.cache  # one per rule of the table
+def _ruled(rule: Rule) -> Decision:
+    return Decision(How.RULE, rule.sure, rule.describe())
 
 
 def _decide(spot: Spot, char: str) -> tuple[str | None, Decision | None]:
@@ -187,7 +196,7 @@ def _decide(spot: Spot, char: str) -> tuple[str | None, Decision | None]:
     rule = next((r for r in rules if r.matches(spot)), None) if rules else None
     if rule is not None:
         word.readings[spot.offset] = rule.reading  # later rules see it: 数了数
-        return rule.reading, Decision(How.RULE, rule.sure, rule.describe())
+        return rule.reading, _ruled(rule)
     if not ambiguous(char):
         return reading, None
     if word.fixed(spot.offset):
