@@ -54,6 +54,9 @@ PHRASES = {
     "乡长": "xiang1 zhang3", "排长队": "pai2 chang2 dui4", "幸免于难": "xing4 mian3 yu2 nan4",
     "上调": "shang4 tiao2", "下调": "xia4 tiao2", "温差": "wen1 cha1", "时差": "shi2 cha1",
     "先到先得": "xian1 dao4 xian1 de2", "身着": "shen1 zhuo2", "切开": "qie1 kai1",
+    "种养": "zhong4 yang3", "摘得": "zhai1 de2", "空当": "kong4 dang1", "所得": "suo3 de2",
+    "意犹未尽": "yi4 you2 wei4 jin4", "散客": "san3 ke4", "散户": "san3 hu4", "散装": "san3 zhuang1",
+    "终了": "zhong1 liao3",
 }  # fmt: skip
 
 NUMBERS = tuple("一二两三四五六七八九十百千万几半0123456789")
@@ -64,7 +67,8 @@ COMPLEMENT = DEGREE + ("非常", "十分", "格外", "极", "越来越", "多么
 # Adverbs that follow 得 děi "must" but never a complement's 得: 得慢慢养, 得赶紧走.
 MUST_NEXT = tuple("慢慢 好好 赶紧 马上 尽快 抓紧 重新 提前 立即 立刻 及时 早点 亲自".split())
 FOUND = ("找", "猜", "买", "借", "碰", "见", "摸", "睡", "点", "逮", "抓", "捞", "够", "打", "遇", "赶")
-FRUIT = tuple("果树藤瓜籽穗荚枣桃梨杏橘橙柿莓穗苗棉豆")
+# Fruit and crops about (结 jiē), in the sentence's other words (结果 "result" itself contains 果).
+FRUIT = tuple("果树藤瓜籽穗荚枣桃梨杏橘橙柿莓苗棉豆稻麦")
 TIED = ("鞋带", "安全带", "围巾", "领带", "绳子", "绳索", "红领巾", "腰带", "扣子", "丝带", "绳", "带子")
 CARRIED = (
     *("丈夫", "妻子", "母亲", "父亲", "老伴", "女儿", "儿子", "奶奶", "爷爷", "同学", "队友", "老乡"),
@@ -86,6 +90,7 @@ CARRIED = (
 )
 STRINGS = ("琴", "吉他", "琵琶", "弦", "古筝", "三弦", "冬不拉", "曲", "调")
 BREAKS = ("摔", "刮", "压", "踩", "掰", "撅", "砸", "碰", "撞", "吹")  # V折 shé: broken off
+BECOMES = "化改变分成视称作认划定造级换转译选评列任命设封拜聘立判断诊名"  # V为 wéi: 转化为, 诊断为
 TUMBLES = ("跟头", "跟斗", "筋斗")
 FELLED = (
     "刮",
@@ -147,8 +152,8 @@ def _yi_frame(spot: Spot) -> bool:
 
 
 def _in_sentence(*parts: str) -> Callable[[Spot], bool]:
-    """One of these strings anywhere in the sentence (结 jiē among fruit, 弹 tán near a lute)."""
-    return lambda spot: any(p in spot.flat for p in parts)
+    """One of these strings in any other word of the sentence (结 jiē among fruit trees)."""
+    return lambda spot: any(p in w.text for i, w in enumerate(spot.words) if i != spot.index for p in parts)
 
 
 def _in_clause(*parts: str) -> Callable[[Spot], bool]:
@@ -215,9 +220,12 @@ def _reduplicated(spot: Spot) -> bool:
 
 
 def _becomes(spot: Spot) -> bool:
-    """为 wéi after a verb of change or naming (转化为, 改为, 评为), not after 不用/免费 (wèi, "for")."""
+    """为 wéi after a verb of change, naming or finding (转化为, 改为, 评为, 诊断为), not after 不用/免费
+    (wèi, "for")."""
     prev = spot.neighbour(-1)
-    return prev is not None and prev.text[-1] in "化改变分成视称作认划定造级换转译选评列任命设封拜聘立判"
+    return (
+        prev is not None and prev.text[-1] in "化改变分成视称作认划定造级换转译选评列任命设封拜聘立判断诊名"
+    )
 
 
 def _inside_word(spot: Spot) -> bool:
@@ -290,7 +298,7 @@ RULES: tuple[Rule, ...] = (
     Rule("得", "dei3", alone=True, prev_tags=("n",), next_tags=("v", "p"), test=_long_prev),  # 大家得抓紧
     Rule("得", "dei3", alone=True, before=(BOUNDARY,), next_tags=MODAL_NEXT + ("m", "t")),  # ，得给羊圈…
     Rule("得", "dei3", alone=True, prev_tags=("r", "t", "n"), next_tags=("m", "t", "d"), test=_must),
-    Rule("得", "de5", test=_word_final),  # 呛得直咳嗽
+    Rule("得", "de5", next_tags=("d", "a", "v", "l", "i", "z"), test=_word_final),  # 呛得直咳嗽, not 摘得金牌
     Rule("得", "de5", test=_inside_word),  # 好得多, 做得好
     Rule("得", "de5", alone=True, sure=False),
     # 着: zháo "catch fire / reach" after 不, after a verb of finding before 了, or ending a clause after an
@@ -304,11 +312,13 @@ RULES: tuple[Rule, ...] = (
     # 了: liǎo in V不了 and 了不了 (A-not-A of the verb 了 "settle").
     Rule("了", "liao3", alone=True, after=("不了",)),
     Rule("了", "liao3", alone=True, test=_settles),
+    Rule("了", "liao3", alone=True, before=("终",)),  # 一曲终了
     Rule("了", "liao3", alone=True, before=("不",), after=("了", BOUNDARY), test=_in_clause("了不")),
     # 结 jiē "bear (fruit)" where fruit or trees are spoken of: 结了不少果子, 结满了; 开始结果了.
     Rule("结", "jie1", after=BEARS, test=_in_sentence(*FRUIT)),
     Rule("结", "jie1", word="结果", before=("开始", "开花", "陆续", "已经", "才", "就", "能", "会")),
     Rule("结", "jie1", word="结果", after=("多", "少", "了", "累累"), test=_in_sentence(*FRUIT)),
+    Rule("结", "jie1", word="开花结果", test=_in_sentence(*FRUIT)),
     # 折 shé "break off": after 摔/刮/压 …, or 折了 ending a clause with no 把; zhē in 折跟头.
     Rule("折", "zhe1", alone=True, test=_in_clause(*TUMBLES)),
     Rule("折", "she2", alone=True, prev_words=BREAKS),
@@ -334,7 +344,7 @@ RULES: tuple[Rule, ...] = (
     # 为: wèi "for" before a pronoun or a verb later in the clause; wéi "as / be" otherwise (以…为…).
     Rule("为", "wei2", test=_yi_frame),
     Rule("为", "wei2", alone=True, prev_tags=("v",), test=_becomes),  # 转化为, 改为: the result of a change
-    Rule("为", "wei4", alone=True, next_tags=("r",)),
+    Rule("为", "wei4", alone=True, next_words=PERSONS + ("大家", "自己", "别人", "它", "它们", "彼此", "其")),
     Rule("为", "wei4", alone=True, before=(BOUNDARY,)),  # 为方便群众…: a purpose opening the sentence
     Rule("为", "wei4", alone=True, test=_verb_follows),
     Rule("为", "wei4", alone=True, tags=("p",), test=_in_clause("办理", "提供", "服务", "解决", "测", "量")),
@@ -352,30 +362,34 @@ RULES: tuple[Rule, ...] = (
     Rule("种", "zhong4", alone=True, next_tags=("n",)),
     Rule("种", "zhong4", alone=True, after=("了", "着", "过", "下", "出", "满")),
     Rule("种", "zhong4", alone=True, after=("的",), prev_tags=("r", "n")),  # 他种的花
+    Rule("种", "zhong4", alone=True, after=("些", "上", "点", "几")),  # 只能种些杂粮, 种上了芦苇
     # 行 háng "trade": 这一行, 干一行.
     Rule("行", "hang2", alone=True, before=("这一", "那一", "哪一", "一", "这", "那"), next_tags=("v",)),
     Rule("行", "hang2", word="一行", before=("这", "那", "哪", "干", "做", "爱"), next_tags=("v", "ul")),
     # Verbs: 教 jiāo "teach", 数 shǔ "count", 量 liáng "measure", 落 là "leave behind" (把…落在…); 一觉.
     Rule("教", "jiao1", alone=True),
+    Rule("教", "jiao1", word="教会", next_tags=("u", "r", "v", "d")),  # 手把手教会的 (taught), not 教会学校
     Rule("觉", "jiao4", alone=True, before=("一", "着", "睡", "午", "个好")),  # 一觉, 睡着觉: a sleep
     Rule("觉", "jiao4", word="觉醒", before=("一",)),  # 一觉醒来
     Rule("数", "shu3", alone=True, after=("一数", "了", "过", "着", "到", "一下", "不清", "不过来")),
     Rule("数", "shu3", alone=True, before=("数了", "数一")),
+    Rule("数", "shu3", after=("着", "了", "过", "完", "清"), test=_word_start),  # 数着 (counting)
     Rule("量", "liang2", after=("一下", "一量", "了", "过", "体温", "血压", "身高")),
     Rule("落", "la4", alone=True, test=_earlier("把")),
     # Collocations: 和面 huó, 看孩子 kān, 冲 chòng "blunt", 姓曾 zēng, surname 曾/单, colloquial 血 xiě.
     Rule("和", "huo2", alone=True, next_words=("面", "泥")),
     Rule("和", "huo2", alone=True, after=("好面", "好泥", "了面")),
-    Rule("和", "huo2", alone=True, after=("好",), test=_in_clause("面", "泥")),  # 面团和好后
+    Rule("和", "huo2", alone=True, after=("好", "得", "了"), test=_in_clause("面", "泥")),  # 面团和好后
     Rule("看", "kan1", alone=True, next_words=("孩子", "小孩", "家", "门", "摊", "大门", "仓库", "场子")),
     Rule("看", "kan1", word="看着", after=("孩子", "小孩", "家", "门", "摊", "大门", "仓库", "场子")),
     Rule("冲", "chong4", alone=True, before=DEGREE, after=(BOUNDARY, "了")),
     Rule("冲", "chong4", alone=True, next_words=PERSONS),  # 冲我笑: towards
+    Rule("冲", "chong4", alone=True, prev_words=("说话", "脾气", "口气", "语气", "态度", "性子")),
     Rule("曾", "zeng1", alone=True, before=("姓",)),
     Rule("曾", "zeng1", alone=True, next_words=TITLES),  # 曾先生
     Rule("曾", "zeng1", test=_name_start),
     Rule("单", "shan4", test=_name_start),
-    Rule("单", "shan4", alone=True, next_words=TITLES),  # 单老师
+    Rule("单", "shan4", alone=True, next_words=TITLES + ("某", "某某")),  # 单老师, 原告单某
     # Verbs alone with their own reading: 背着书包 bēi, 弹着吉他 tán, 供着佛像 gòng, 铺上 pū, 转个不停 zhuàn.
     Rule("背", "bei1", test=_carries),
     Rule("背", "bei1", after=("起", "回", "走", "进", "下山")),  # 背起, 背回家: carried
@@ -397,12 +411,12 @@ RULES: tuple[Rule, ...] = (
     Rule("和", "he4", alone=True, before=("应", "附", "唱")),
     Rule("挣", "zheng4", after=("钱", "了钱", "到钱", "工资", "了不少", "得")),
     Rule("挣", "zheng4", alone=True),  # earn; zhēng is in 挣扎, 挣脱
-    Rule("尽", "jin4", alone=True, next_tags=("v",)),  # 尽享, 尽显
+    Rule("尽", "jin4", alone=True),  # 尽了义务, 应尽, 尽享: jǐn lives in 尽管, 尽快, 尽量
     Rule("吐", "tu4", alone=True, before=("又", "呕", "上吐")),
     Rule("调", "tiao2", alone=True, next_words=("馅", "味", "料", "匀", "好", "配")),
     Rule("弹", "tan2", alone=True, test=_in_clause(*STRINGS)),
     Rule("供", "gong4", alone=True, after=("着", "奉")),
-    Rule("铺", "pu1", alone=True, tags=("v",)),
+    Rule("铺", "pu1", alone=True, tags=("v",), after=tuple("上满开好设了着在成些")),
     Rule("铺", "pu1", tags=("v",), test=_word_start),  # 铺上, 铺满
     Rule("转", "zhuan4", alone=True, after=("着", "个不停", "圈", "动", "了一圈", "了几圈", "一圈", "几圈")),
     Rule("干", "gan1", before=("快", "晒", "晾", "烤", "烘", "吹", "风", "擦"), after=("了", "透")),
