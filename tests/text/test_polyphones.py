@@ -198,6 +198,12 @@ def test_issue_15_families(marked: str, expected: str) -> None:
     ("marked", "expected"),
     [
         ("他翻了个跟头，又[折]了一个", "zhe1"),  # the 跟头 that makes 折 zhē is in the previous clause
+        ("他看病[得]倒三趟公交", "dei3"),  # after a verb, 得 + verb reads as a complement's de
+        ("医生叮嘱说[得]多喝水", "dei3"),  # the same after a verb of saying
+        ("梁山好汉一百单八[将]", "jiang4"),  # an idiom the dictionaries lack
+        ("手机又[落]家里了", "la4"),  # là "leave behind" needs a 把 before it to be recognised
+        ("那块地种什么都不[长]", "zhang3"),  # 不长 "does not grow" reads as 不长 "not long"
+        ("队员们[为]烈士敬献花篮", "wei4"),  # jieba tags 敬献 as a name, so no verb follows
         ("他生病[落]下了不少功课", "la4"),  # 落下 reads luò by default (落下帷幕)
         ("这条公路横贯东[西]", "xi1"),  # direction without a following cue (两, 方向 …)
     ],
