@@ -235,3 +235,16 @@ async def test_audio_requests_keep_their_route_in_metrics(
     scraped = (await client.get("/metrics", headers=AUTH)).text
     line = 'tts_http_requests_total{method="GET",route="/audio/{key}.mp3",status="200"} 2.0'
     assert line in scraped.splitlines()
+
+
+async def test_what_is_not_a_hot_file_reaches_the_routes(
+    client: httpx.AsyncClient, stored: AudioCache
+) -> None:
+    """Other methods, other spellings of a key and missing files get the routes' own answers."""
+    json = {"Accept": "application/json"}
+    refused = await client.post(f"/audio/{KEY}.mp3", headers=json)
+    assert (refused.status_code, refused.json()["code"]) == (405, "method_not_allowed")
+    for path in (f"/audio/{KEY.upper()}.mp3", f"/audio/{OTHER}.mp3", f"/audio/{KEY}.mp3.mp3"):
+        missing = await client.get(path, headers=json)
+        assert missing.status_code == 404, path
+        assert missing.headers["content-security-policy"] == CSP

@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.include_router(feed.router)
     app.include_router(admin.router)
     app.include_router(ops.router)
+    audio.install_hot_path(app)  # first: every middleware below wraps it
     middleware.install(app, settings)
     app.add_exception_handler(TTSError, _handle_error)
     app.add_exception_handler(RequestValidationError, _handle_invalid)

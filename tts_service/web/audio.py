@@ -6,8 +6,9 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.routing import APIRoute
 
 from tts_service.article import Article
 from tts_service.assembly import stream_parts, stream_tag
@@ -24,13 +25,22 @@ router = APIRouter(responses=ERRORS)
 log = logging.getLogger(__name__)
 
 
-# GET and HEAD as two operations, so that each has its own operation id in the schema.
+# GET and HEAD as two operations, so that each has its own operation id in the schema. Files that exist are
+# answered before routing, by audio_files.HotAudio; what reaches this route is mostly the 404s.
 @router.head("/audio/{key}.mp3", name="audio_file_head")
 @router.get("/audio/{key}.mp3", name="audio_file")
 async def audio_file(
     request: Request, key: str, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
     return await audio_files.answer(request.app.state, key, if_none_match)
+
+
+def install_hot_path(app: FastAPI) -> None:
+    """Put ``HotAudio`` in front of ``app``'s router: call it before adding the service's middleware, so
+    that all of that middleware applies to it."""
+    names = {"GET": "audio_file", "HEAD": "audio_file_head"}
+    named = {route.name: route for route in router.routes if isinstance(route, APIRoute)}
+    app.add_middleware(audio_files.HotAudio, routes={method: named[name] for method, name in names.items()})
 
 
 @router.head("/articles/{slug}/audio.mp3", name="article_mp3_head")
