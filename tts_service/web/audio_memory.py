@@ -20,7 +20,7 @@ from tts_service.errors import NotFound
 from tts_service.flight import SingleFlight
 from tts_service.lru import ByteLRU, deep_size
 
-LARGEST_SHARE = 8  # a file larger than 1/8 of the memory is streamed from disk instead (whole articles)
+LARGEST_SHARE = 8  # a file over 1/8 of the memory is streamed from disk instead (the longest articles)
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,6 @@ class AudioMemory:
         # One read however many readers ask at once (a popular article's first listeners).
         held = await self._reads.run(key, lambda: asyncio.to_thread(_read, path))
         return self._held.put(key, held)
-
-    def clear(self) -> None:
-        self._held.clear()
 
 
 def _read(path: str) -> HeldFile:
