@@ -13,7 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -92,6 +93,29 @@ def axe_problems(page) -> list:
     result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
     assert len(result["passes"]) > 10  # axe really ran
     return [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+
+
+# Every file Python opens while ``opened()`` records, from any thread: an audit hook, so nothing is patched.
+_opens: list[str] | None = None
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "open" and _opens is not None and isinstance(args[0], str | os.PathLike):
+        _opens.append(os.fspath(args[0]))
+
+
+sys.addaudithook(_audit)
+
+
+@contextmanager
+def opened() -> Iterator[list[str]]:
+    """The paths of the files opened in the ``with`` block, in order (one entry per open)."""
+    global _opens
+    _opens = found = []
+    try:
+        yield found
+    finally:
+        _opens = None
 
 
 @asynccontextmanager

@@ -50,6 +50,15 @@ def test_an_entry_larger_than_the_bound_is_not_kept() -> None:
     assert lru.nbytes == 10
 
 
+def test_a_discarded_entry_gives_its_bytes_back() -> None:
+    lru = sized(100)
+    lru.put("a", 60)
+    lru.put("b", 30)
+    lru.discard("a")
+    lru.discard("never there")
+    assert "a" not in lru and lru.get("b") == 30 and lru.nbytes == 30
+
+
 def test_replacing_a_key_counts_its_new_size_only() -> None:
     lru = sized(100)
     lru.put("a", 60)

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     plan_cache_mb: int = Field(
         default=64, ge=0, description="MB of article plans kept in memory (100,000 characters: about 2 MB)."
     )
+    # 64 MB: about 1,100 sentence files of 58 kB, or 30 whole articles of 2 MB (files over 1/8 of it are
+    # always streamed from disk).
+    audio_memory_mb: int = Field(
+        default=64, ge=0, description="MB of audio files kept in memory to serve again; 0: none."
+    )
     session_hours: float = Field(default=8.0, gt=0, description="How long an editor's sign-in lasts.")
     min_free_mb: int = Field(
         default=500, ge=0, description="Free space under TTS_HOME below which /healthz says degraded."

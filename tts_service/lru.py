@@ -123,6 +123,13 @@ class ByteLRU(Generic[K, V]):
                 self._bytes -= self._entries.popitem(last=False)[1][1]
         return value  # returned, so that a caller can compute, keep and use in one expression
 
+    def discard(self, key: K) -> None:
+        """Forget ``key`` (if it is here), before its turn to be evicted."""
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            if entry is not None:
+                self._bytes -= entry[1]
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -23,6 +23,7 @@ from tts_service.services import open_services
 from tts_service.sessions import SessionStore
 from tts_service.states import AudioStatus
 from tts_service.web import admin, api, audio, embed, feed, middleware, ops, pages, speak, toolbar
+from tts_service.web.audio_memory import AudioMemory
 from tts_service.web.auth import TokenGuard
 from tts_service.web.content import wants_json
 from tts_service.web.ratelimit import RateLimiter
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.state.templates = Jinja2Templates(directory=resources.templates_dir())
     app.state.templates.env.globals["AudioStatus"] = AudioStatus  # templates compare states by name
     app.state.page_cache = pages.PageCache()
+    app.state.audio_memory = AudioMemory(settings.audio_memory_mb << 20)
     app.state.tts_limiter = RateLimiter(settings.public_tts_per_minute)
     app.state.tts_gate = Gate(settings.synthesis_slots, settings.tts_queue, settings.tts_queue_seconds)
     app.state.token_guard = TokenGuard()  # wrong tokens, wherever they are tried
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.include_router(feed.router)
     app.include_router(admin.router)
     app.include_router(ops.router)
+    audio.install_hot_path(app)  # first: every middleware below wraps it
     middleware.install(app, settings)
     app.add_exception_handler(TTSError, _handle_error)
     app.add_exception_handler(RequestValidationError, _handle_invalid)

@@ -2,54 +2,45 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi import APIRouter, FastAPI, Header, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.routing import APIRoute
 
 from tts_service.article import Article
 from tts_service.assembly import stream_parts, stream_tag
 from tts_service.audio.assemble import Piece
-from tts_service.cache import AudioCache
 from tts_service.errors import NotFound, SynthesisError
 from tts_service.manifest import Manifest
 from tts_service.pipeline import Pipeline
 from tts_service.states import AudioStatus
+from tts_service.web import audio_files
 from tts_service.web.deps import PipelineDep, StoreDep
 from tts_service.web.schemas import ERRORS
 
 router = APIRouter(responses=ERRORS)
 log = logging.getLogger(__name__)
-_IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-# GET and HEAD as two operations, so that each has its own operation id in the schema.
+# GET and HEAD as two operations, so that each has its own operation id in the schema. Files that exist are
+# answered before routing, by audio_files.HotAudio; what reaches this route is mostly the 404s.
 @router.head("/audio/{key}.mp3", name="audio_file_head")
 @router.get("/audio/{key}.mp3", name="audio_file")
 async def audio_file(
     request: Request, key: str, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
-    cache: AudioCache = request.app.state.cache
-    path = cache.path(key)  # NotFound for anything that is not a well-formed key
-    etag = f'"{key}"'  # the key is a hash of everything that shapes the sound: a perfect validator
-    if if_none_match and etag in {t.strip() for t in if_none_match.split(",")}:
-        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": _IMMUTABLE})
-    try:
-        stat = await asyncio.to_thread(os.stat, path)  # one stat, handed on, instead of two
-    except FileNotFoundError:
-        raise NotFound("no such audio") from None
-    headers = {"ETag": etag, "Cache-Control": _IMMUTABLE}
-    return _AudioFile(path, stat_result=stat, media_type="audio/mpeg", headers=headers)
+    return await audio_files.answer(request.app.state, key, if_none_match)
 
 
-class _AudioFile(FileResponse):
-    """Reads in 1 MiB blocks: a whole-article file goes out in a few thread trips, not dozens."""
-
-    chunk_size = 1024 * 1024
+def install_hot_path(app: FastAPI) -> None:
+    """Put ``HotAudio`` in front of ``app``'s router: call it before adding the service's middleware, so
+    that all of that middleware applies to it."""
+    names = {"GET": "audio_file", "HEAD": "audio_file_head"}
+    named = {route.name: route for route in router.routes if isinstance(route, APIRoute)}
+    app.add_middleware(audio_files.HotAudio, routes={method: named[name] for method, name in names.items()})
 
 
 @router.head("/articles/{slug}/audio.mp3", name="article_mp3_head")

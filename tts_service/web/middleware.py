@@ -92,7 +92,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SecurityHeaders, docs_paths=frozenset(path for path in docs if path is not None))
 
 
-def _route_path(scope: Scope) -> str:
+def route_path(scope: Scope) -> str:
     """The request path below the app's root path (what the routes match against)."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
@@ -110,7 +110,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_CSP if _route_path(scope) in self.docs_paths else CSP
+        policy = DOCS_CSP if route_path(scope) in self.docs_paths else CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -201,7 +201,7 @@ def _route_template(scope: Scope, root_path: str) -> str:
 
 def _internal_error(scope: Scope) -> Response:
     """A 500 that says nothing about the cause: JSON where the app's errors are JSON, else plain text."""
-    if wants_json(_route_path(scope), Headers(scope=scope).get("accept", "")):
+    if wants_json(route_path(scope), Headers(scope=scope).get("accept", "")):
         return JSONResponse(TTSError("internal error").body(), status_code=500)
     return PlainTextResponse("Internal Server Error", status_code=500)
 
@@ -228,7 +228,7 @@ class ReadOnlyCors:
         if (
             scope["type"] == "http"
             and scope["method"] in (*_CORS_METHODS, "OPTIONS")
-            and _CORS_PATHS.fullmatch(_route_path(scope))
+            and _CORS_PATHS.fullmatch(route_path(scope))
         ):
             await self.cors(scope, receive, send)
         else:
@@ -256,7 +256,7 @@ class EmbedCors:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _route_path(scope) != _EMBED_PATH:
+        if scope["type"] != "http" or route_path(scope) != _EMBED_PATH:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
