@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     plan_cache_mb: int = Field(
         default=64, ge=0, description="MB of article plans kept in memory (100,000 characters: about 2 MB)."
     )
+    changes_poll: float = Field(
+        default=0.5,
+        gt=0,
+        description="Seconds between looks for other processes' writes to the store (pages lag by so much).",
+    )
     session_hours: float = Field(default=8.0, gt=0, description="How long an editor's sign-in lasts.")
     min_free_mb: int = Field(
         default=500, ge=0, description="Free space under TTS_HOME below which /healthz says degraded."
