@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +26,8 @@ from tts_service.states import AudioStatus
 from tts_service.web import admin, api, audio, embed, feed, middleware, ops, pages, speak, toolbar
 from tts_service.web.auth import TokenGuard
 from tts_service.web.content import wants_json
+from tts_service.web.page_cache import PageCache
+from tts_service.web.page_front import PageFront
 from tts_service.web.ratelimit import RateLimiter
 from tts_service.web.session import token_fingerprint
 
@@ -50,13 +53,22 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
             app.state.sessions = SessionStore(services.store)
             await app.state.sessions.prune(token_fingerprint(settings))  # those of an old token, or expired
             await services.pipeline.resume()  # jobs a killed process left half done
-            yield
+            # Cached pages are fresh while the store's generation stands; other processes' writes move it
+            # when the watcher sees them (tts_service/changes.py).
+            app.state.page_cache.changes = services.store.changes
+            watch = services.store.changes.follow(services.store.data_version, settings.changes_poll)
+            watcher = asyncio.create_task(watch, name="store-changes")
+            try:
+                yield
+            finally:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
 
     app = FastAPI(title="tts_service", version=__version__, lifespan=lifespan)
     # The package's templates when installed, the top-level templates/ in a checkout.
     app.state.templates = Jinja2Templates(directory=resources.templates_dir())
     app.state.templates.env.globals["AudioStatus"] = AudioStatus  # templates compare states by name
-    app.state.page_cache = pages.PageCache()
+    app.state.page_cache = PageCache()
     app.state.tts_limiter = RateLimiter(settings.public_tts_per_minute)
     app.state.tts_gate = Gate(settings.synthesis_slots, settings.tts_queue, settings.tts_queue_seconds)
     app.state.token_guard = TokenGuard()  # wrong tokens, wherever they are tried
@@ -72,6 +84,8 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.include_router(admin.router)
     app.include_router(ops.router)
     middleware.install(app, settings)
+    # Outermost: a page fresh in the cache is answered before anything else runs (page_front.py).
+    app.add_middleware(PageFront, cache=app.state.page_cache, metrics=app.state.metrics)
     app.add_exception_handler(TTSError, _handle_error)
     app.add_exception_handler(RequestValidationError, _handle_invalid)
     app.add_exception_handler(HTTPException, _handle_http)
