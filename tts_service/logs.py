@@ -7,7 +7,7 @@ import json
 import logging
 import logging.config
 import re
-import uuid
+import secrets
 from contextvars import ContextVar
 from typing import Any
 
@@ -17,6 +17,8 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 # Short and plain: an incoming id ends up in every log line and in a response header, so anything that
 # could split a line, forge a field or bloat the logs is replaced by an id of our own.
 _VALID_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# One encoder for every line: json.dumps with options builds a new one each call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged as a field.
 # ``color_message`` is uvicorn's copy of its message with terminal colour codes.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -29,10 +31,11 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 
 
 def request_id(incoming: str | None = None) -> str:
-    """The id for a new request: the caller's X-Request-ID if it is well-formed, else a fresh uuid4 hex."""
+    """The id for a new request: the caller's X-Request-ID if it is well-formed, else 32 random hex digits
+    (as a uuid4's hex, at a third of the cost: it is made for every request)."""
     if incoming is not None and _VALID_ID.fullmatch(incoming):
         return incoming
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 class RequestIdFilter(logging.Filter):
@@ -63,7 +66,7 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack_info"] = self.formatStack(record.stack_info)
         # default=str: a field that JSON cannot hold is logged as its text rather than losing the line.
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _ENCODE(entry)
 
 
 def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
