@@ -6,6 +6,7 @@ Needs wrk and nginx (Debian: apt-get install -y --no-install-recommends wrk ngin
 In a temporary TTS_HOME it seeds the demo article and pre-generates its audio (`tts-service seed`, `pregen
 demo`), then starts, each on a free 127.0.0.1 port:
 - `tts-service serve`: the shipped server (one uvicorn process; uvloop and httptools when installed);
+- the same with TTS_ACCESS_LOG=0 (no access line per request), to show what the line costs;
 - when uvloop and httptools are installed, the same app under uvicorn with `--loop asyncio --http h11`, to
   show what they buy;
 - for the page targets only, the same app with its page cache turned off (patched in that process), to show
@@ -146,9 +147,13 @@ BARE = "bare Starlette"
 PAGES_ONLY = {"page cache off", BARE}
 
 
+# Settings of a configuration, over the shared environment.
+SERVER_ENV = {"serve, TTS_ACCESS_LOG=0": {"TTS_ACCESS_LOG": "0"}}
+
+
 def app_servers() -> dict[str, list[str]]:
     """The app's configurations, by name: the command, to which --host and --port are added."""
-    servers = {"tts-service serve": [CLI, "serve"]}
+    servers = {"tts-service serve": [CLI, "serve"], "serve, TTS_ACCESS_LOG=0": [CLI, "serve"]}
     if has_fast_stack():
         uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "tts_service.web:create_app"]
         servers["uvicorn asyncio+h11"] = [*uvicorn, "--loop", "asyncio", "--http", "h11"]
@@ -187,9 +192,10 @@ class Servers:
         self.urls: dict[str, str] = {}
 
     def _start(self, name: str, cmd: list[str], probe: str) -> None:
-        log = self.home / f"{name.split()[0]}-{len(self.procs)}.log"
+        log = self.home / f"{name.split()[0].strip(',')}-{len(self.procs)}.log"
+        env = {**self.env, **SERVER_ENV.get(name, {})}
         with log.open("wb") as out:
-            proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.procs.append(proc)
         wait_up(probe, proc, log)
 

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     plan_cache_mb: int = Field(
         default=64, ge=0, description="MB of article plans kept in memory (100,000 characters: about 2 MB)."
     )
+    access_log: bool = Field(
+        default=True, description="One JSON line per request on stderr (off: the front server logs them)."
+    )
     changes_poll: float = Field(
         default=0.5,
         gt=0,

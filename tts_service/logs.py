@@ -17,6 +17,7 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 # Short and plain: an incoming id ends up in every log line and in a response header, so anything that
 # could split a line, forge a field or bloat the logs is replaced by an id of our own.
 _VALID_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+ACCESS_LOGGER = "tts_service.access"  # one line per request, from the web middleware
 # One encoder for every line: json.dumps with options builds a new one each call.
 _ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged as a field.
@@ -69,11 +70,12 @@ class JsonFormatter(logging.Formatter):
         return _ENCODE(entry)
 
 
-def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
+def uvicorn_log_config(level: str = "INFO", *, access: bool = True) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` dict: JSON lines on stderr for our loggers and uvicorn's.
 
     Pass it to ``uvicorn.run(log_config=...)`` with ``access_log=False``: the service's own middleware
-    writes the access log, with the route, the duration and the request id.
+    writes the access log, with the route, the duration and the request id; ``access=False`` turns that
+    off (TTS_ACCESS_LOG=0) and leaves every other line as it is.
     """
     return {
         "version": 1,
@@ -92,8 +94,12 @@ def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         # uvicorn's loggers bring handlers of their own; clear them so each line is written once, as JSON.
         "loggers": {
-            name: {"level": level.upper(), "handlers": [], "propagate": True}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            **{
+                name: {"level": level.upper(), "handlers": [], "propagate": True}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            },
+            # Its lines are INFO: at WARNING there are none (errors are logged where they happen).
+            ACCESS_LOGGER: {"level": level.upper() if access else "WARNING", "propagate": True},
         },
     }
 

@@ -21,12 +21,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tts_service.config import Settings
 from tts_service.errors import Forbidden, RequestTimeout, TooLarge, TTSError
-from tts_service.logs import REQUEST_ID, request_id
+from tts_service.logs import ACCESS_LOGGER, REQUEST_ID, request_id
 from tts_service.metrics import Metrics
 from tts_service.web.content import wants_json
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("tts_service.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 def _policy(**directives: str) -> str:
@@ -175,6 +175,8 @@ class RequestContext:
 def record_request(metrics: Metrics, scope: Scope, route: str, status: int, seconds: float) -> None:
     """Count an answered request and write its access line (``page_front`` answers, and records, too)."""
     metrics.observe_request(scope["method"], route, status, seconds)
+    if not access_log.isEnabledFor(logging.INFO):  # TTS_ACCESS_LOG=0
+        return
     client = scope.get("client")
     access_log.info(
         "%s %s %s",
