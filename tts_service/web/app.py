@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp
 
 from tts_service import __version__, resources
 from tts_service.config import Settings
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
                 watcher.cancel()
                 await asyncio.gather(watcher, return_exceptions=True)
 
-    app = FastAPI(title="tts_service", version=__version__, lifespan=lifespan)
+    app = _App(title="tts_service", version=__version__, lifespan=lifespan)
     # The package's templates when installed, the top-level templates/ in a checkout.
     app.state.templates = Jinja2Templates(directory=resources.templates_dir())
     app.state.templates.env.globals["AudioStatus"] = AudioStatus  # templates compare states by name
@@ -84,12 +85,19 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.include_router(admin.router)
     app.include_router(ops.router)
     middleware.install(app, settings)
-    # Outermost: a page fresh in the cache is answered before anything else runs (page_front.py).
-    app.add_middleware(PageFront, cache=app.state.page_cache, metrics=app.state.metrics)
     app.add_exception_handler(TTSError, _handle_error)
     app.add_exception_handler(RequestValidationError, _handle_invalid)
     app.add_exception_handler(HTTPException, _handle_http)
     return app
+
+
+class _App(FastAPI):
+    """FastAPI with ``PageFront`` outside all of its layers, even the error and telemetry ones it puts
+    outside the app's own middleware: a page fresh in the cache is answered before anything else runs.
+    (The front handles no error of its own making: it answers from memory, or passes the request on.)"""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return PageFront(super().build_middleware_stack(), self.state.page_cache, self.state.metrics)
 
 
 async def _handle_invalid(request: Request, exc: Exception) -> Response:
