@@ -5,6 +5,7 @@ request (this process's writes) or within TTS_CHANGES_POLL (another process's)."
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -201,6 +202,45 @@ async def test_memory_answers_as_the_app_does(
     assert calls.none()
     assert comparable(fast) == comparable(slow)
     assert fast.headers["x-request-id"] != slow.headers["x-request-id"]
+
+
+def requests_counted(text: str, status: int) -> float:
+    """The count of GET /articles/{slug} answered with ``status``, from /metrics."""
+    series = f'tts_http_requests_total{{method="GET",route="/articles/{{slug}}",status="{status}"}}'
+    line = next((line for line in text.splitlines() if line.startswith(series)), f"{series} 0")
+    return float(line.rsplit(" ", 1)[1])
+
+
+async def test_counted_and_logged_as_the_app_does(
+    app: FastAPI, client: httpx.AsyncClient, calls: Calls
+) -> None:
+    """The same access line (but for time, id and duration) and the same metrics series."""
+    await ready(client)
+    etag = (await client.get("/articles/a")).headers["etag"]
+    lines: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = lines.append  # type: ignore[method-assign]
+    access = logging.getLogger("tts_service.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)  # as `serve` configures it
+    try:
+        before = (await client.get("/metrics", headers=AUTH)).text
+        for headers in ({}, {"If-None-Match": etag}):
+            store_of(app).changes.bump()
+            await client.get("/articles/a", headers=headers)  # the handler's answer
+            calls.clear()
+            await client.get("/articles/a", headers=headers)  # memory's
+            assert calls.none()
+        after = (await client.get("/metrics", headers=AUTH)).text
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(logging.NOTSET)
+    fields = ("msg", "args", "method", "path", "route", "status", "client", "levelname", "name")
+    pages = [tuple(getattr(r, f) for f in fields) for r in lines if r.path == "/articles/a"]
+    assert len(pages) == 4 and pages[0] == pages[1] and pages[2] == pages[3]
+    assert [p[5] for p in pages] == [200, 200, 304, 304] and pages[0][4] == "/articles/{slug}"
+    for status in (200, 304):
+        assert requests_counted(after, status) - requests_counted(before, status) == 2
 
 
 async def test_a_request_id_sent_is_kept(client: httpx.AsyncClient, calls: Calls) -> None:
