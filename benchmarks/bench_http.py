@@ -1,4 +1,4 @@
-"""HTTP serving on loopback: the article page, a chunk MP3 and the whole-article MP3, against nginx.
+"""HTTP serving on loopback: the pages, a chunk MP3 and the whole-article MP3, against nginx and Starlette.
 
 Run: .venv/bin/python benchmarks/bench_http.py [--rounds 2 --duration 10 --connections 50]
 Needs wrk and nginx (Debian: apt-get install -y --no-install-recommends wrk nginx); installs nothing itself.
@@ -6,18 +6,23 @@ Needs wrk and nginx (Debian: apt-get install -y --no-install-recommends wrk ngin
 In a temporary TTS_HOME it seeds the demo article and pre-generates its audio (`tts-service seed`, `pregen
 demo`), then starts, each on a free 127.0.0.1 port:
 - `tts-service serve`: the shipped server (one uvicorn process; uvloop and httptools when installed);
+- the same with TTS_ACCESS_LOG=0 (no access line per request), to show what the line costs;
 - when uvloop and httptools are installed, the same app under uvicorn with `--loop asyncio --http h11`, to
   show what they buy;
 - for the page targets only, the same app with its page cache turned off (patched in that process), to show
   what the cache buys;
+- for the page targets only, a bare Starlette app on the same uvicorn (uvloop + httptools when installed,
+  no middleware, no access log) answering the same paths with the same bytes (the pages as the service
+  rendered them, 304 for their ETag): what the framework itself costs, the baseline issue 16 measures the
+  page against;
 - nginx (one worker, access log on like uvicorn's) serving the same audio_cache/ directory with the
-  location block documented in README.md (read from it, with the map its headers use), and a copy of the
-  rendered article page saved to disk.
+  location block documented in README.md (read from it, with the map its headers use), and copies of the
+  rendered article page and index saved to disk.
 wrk then loads each target on each server in turn, interleaved, for N rounds: the article page, the page
-revalidated with If-None-Match, the first chunk's MP3 and the whole-article MP3. Every request names the
-host reader.example, so every server answers with the same bytes (checked before the runs). Ratios are
-taken against nginx (and against `tts-service serve`) within the same round; the medians over rounds are
-reported.
+revalidated with If-None-Match, the index page, the first chunk's MP3 and the whole-article MP3. Every
+request names the host reader.example, so every server answers with the same bytes (checked before the
+runs). Ratios are taken against nginx, against `tts-service serve` and (pages) against bare Starlette
+within the same round; the medians over rounds are reported.
 """
 
 from __future__ import annotations
@@ -63,6 +68,11 @@ http {{
             charset utf-8;
             alias {tmp}/page.html;
         }}
+        location = / {{
+            charset utf-8;
+            root {tmp};
+            try_files /index.html =404;  # not alias: a URI ending in / would go to the index module
+        }}
 {audio_location}
         location @tts_service {{ return 405; }}  # where the README's location sends other methods; no app
     }}
@@ -105,16 +115,45 @@ def wait_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) ->
 
 # The shipped app with its page cache turned off (every request renders), for the page targets only.
 _NO_PAGE_CACHE = (
-    "import sys, uvicorn; from tts_service.web import create_app, pages;"
-    " pages.PageCache.get = lambda self, key: None;"
+    "import sys, uvicorn; from tts_service.web import create_app, page_cache;"
+    " page_cache.PageCache.get = page_cache.PageCache.fresh = lambda self, key: None;"
     " uvicorn.run(create_app(), host=sys.argv[2], port=int(sys.argv[4]))"
 )
-PAGES_ONLY = {"page cache off"}
+# The framework alone: a bare Starlette app, the same pages' bytes from memory (and 304 for their ETags).
+_BARE_STARLETTE = """
+import sys
+from pathlib import Path
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+home = Path(sys.argv[1])
+def page(name, etag):
+    body = (home / name).read_bytes()
+    async def answer(request):
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        return Response(body, media_type="text/html; charset=utf-8", headers={"ETag": etag})
+    return answer
+routes = [
+    Route("/articles/demo", page("page.html", sys.argv[2])),
+    Route("/", page("index.html", sys.argv[3])),
+]
+fast = {"loop": "uvloop", "http": "httptools"} if sys.argv[4] == "fast" else {}
+uvicorn.run(Starlette(routes=routes), host=sys.argv[6], port=int(sys.argv[8]), access_log=False,
+            log_level="warning", **fast)
+"""
+BARE = "bare Starlette"
+PAGES_ONLY = {"page cache off", BARE}
+
+
+# Settings of a configuration, over the shared environment.
+SERVER_ENV = {"serve, TTS_ACCESS_LOG=0": {"TTS_ACCESS_LOG": "0"}}
 
 
 def app_servers() -> dict[str, list[str]]:
     """The app's configurations, by name: the command, to which --host and --port are added."""
-    servers = {"tts-service serve": [CLI, "serve"]}
+    servers = {"tts-service serve": [CLI, "serve"], "serve, TTS_ACCESS_LOG=0": [CLI, "serve"]}
     if has_fast_stack():
         uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "tts_service.web:create_app"]
         servers["uvicorn asyncio+h11"] = [*uvicorn, "--loop", "asyncio", "--http", "h11"]
@@ -153,24 +192,34 @@ class Servers:
         self.urls: dict[str, str] = {}
 
     def _start(self, name: str, cmd: list[str], probe: str) -> None:
-        log = self.home / f"{name.split()[0]}-{len(self.procs)}.log"
+        log = self.home / f"{name.split()[0].strip(',')}-{len(self.procs)}.log"
+        env = {**self.env, **SERVER_ENV.get(name, {})}
         with log.open("wb") as out:
-            proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.procs.append(proc)
         wait_up(probe, proc, log)
 
-    def start_app(self, name: str, command: list[str]) -> None:
+    def start_app(self, name: str, command: list[str], probe: str = "/api/articles") -> None:
         port = free_port()
         self.urls[name] = f"http://127.0.0.1:{port}"
-        self._start(
-            name, [*command, "--host", "127.0.0.1", "--port", str(port)], f"{self.urls[name]}/api/articles"
-        )
+        self._start(name, [*command, "--host", "127.0.0.1", "--port", str(port)], self.urls[name] + probe)
 
-    def start_nginx(self, page: bytes) -> None:
+    def start_bare(self, pages: dict[str, tuple[bytes, str]]) -> None:
+        """The bare Starlette app, serving ``pages`` (file name → bytes and ETag)."""
+        tmp = self.home / "bare"
+        tmp.mkdir()
+        for name, (body, _) in pages.items():
+            (tmp / name).write_bytes(body)
+        etags = [pages["page.html"][1], pages["index.html"][1]]
+        stack = "fast" if has_fast_stack() else "default"
+        self.start_app(BARE, [sys.executable, "-c", _BARE_STARLETTE, str(tmp), *etags, stack], probe="/")
+
+    def start_nginx(self, pages: dict[str, tuple[bytes, str]]) -> None:
         port = free_port()
         tmp = self.home / "nginx"
         tmp.mkdir()
-        (tmp / "page.html").write_bytes(page)
+        for name, (body, _) in pages.items():
+            (tmp / name).write_bytes(body)
         # The temporary home is 0700; as root, nginx's workers must stay root to read the files in it.
         user = "user root root;" if os.geteuid() == 0 else ""
         cors_map, location = readme_audio(self.home / "audio_cache")
@@ -201,19 +250,29 @@ def prepare(servers: Servers) -> dict[str, str]:
     audio = json.loads(fetch(f"{ours}/api/articles/demo/audio")[0])
     public = f"http://{HOST}"
     assert audio["status"] == "ready", audio["status"]
-    page = fetch(f"{ours}/articles/demo")[0]
-    servers.start_nginx(page)
+    pages = {}
+    for name, path in (("page.html", "/articles/demo"), ("index.html", "/")):
+        body, headers = fetch(ours + path)
+        pages[name] = (body, headers["etag"])
+    servers.start_nginx(pages)
+    servers.start_bare(pages)
     targets = {
         "article page": "/articles/demo",
         "article page, If-None-Match": "/articles/demo",
+        "index page": "/",
         "chunk MP3": audio["chunks"][0]["url"].removeprefix(public),
         "whole-article MP3": audio["url"].removeprefix(public),
     }
     for name, path in targets.items():
-        bodies = {fetch(base + path)[0] for base in servers.urls.values()}
+        bodies = {fetch(base + path)[0] for server, base in servers.urls.items() if serves(server, name)}
         assert len(bodies) == 1, f"{name}: the servers disagree"
         print(f"{name}: {path} ({len(bodies.pop()):,} bytes)", file=sys.stderr)
     return targets
+
+
+def serves(server: str, target: str) -> bool:
+    """Whether ``server`` takes part in ``target`` (some serve only the pages)."""
+    return server not in PAGES_ONLY or "page" in target
 
 
 def headers_for(target: str, base: str, path: str) -> dict[str, str]:
@@ -230,7 +289,7 @@ def measure(servers: Servers, targets: dict[str, str], args: argparse.Namespace)
     for round_no in range(args.rounds):
         for target, path in targets.items():
             for server, base in servers.urls.items():
-                if server in PAGES_ONLY and "page" not in target:
+                if not serves(server, target):
                     continue
                 headers = headers_for(target, base, path)
                 result = run_wrk(base + path, args, headers)
@@ -269,21 +328,26 @@ def report(results: dict[tuple[str, str], list[dict]], args: argparse.Namespace,
     stack = "uvloop + httptools" if has_fast_stack() else "asyncio + h11"
     print(
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.rounds} rounds, medians;"
-        f" `tts-service serve` runs on {stack}.\n"
+        f" `tts-service serve` and bare Starlette run on {stack}.\n"
     )
-    print("| target | server | req/s | p99 ms | req/s vs nginx | p99 vs nginx | req/s vs serve |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| target | server | req/s | p99 ms | req/s vs nginx | p99 vs nginx | req/s vs serve"
+        " | req/s vs Starlette |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for target in dict.fromkeys(t for t, _ in results):
         nginx, serve = results[(target, "nginx")], results[(target, "tts-service serve")]
+        bare = results.get((target, BARE))
         for server in (name for name in names if (target, name) in results):
             runs = results[(target, server)]
             rps = statistics.median(r["rps"] for r in runs)
             p99 = statistics.median(r["p99"] for r in runs)
             notes = {r["note"] for r in runs if r["note"]} | {e for r in runs for e in r["errors"]}
             label = f"{server} ({', '.join(sorted(notes))})" if notes else server
+            vs_bare = f"{_ratio(runs, bare, 'rps'):.2f}x" if bare else ""
             print(
                 f"| {target} | {label} | {rps:,.0f} | {p99:.1f} | {_ratio(runs, nginx, 'rps'):.3f}x"
-                f" | {_ratio(runs, nginx, 'p99'):.1f}x | {_ratio(runs, serve, 'rps'):.2f}x |"
+                f" | {_ratio(runs, nginx, 'p99'):.1f}x | {_ratio(runs, serve, 'rps'):.2f}x | {vs_bare} |"
             )
 
 

@@ -142,3 +142,28 @@ logging.getLogger("tts_service.early").debug("below the level")
     assert entries[0]["slug"] == "lib"
     assert "color_message" not in entries[1]
     assert done.stdout == ""
+
+
+def test_access_lines_can_be_turned_off() -> None:
+    """TTS_ACCESS_LOG=0 (a front server logs the requests): no access line, every other line as before."""
+    script = """
+import logging, logging.config
+from tts_service.logs import uvicorn_log_config
+logging.config.dictConfig(uvicorn_log_config("info", access=False))
+logging.getLogger("tts_service.access").info("GET / 200")
+logging.getLogger("tts_service.access").warning("kept: not a request line")
+logging.getLogger("tts_service.pipeline").info("job 1 done")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    entries = [json.loads(line) for line in done.stderr.splitlines()]
+    assert [e["message"] for e in entries] == ["kept: not a request line", "job 1 done"]
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_serve_follows_the_access_log_setting(tmp_path, on: bool) -> None:
+    from tts_service.config import Settings
+    from tts_service.web.server import build_server
+
+    config = build_server(Settings(home=tmp_path, access_log=on)).config.log_config
+    assert isinstance(config, dict)
+    assert config["loggers"]["tts_service.access"]["level"] == ("INFO" if on else "WARNING")

@@ -22,7 +22,7 @@ from helpers import open_pipeline
 from tts_service.config import Settings
 from tts_service.text import lexicon, polyphones
 from tts_service.text.lexicon import Lexicon
-from tts_service.web.pages import PageCache
+from tts_service.web.page_cache import CachedPage, PageCache
 from tts_service.web.ratelimit import RateLimiter
 
 MB = 1024 * 1024
@@ -92,14 +92,16 @@ async def test_cached_plans_share_one_copy_of_the_lexicon(tmp_path: Path) -> Non
     assert retained < 1 * MB, f"{retained / MB:.1f} MB held by 30 plans of 50 characters"
 
 
-def test_page_cache_counts_what_its_keys_hold() -> None:
-    """An article page is cached under a key holding the plan's chunks (about 2 MB at 100,000 characters)
+def test_page_cache_counts_what_its_pages_hold() -> None:
+    """An article page is cached with what it showed, the plan's chunks (about 2 MB at 100,000 characters)
     while its HTML is far smaller; the chunks stay alive as long as the page, so they count."""
     cache = PageCache(max_bytes=2 * MB)
     with held_bytes() as held:
         for i in range(40):
             chunks = tuple(f"第{i}篇第{j}句。" * 4 for j in range(4000))  # about 0.5 MB
-            cache.put(("article.html", i, chunks), b"<!doctype html>" + bytes(2000))
+            body = b"<!doctype html>" + bytes(2000)
+            page = CachedPage.rendered(body, ("article.html", chunks), "/articles/{slug}", 0, True, None)
+            cache.put(("http", b"reader.example", f"/articles/{i}"), page)
         retained = held()
     assert retained < 2.2 * MB, f"{retained / MB:.1f} MB held by a page cache of 2 MB"
 

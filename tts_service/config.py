@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     audio_memory_mb: int = Field(
         default=64, ge=0, description="MB of audio files kept in memory to serve again; 0: none."
     )
+    access_log: bool = Field(
+        default=True, description="One JSON line per request on stderr (off: the front server logs them)."
+    )
+    changes_poll: float = Field(
+        default=0.5,
+        gt=0,
+        description="Seconds between looks for other processes' writes to the store (pages lag by so much).",
+    )
     session_hours: float = Field(default=8.0, gt=0, description="How long an editor's sign-in lasts.")
     min_free_mb: int = Field(
         default=500, ge=0, description="Free space under TTS_HOME below which /healthz says degraded."

@@ -49,6 +49,8 @@ class Metrics:
             registry=self.registry,
         )
         self._jobs = Gauge("tts_jobs", "Generation jobs by state.", ["state"], registry=self.registry)
+        # The request series by (method, route, status): as many as the labels allow, no more.
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         for result in ("hit", "miss"):  # present (at 0) from the start, so rates work from the first scrape
             self._cache.labels(result)
         for state in JobStatus:
@@ -57,8 +59,12 @@ class Metrics:
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request; ``route`` is the route's path template, never the raw path."""
         method = method if method in HTTP_METHODS else "other"
-        self._requests.labels(method, route, str(status)).inc()
-        self._request_seconds.labels(route).observe(seconds)
+        series = self._series.get((method, route, status))
+        if series is None:  # labels() is a locked lookup: once per series, not once per request
+            series = (self._requests.labels(method, route, str(status)), self._request_seconds.labels(route))
+            self._series[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def observe_synthesis(self, engine: str, seconds: float) -> None:
         """Record how long ``engine`` took to synthesise one chunk."""

@@ -215,6 +215,12 @@ class Pipeline:
         """A generation job; NotFound if there is none."""
         return await self.jobs.get(job_id)
 
+    def running(self, job: Job | None) -> asyncio.Task[Job] | None:
+        """The task of ``job`` if this process is running it now: while it runs, asking for the article's
+        audio again starts nothing (``start`` returns the same job)."""
+        running = self._running.get(job.id) if job is not None else None
+        return running.task if running is not None and not running.task.done() else None
+
     async def whole(self, article: Article, manifest: Manifest) -> AssemblyRecord | None:
         """The whole-article MP3 once every chunk is ready (built on first use, then cached); else None."""
         if manifest.status != AudioStatus.READY:

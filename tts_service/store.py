@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from tts_service import catalog, retention
 from tts_service.article import Article, ArticleDraft
 from tts_service.catalog import ArticlePage
+from tts_service.changes import Changes
 from tts_service.errors import Conflict, NoArticle, NotFound, SlugTaken, StorageFull, TooLarge
 from tts_service.states import JobStatus
 
@@ -263,6 +264,8 @@ class Store:
         self._local = threading.local()
         self._read_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self.changes = Changes()  # moved by every write that commits (see changes.py)
+        self._version_conn: sqlite3.Connection | None = None  # for data_version only
 
     def close(self) -> None:
         """Close the database once every read and write in flight has ended (closing a connection under
@@ -291,7 +294,10 @@ class Store:
         def run() -> T:
             conn = self._write_conn
             if not transaction:
-                return fn(conn)
+                try:
+                    return fn(conn)
+                finally:
+                    self.changes.bump()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(conn)
@@ -300,6 +306,9 @@ class Store:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            # Here, in the writer thread, and only once committed: a reader that sees the new generation
+            # reads the new data. (After the await, a cancelled caller would never move it.)
+            self.changes.bump()
             return result
 
         try:
@@ -308,6 +317,20 @@ class Store:
             if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
                 raise StorageFull(f"no space left for the database ({self.path})") from exc
             raise
+
+    async def data_version(self) -> int:
+        """A number that moves when another connection, in this process or another, commits a write
+        (SQLite's ``PRAGMA data_version``, on a connection of its own): what ``Changes.follow`` watches."""
+
+        def read() -> int:
+            if self._version_conn is None:
+                self._version_conn = _connect(self.path)
+                with self._lock:
+                    self._read_conns.append(self._version_conn)  # closed with the others
+            version: int = self._version_conn.execute("PRAGMA data_version").fetchone()[0]
+            return version
+
+        return await asyncio.get_running_loop().run_in_executor(self._readers, read)
 
     # Articles -------------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp
 
 from tts_service import __version__, resources
 from tts_service.config import Settings
@@ -26,6 +28,8 @@ from tts_service.web import admin, api, audio, embed, feed, middleware, ops, pag
 from tts_service.web.audio_memory import AudioMemory
 from tts_service.web.auth import TokenGuard
 from tts_service.web.content import wants_json
+from tts_service.web.page_cache import PageCache
+from tts_service.web.page_front import PageFront
 from tts_service.web.ratelimit import RateLimiter
 from tts_service.web.session import token_fingerprint
 
@@ -51,13 +55,22 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
             app.state.sessions = SessionStore(services.store)
             await app.state.sessions.prune(token_fingerprint(settings))  # those of an old token, or expired
             await services.pipeline.resume()  # jobs a killed process left half done
-            yield
+            # Cached pages are fresh while the store's generation stands; other processes' writes move it
+            # when the watcher sees them (tts_service/changes.py).
+            app.state.page_cache.changes = services.store.changes
+            watch = services.store.changes.follow(services.store.data_version, settings.changes_poll)
+            watcher = asyncio.create_task(watch, name="store-changes")
+            try:
+                yield
+            finally:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
 
-    app = FastAPI(title="tts_service", version=__version__, lifespan=lifespan)
+    app = _App(title="tts_service", version=__version__, lifespan=lifespan)
     # The package's templates when installed, the top-level templates/ in a checkout.
     app.state.templates = Jinja2Templates(directory=resources.templates_dir())
     app.state.templates.env.globals["AudioStatus"] = AudioStatus  # templates compare states by name
-    app.state.page_cache = pages.PageCache()
+    app.state.page_cache = PageCache()
     app.state.audio_memory = AudioMemory(settings.audio_memory_mb << 20)
     app.state.tts_limiter = RateLimiter(settings.public_tts_per_minute)
     app.state.tts_gate = Gate(settings.synthesis_slots, settings.tts_queue, settings.tts_queue_seconds)
@@ -79,6 +92,15 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.add_exception_handler(RequestValidationError, _handle_invalid)
     app.add_exception_handler(HTTPException, _handle_http)
     return app
+
+
+class _App(FastAPI):
+    """FastAPI with ``PageFront`` outside all of its layers, even the error and telemetry ones it puts
+    outside the app's own middleware: a page fresh in the cache is answered before anything else runs.
+    (The front handles no error of its own making: it answers from memory, or passes the request on.)"""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return PageFront(super().build_middleware_stack(), self.state.page_cache, self.state.metrics)
 
 
 async def _handle_invalid(request: Request, exc: Exception) -> Response:

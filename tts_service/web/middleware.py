@@ -21,12 +21,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tts_service.config import Settings
 from tts_service.errors import Forbidden, RequestTimeout, TooLarge, TTSError
-from tts_service.logs import REQUEST_ID, request_id
+from tts_service.logs import ACCESS_LOGGER, REQUEST_ID, request_id
 from tts_service.metrics import Metrics
 from tts_service.web.content import wants_json
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("tts_service.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 def _policy(**directives: str) -> str:
@@ -69,6 +69,11 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
 }
+# What SecurityHeaders adds to a response (other than /docs) that sets none of them, in its order, as sent.
+RAW_SECURITY_HEADERS = tuple(
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in {"Content-Security-Policy": CSP, **SECURITY_HEADERS}.items()
+)
 # No Cross-Origin-Resource-Policy: other sites' <audio> elements may play our audio files.
 # README.md's nginx config repeats CSP, these headers and the CORS ones below for the audio it serves from
 # disk; tests/test_nginx.py fails when the two part ways.
@@ -164,26 +169,32 @@ class RequestContext:
             REQUEST_ID.reset(token)
 
     def _record(self, scope: Scope, root_path: str, status: int, seconds: float) -> None:
-        template = _route_template(scope, root_path)
-        self.metrics.observe_request(scope["method"], template, status, seconds)
-        client = scope.get("client")
-        access_log.info(
-            "%s %s %s",
-            scope["method"],
-            scope["path"],
-            status,
-            extra={
-                "method": scope["method"],
-                "path": scope["path"],
-                "route": template,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 1),
-                "client": client[0] if client else None,
-            },
-        )
+        record_request(self.metrics, scope, route_template(scope, root_path), status, seconds)
 
 
-def _route_template(scope: Scope, root_path: str) -> str:
+def record_request(metrics: Metrics, scope: Scope, route: str, status: int, seconds: float) -> None:
+    """Count an answered request and write its access line (``page_front`` answers, and records, too)."""
+    metrics.observe_request(scope["method"], route, status, seconds)
+    if not access_log.isEnabledFor(logging.INFO):  # TTS_ACCESS_LOG=0
+        return
+    client = scope.get("client")
+    access_log.info(
+        "%s %s %s",
+        scope["method"],
+        scope["path"],
+        status,
+        extra={
+            "method": scope["method"],
+            "path": scope["path"],
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+            "client": client[0] if client else None,
+        },
+    )
+
+
+def route_template(scope: Scope, root_path: str) -> str:
     """The path template of what answered (``/api/articles/{slug}``), "unmatched" if nothing matched.
 
     Templates, never raw paths: a label value per article (or per scanner's guess) would grow the metrics

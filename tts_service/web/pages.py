@@ -1,8 +1,11 @@
-"""Reader pages: the article list, the article with its 语音播报 player, and the reading preferences."""
+"""Reader pages: the article list, the article with its 语音播报 player, and the reading preferences.
+
+Rendered pages are cached (``page_cache``); a fresh one is answered before any of this runs (``page_front``).
+"""
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 from collections.abc import Callable, Hashable
 from itertools import groupby
 from typing import Annotated, Any
@@ -13,77 +16,62 @@ from fastapi.templating import Jinja2Templates
 
 from tts_service import resources
 from tts_service.errors import NoArticle, NotFound, TTSError
-from tts_service.lru import ByteLRU, deep_size
 from tts_service.manifest import Manifest
 from tts_service.planning import Plan
+from tts_service.states import AudioStatus
+from tts_service.store import AssemblyRecord
+from tts_service.web import prefs
 from tts_service.web.deps import PipelineDep, StoreDep
+from tts_service.web.middleware import route_template
+from tts_service.web.page_cache import CachedPage, PageCache, page_response, scope_key
+from tts_service.web.prefs import PREFS
 
 Context = dict[str, Any]  # what a template reads
 router = APIRouter(include_in_schema=False)  # pages for people; the schema documents the API
-
-# Preferences live in cookies and are applied when the server renders, so the page never flashes.
-PREFS = {
-    "size": ("tts_size", {"s": "小", "m": "中", "l": "大", "xl": "特大"}, "m"),
-    "scheme": ("tts_scheme", {"auto": "标准", "contrast": "高对比"}, "auto"),
-}
 _YEAR = 365 * 24 * 3600
-# The page varies with the preference cookies; browsers keep it but ask (If-None-Match) before reusing it.
-_PAGE_HEADERS = {"Cache-Control": "no-cache", "Vary": "Cookie"}
-
-
-class PageCache:
-    """Rendered pages with their ETags, by everything that shapes their HTML; least recently used go first.
-
-    Bounded in bytes, keys included: an article page's key holds its plan's chunks, which can be larger than
-    the page, and which stay alive as long as the page is cached.
-    """
-
-    def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self._pages: ByteLRU[Hashable, tuple[bytes, str]] = ByteLRU(max_bytes, deep_size)
-
-    def get(self, key: Hashable) -> tuple[bytes, str] | None:
-        return self._pages.get(key)
-
-    def put(self, key: Hashable, body: bytes) -> tuple[bytes, str]:
-        """Keep ``body`` under ``key``; return it with its strong ETag (a hash of the bytes)."""
-        return self._pages.put(key, (body, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'))
 
 
 def _prefs(request: Request) -> dict[str, str]:
     """The reader's choices from their cookies, defaults for anything missing or unknown."""
-    chosen = {}
-    for name, (cookie, values, default) in PREFS.items():
-        value = request.cookies.get(cookie, default)
-        chosen[name] = value if value in values else default
-    return chosen
+    return prefs.chosen(value for name, value in request.scope["headers"] if name == b"cookie")
 
 
 def render(request: Request, name: str, context: Context, status_code: int = 200) -> HTMLResponse:
     """A template rendered with the reader's preferences (size, scheme) in its context."""
-    prefs = _prefs(request)
-    context = {"prefs": prefs, "choices": {k: v[1] for k, v in PREFS.items()}, **context}
+    context = {"prefs": _prefs(request), "choices": {k: v[1] for k, v in PREFS.items()}, **context}
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
-def _cached_page(request: Request, name: str, key: Hashable, context: Callable[[], Context]) -> Response:
+def _cached_page(
+    request: Request,
+    name: str,
+    content: Hashable,
+    context: Callable[[], Context],
+    *,
+    generation: int,
+    settled: bool = True,
+    job: asyncio.Task[Any] | None = None,
+) -> Response:
     """The page from the cache, or rendered now, with a strong ETag; 304 if the reader already has it.
 
-    ``key`` must hold everything the template reads from its context. What it reads from the request is added
-    here: the base URL (absolute links), the path (the preference forms) and the preferences.
+    ``content`` must hold everything the template reads from its context, read from the store after its
+    generation was ``generation``; ``settled`` and ``job`` as ``CachedPage``'s. What the page reads from the
+    request is the cache key (``page_cache.scope_key``).
     """
     cache: PageCache = request.app.state.page_cache
-    full_key = (name, str(request.base_url), request.url.path, tuple(_prefs(request).values()), key)
-    page = cache.get(full_key)
-    if page is None:
-        page = cache.put(full_key, bytes(render(request, name, context()).body))
-    body, etag = page
-    headers = {"ETag": etag, **_PAGE_HEADERS}
-    wanted = request.headers.get("if-none-match", "")
-    if etag in {tag.strip().removeprefix("W/") for tag in wanted.split(",")} or wanted.strip() == "*":
-        return Response(status_code=304, headers=headers)
-    return HTMLResponse(body, headers=headers)
+    key, content = scope_key(request.scope), (name, content)
+    page = cache.get(key)
+    newer = page is None or generation >= page.generation  # never replace what a later read put there
+    if page is None or page.content != content:
+        body = bytes(render(request, name, context()).body)
+        route = route_template(request.scope, request.scope.get("root_path", ""))
+        page = CachedPage.rendered(body, content, route, generation, settled, job)
+        if newer:
+            cache.put(key, page)
+    elif newer and (page.generation, page.settled, page.job) != (generation, settled, job):
+        page = cache.put(key, page.stamped(generation, settled, job))
+    return page_response(page.body, page.etag, request.headers.get("if-none-match", ""))
 
 
 def _paragraphs(plan: Plan) -> list[list[tuple[str, int | None]]]:
@@ -101,33 +89,48 @@ def _audio_state(manifest: Manifest) -> tuple[str, float, bool]:
     return manifest.status, manifest.progress, bool(spoken) and spoken[0].key in manifest.records
 
 
+def _settled(manifest: Manifest, whole: AssemblyRecord | None, job: asyncio.Task[Any] | None) -> bool:
+    """Whether asking for the article's audio again would only read (``CachedPage.settled``): not while it
+    is missing and this process is not making it (asking starts or resumes the job), nor while its whole
+    file is missing (asking builds it)."""
+    if manifest.status == AudioStatus.PENDING:
+        return job is not None
+    return manifest.status != AudioStatus.READY or whole is not None
+
+
 # HEAD too: uptime monitors and link checkers ask with it (the server drops the body).
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def index(request: Request, store: StoreDep, pipeline: PipelineDep) -> Response:
+    generation = store.changes.generation  # taken first: a change from now on makes the page stale
     articles = await store.list_articles()
     manifests = [await pipeline.manifest(article) for article in articles]
     items = list(zip(articles, manifests, strict=True))
-    key = tuple((a.slug, a.title, a.date, _audio_state(m)) for a, m in items)
-    return _cached_page(request, "index.html", key, lambda: {"items": items})
+    content = tuple((a.slug, a.title, a.date, _audio_state(m)) for a, m in items)
+    return _cached_page(request, "index.html", content, lambda: {"items": items}, generation=generation)
 
 
 @router.api_route(
     "/articles/{slug}", methods=["GET", "HEAD"], response_class=HTMLResponse, name="article_page"
 )
 async def article_page(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> Response:
+    generation = store.changes.generation  # taken first: a change from now on makes the page stale
     # Asking starts the audio if it is missing: the page renders now, the audio arrives in the background.
     audio = await pipeline.audio(await store.get_article(slug))
     article, manifest, whole = audio.article, audio.manifest, audio.whole
     # Not (slug, revision) alone: a deleted article's slug starts again at revision 1. The chunks carry
     # the text as the page splits it, which the lexicon, engine and voice also shape.
     shown = (article.slug, article.revision, article.title, article.byline, article.date)
-    key = (shown, manifest.plan.chunks, _audio_state(manifest), whole.duration if whole else None)
+    content = (shown, manifest.plan.chunks, _audio_state(manifest), whole.duration if whole else None)
+    job = pipeline.running(audio.job) if manifest.status == AudioStatus.PENDING else None
 
     def context() -> Context:
         paragraphs = _paragraphs(manifest.plan)
         return {"article": article, "paragraphs": paragraphs, "manifest": manifest, "whole": whole}
 
-    return _cached_page(request, "article.html", key, context)
+    settled = _settled(manifest, whole, job)
+    return _cached_page(
+        request, "article.html", content, context, generation=generation, settled=settled, job=job
+    )
 
 
 @router.api_route("/favicon.ico", methods=["GET", "HEAD"], name="favicon")

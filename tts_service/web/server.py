@@ -36,7 +36,8 @@ def build_server(settings: Settings, host: str | None = None, port: int | None =
         port=port or settings.port,
         # Always this protocol: "auto" could pick h11 (if httptools were missing), which has no head deadline.
         http=head_deadline_protocol(settings.header_timeout),
-        log_config=uvicorn_log_config(),  # JSON lines with request ids; the app logs each request itself
+        # JSON lines with request ids; the app logs each request itself (unless TTS_ACCESS_LOG=0).
+        log_config=uvicorn_log_config(access=settings.access_log),
         access_log=False,
     )
     return uvicorn.Server(config)
