@@ -14,7 +14,7 @@ from helpers import fill_disk, mount_tmpfs, unmount
 
 from tts_service.article import ArticleDraft
 from tts_service.errors import Conflict, NotFound, RateLimited, StorageFull
-from tts_service.store import MIGRATIONS, AudioRecord, Store, migrate
+from tts_service.store import MIGRATIONS, AudioRecord, Store, _statements, migrate
 
 
 @pytest.fixture
@@ -321,3 +321,33 @@ async def test_revisions_newest_first_and_each_one_readable(store: Store) -> Non
         await store.get_revision("r", 3)
     with pytest.raises(NotFound):
         await store.revisions("nope")
+
+
+def test_two_processes_opening_a_new_database_run_each_migration_once(tmp_path) -> None:
+    """The second opener must read the schema version under the write lock: here another connection holds
+    that lock while it builds the schema, and a Store opened meanwhile waits, then finds it built (before
+    the fix it read version 0 first, then failed with "table articles already exists")."""
+    path = tmp_path / "tts.db"
+    other = sqlite3.connect(path, isolation_level=None, timeout=30)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("BEGIN IMMEDIATE")
+    opened: list[object] = []
+    thread = threading.Thread(target=lambda: opened.append(_open_or_error(path)))
+    thread.start()
+    thread.join(0.5)  # the Store is now waiting for the lock (or, before the fix, has read version 0)
+    for number, script in enumerate(MIGRATIONS, start=1):
+        for statement in _statements(script):
+            other.execute(statement)
+        other.execute(f"PRAGMA user_version = {number}")
+    other.execute("COMMIT")
+    thread.join(30)
+    assert len(opened) == 1 and isinstance(opened[0], Store), opened
+    opened[0].close()
+    other.close()
+
+
+def _open_or_error(path: Path) -> object:
+    try:
+        return Store(path)
+    except sqlite3.Error as exc:
+        return exc
