@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import miniaudio
@@ -43,6 +44,28 @@ CHROMIUM_ARGS = [
 AXE_JS = Path(importlib.util.find_spec("axe_playwright_python").submodule_search_locations[0]) / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 CORPUS = CORPUS_DIR / "academy-international-cooperation-2020.txt"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+# What a README server block needs around it: an http context, with everything nginx writes kept in the
+# test's directory. {user}: as root, the workers stay root to read pytest's 0700 directories.
+NGINX_MAIN_CONF = """\
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+{user}
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+{site}
+}}
+"""
 TOKEN = "test-editor-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -265,3 +288,18 @@ async def wait_ready(client: httpx.AsyncClient, slug: str) -> dict:
             if manifest["status"] != "pending":
                 return manifest
             await asyncio.sleep(0.1)
+
+
+def wait_until(page: Any, expression: str, timeout: float = 30_000) -> None:
+    """Playwright's page.wait_for_function, without the eval() in the page that the pages' policy refuses."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(50)
+
+
+def body_font_px(page: Any) -> float:
+    """The article body's text size in the page, in CSS pixels."""
+    return float(
+        page.evaluate("parseFloat(getComputedStyle(document.querySelector('.article-body p')).fontSize)")
+    )

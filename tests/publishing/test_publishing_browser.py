@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
@@ -19,29 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, LiveServer, axe_problems
+from helpers import NGINX, NGINX_MAIN_CONF, REPO_ROOT, LiveServer, axe_problems, body_font_px, wait_until
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 pytestmark = pytest.mark.browser
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SIZES_PX = {"m": 19, "xl": 40}
-MAIN_CONF = """\
-worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log;
-{user}
-events {{ worker_connections 64; }}
-http {{
-    access_log {tmp}/access.log;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-{site}
-}}
-"""
 
 
 def readme_static_site(out: Path, port: int) -> str:
@@ -74,7 +55,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     conf = tmp / "nginx.conf"
     user = "user root;" if os.geteuid() == 0 else ""  # to read pytest's 0700 directories
     conf.write_text(
-        MAIN_CONF.format(tmp=tmp, user=user, site=readme_static_site(out, port)), encoding="utf-8"
+        NGINX_MAIN_CONF.format(tmp=tmp, user=user, site=readme_static_site(out, port)), encoding="utf-8"
     )
     nginx = subprocess.Popen([NGINX, "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "error.log")])
     try:
@@ -101,18 +82,6 @@ def page(context: BrowserContext) -> Iterator[Page]:
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     assert errors == []
-
-
-def wait_until(page: Page, expression: str, timeout: float = 20_000) -> None:
-    """page.wait_for_function, without the eval() that the pages' policy refuses."""
-    deadline = time.monotonic() + timeout / 1000
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(50)
-
-
-def body_font_px(page: Page) -> float:
-    return page.evaluate("parseFloat(getComputedStyle(document.querySelector('.article-body p')).fontSize)")
 
 
 def test_axe_finds_no_violations(browser: Browser, site: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import ARTIFACTS, AUTH, LiveServer, _cli, axe_problems
+from helpers import ARTIFACTS, AUTH, LiveServer, _cli, axe_problems, body_font_px, wait_until
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -51,18 +51,6 @@ def context(browser: Browser, server: LiveServer) -> Iterator[BrowserContext]:
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
-
-
-def wait_until(page: Page, expression: str, timeout: float = 30_000) -> None:
-    """page.wait_for_function, without the eval() in the page that the content security policy refuses."""
-    deadline = time.monotonic() + timeout / 1000
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(50)
-
-
-def body_font_px(page: Page) -> float:
-    return page.evaluate("parseFloat(getComputedStyle(document.querySelector('.article-body p')).fontSize)")
 
 
 def current_time(page: Page) -> float:

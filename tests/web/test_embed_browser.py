@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from helpers import ARTIFACTS, DATA, LiveServer, axe_problems
+from helpers import ARTIFACTS, DATA, LiveServer, axe_problems, wait_until
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tts_service.text import blocks
@@ -225,14 +225,6 @@ ACTIVE = (
     "(() => { let a = document.activeElement;"
     " while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement; return a; })()"
 )
-
-
-def wait_until(page: Page, expression: str, timeout: float = 30_000) -> None:
-    """Poll an expression (page.wait_for_function needs eval, which a strict policy refuses)."""
-    deadline = time.monotonic() + timeout / 1000
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(50)
 
 
 def tab_to(page: Page, test: str, limit: int = 60) -> None:

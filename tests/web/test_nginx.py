@@ -24,38 +24,15 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
-from helpers import REPO_ROOT, LiveServer
+from helpers import NGINX, NGINX_MAIN_CONF, REPO_ROOT, LiveServer
 
 pytestmark = pytest.mark.e2e
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 ORIGINS = ("https://a.example", "https://b.example")  # the README's example of TTS_CORS_ORIGINS
 ELSEWHERE = "https://elsewhere.example"  # in no list
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options")
 PREFLIGHT_HEADERS = ("access-control-allow-methods", "access-control-allow-headers", "access-control-max-age")
 MISSING = "/audio/" + "0" * 64 + ".mp3"
-# What the README's server block needs around it: Debian's nginx.conf gives it an http context, with
-# everything nginx writes kept in the test's directory. As root, the workers stay root to read pytest's
-# 0700 directories (in production they read the 0644 cache files as www-data).
-MAIN_CONF = """\
-worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log;
-{user}
-events {{ worker_connections 64; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log {tmp}/access.log;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-{site}
-}}
-"""
 
 
 def readme_site() -> str:
@@ -106,7 +83,7 @@ class Nginx:
     def start(self, site: str, timeout: float = 30) -> Nginx:
         conf, log = self.tmp / "nginx.conf", self.tmp / "error.log"
         user = "user root;" if os.geteuid() == 0 else ""
-        conf.write_text(MAIN_CONF.format(tmp=self.tmp, user=user, site=site), encoding="utf-8")
+        conf.write_text(NGINX_MAIN_CONF.format(tmp=self.tmp, user=user, site=site), encoding="utf-8")
         self.proc = subprocess.Popen([NGINX, "-p", str(self.tmp), "-c", str(conf), "-e", str(log)])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
