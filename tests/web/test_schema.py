@@ -61,3 +61,19 @@ def test_api_keeps_its_schema(live: LiveServer) -> None:
             failures[operation.label] = str(exc)[:2000]
     assert not failures, "\n\n".join(f"== {label}\n{text}" for label, text in failures.items())
     assert "Traceback" not in (live.home / "server.log").read_text(errors="replace")
+
+
+def test_audio_answers_are_documented(live: LiveServer) -> None:
+    """The MP3 routes answer audio/mpeg, and say so in the schema (schemathesis found HEAD of a pending
+    article's stable MP3 URL answering audio/mpeg where the schema said only JSON)."""
+    schema = httpx.get(f"{live.url}/openapi.json").json()
+    for path in ("/articles/{slug}/audio.mp3", "/audio/{key}.mp3"):
+        for method in ("get", "head"):
+            documented = schema["paths"][path][method]["responses"]["200"]["content"]
+            assert "audio/mpeg" in documented, (path, method)
+    body = {"title": "等待", "slug": "pending-mp3", "text": "还在生成的一句。"}
+    httpx.post(f"{live.url}/api/articles", json=body, headers=AUTH).raise_for_status()
+    answer = httpx.head(f"{live.url}/articles/pending-mp3/audio.mp3")
+    assert answer.status_code in (200, 302)
+    if answer.status_code == 200:
+        assert answer.headers["content-type"] == "audio/mpeg"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
@@ -27,8 +27,21 @@ log = logging.getLogger(__name__)
 
 # GET and HEAD as two operations, so that each has its own operation id in the schema. Files that exist are
 # answered before routing, by audio_files.HotAudio; what reaches this route is mostly the 404s.
-@router.head("/audio/{key}.mp3", name="audio_file_head")
-@router.get("/audio/{key}.mp3", name="audio_file")
+# What the audio routes answer besides errors, for the OpenAPI document (schemathesis checks answers by it).
+_MP3: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"audio/mpeg": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "MP3",
+    },
+}
+_ARTICLE_MP3: dict[int | str, dict[str, Any]] = {
+    **_MP3,
+    302: {"description": "The current revision's whole-article MP3 (Location); while it is being made, 200"},
+}
+
+
+@router.head("/audio/{key}.mp3", name="audio_file_head", response_model=None, responses=_MP3)
+@router.get("/audio/{key}.mp3", name="audio_file", response_model=None, responses=_MP3)
 async def audio_file(
     request: Request, key: str, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
@@ -43,8 +56,10 @@ def install_hot_path(app: FastAPI) -> None:
     app.add_middleware(audio_files.HotAudio, routes={method: named[name] for method, name in names.items()})
 
 
-@router.head("/articles/{slug}/audio.mp3", name="article_mp3_head")
-@router.get("/articles/{slug}/audio.mp3", name="article_mp3")
+@router.head(
+    "/articles/{slug}/audio.mp3", name="article_mp3_head", response_model=None, responses=_ARTICLE_MP3
+)
+@router.get("/articles/{slug}/audio.mp3", name="article_mp3", response_model=None, responses=_ARTICLE_MP3)
 async def article_mp3(request: Request, slug: str, store: StoreDep, pipeline: PipelineDep) -> Response:
     """The stable URL of an article's audio: a redirect to the current revision's file, never cached.
 
