@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 
+from tts_service.text.unicode import HAN
+
 BOUNDARY = "|"  # clause edges in the context text (punctuation, spaces, start and end)
 
 
@@ -113,7 +115,7 @@ class Rule:
         return f"{self.char}→{self.reading}" + (f" ({', '.join(parts)})" if parts else "")
 
 
-_HAN_ONLY = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_HAN_ONLY = re.compile(f"[{HAN}]+")
 
 
 def flat(text: str) -> str:

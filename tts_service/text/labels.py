@@ -38,6 +38,11 @@ _CALL_AFTER = (
 )
 # Another service number joined to the one before (拨打110和120): the call word covers both.
 _CHAIN_BEFORE = r"(?:[0-9]{3,5}|[幺零一二三四五六七八九]{3,5})\s*(?:和|或|或者|、|及|与|/)\s*$"
+# Compiled once: ``service`` runs for every candidate number, and the lexicon purges re's own cache.
+_CALLED_BEFORE = re.compile(_CALL_BEFORE)
+_CALLED_AFTER = re.compile(_CALL_AFTER)
+_CHAINED = re.compile(_CHAIN_BEFORE)
+_LISTED = re.compile(_SERVICE)
 # Words that start with a measure word's character but are not one (12333人社服务热线, 12366人工服务).
 _NOT_COUNTED = ("人社", "人工", "人力", "人民", "人事", "人寿", "人保", "人防", "人行", "人大", "人才")
 _ROOM_AFTER = "室|房间|房|宿舍|病房|办公室|教室|会议室|诊室|机房|寝室"
@@ -61,10 +66,10 @@ def label_rules(quantity_after: re.Pattern[str]) -> tuple[Rule, ...]:
         number, before = m["num"], m.string[max(0, m.start() - 12) : m.start()]
         counted = quantity_after.match(m.string, m.end()) is not None
         counted = counted and not m.string.startswith(_NOT_COUNTED, m.end())
-        called = re.search(_CALL_BEFORE, before[-8:]) is not None
-        called = called or re.match(_CALL_AFTER, m.string[m.end() :]) is not None
-        called = called or re.search(_CHAIN_BEFORE, before) is not None
-        listed = re.fullmatch(_SERVICE, number) is not None and not number.endswith("00")
+        called = _CALLED_BEFORE.search(before[-8:]) is not None
+        called = called or _CALLED_AFTER.match(m.string, m.end()) is not None
+        called = called or _CHAINED.search(before) is not None
+        listed = _LISTED.fullmatch(number) is not None and not number.endswith("00")
         return digit_string(number) if not counted and (called or listed) else number
 
     return tuple(

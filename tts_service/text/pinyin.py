@@ -16,6 +16,7 @@ from typing import Any
 
 from tts_service.text import lexicon, polyphones
 from tts_service.text.polyphones import Decision
+from tts_service.text.unicode import HAN
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ BREAKS = {
     **dict.fromkeys("，,：:；;", 2),
     **dict.fromkeys("。.！!？?…⋯", 3),
 }
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN = re.compile(f"[{HAN}]")
 _NUMERAL = set("零〇一二三四五六七八九十百千万亿两幺")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# Han characters, as the body of a character class: CJK unified ideographs, extension A, compatibility.
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # C0/C1 controls other than tab and line breaks, which editors' text legitimately has.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
