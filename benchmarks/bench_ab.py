@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python benchmarks/bench_ab.py --base REV [--head REV] [--rounds 5 --requests 300]
 
-For the checkout (or --head REV) and for --base REV (each REV a temporary `git worktree`), a subprocess
+For the checkout (or --head REV) and for --base REV (each REV unpacked with `git archive`), a subprocess
 with that tree first on PYTHONPATH (and this checkout's virtualenv) builds the app with ``create_app`` and
 runs its lifespan. The first time, in a TTS_HOME of its own that later rounds reuse, it adds the demo
 article through the API (engine espeak, no fallback) and waits until its audio is ready. It then times
@@ -79,6 +79,16 @@ def run(tree: Path, home: Path, requests: int) -> dict[str, float]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def source_tree(rev: str, into: Path) -> Path:
+    """The source of ``rev``, unpacked under ``into`` with `git archive` (no git metadata touched, nothing
+    to clean up but ``into``): what the A/B benchmarks put first on PYTHONPATH."""
+    tree = into / f"tree-{rev}"
+    tree.mkdir()
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base", required=True, help="the commit to compare with (e.g. a tag or hash)")
@@ -88,25 +98,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp:
         revisions = {"base": args.base, "checkout": args.head}
-        trees = {name: Path(tmp) / name if rev else ROOT for name, rev in revisions.items()}
-        for name, rev in revisions.items():
-            if rev:
-                add = ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(trees[name]), rev]
-                subprocess.run(add, check=True, capture_output=True)
-        try:
-            homes = {name: Path(tmp) / f"home-{name}" for name in trees}
-            for home in homes.values():
-                home.mkdir()
-            results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
-            for round_ in range(args.rounds):
-                for name in trees if round_ % 2 == 0 else reversed(list(trees)):
-                    results[name].append(run(trees[name], homes[name], args.requests))
-                print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
-        finally:
-            for name, rev in revisions.items():
-                if rev:
-                    remove = ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees[name])]
-                    subprocess.run(remove, check=False)
+        trees = {name: source_tree(rev, Path(tmp)) if rev else ROOT for name, rev in revisions.items()}
+        homes = {name: Path(tmp) / f"home-{name}" for name in trees}
+        for home in homes.values():
+            home.mkdir()
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        for round_ in range(args.rounds):
+            for name in trees if round_ % 2 == 0 else reversed(list(trees)):
+                results[name].append(run(trees[name], homes[name], args.requests))
+            print(f"round {round_ + 1}/{args.rounds} done", file=sys.stderr)
     head = args.head or "checkout"
     print(f"base {args.base}, head {head}: median µs per request over {args.rounds} rounds")
     print(f"{'target':28} {'base µs':>9} {'head µs':>9} {'ratio':>7}")

@@ -27,7 +27,8 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from bench_http import CLI, HOST, Servers, has_fast_stack, run_wrk
+from bench_ab import source_tree
+from bench_http import CLI, HOST, Servers, has_fast_stack, print_round, run_wrk
 
 ROOT = Path(__file__).resolve().parents[1]
 # The bare app: Starlette's FileResponse for /audio/{key}.mp3, and /api/articles for Servers' start-up probe.
@@ -61,15 +62,6 @@ def fetch(url: str, headers: dict[str, str]) -> bytes:
         return response.read()
 
 
-def base_tree(rev: str, into: Path) -> Path:
-    """The source of ``rev``, unpacked under ``into`` (no git metadata touched)."""
-    tree = into / f"base-{rev}"
-    tree.mkdir()
-    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    return tree
-
-
 def prepare(servers: Servers, bases: dict[str, Path]) -> dict[str, str]:
     """Seed, pre-generate, start every server; the target paths (same bytes on every server)."""
     for command in (["seed"], ["pregen", "demo"]):
@@ -101,11 +93,7 @@ def measure(servers: Servers, paths: dict[str, str], args: argparse.Namespace) -
             for server, url in servers.urls.items():
                 result = run_wrk(url + path, args, TARGETS[target])
                 results.setdefault((target, server), []).append(result)
-                print(
-                    f"round {round_no + 1}: {target} / {server}: {result['rps']:.0f} req/s,"
-                    f" p99 {result['p99']:.1f} ms {' '.join(result['errors'])}",
-                    file=sys.stderr,
-                )
+                print_round(round_no, target, server, result)
     return results
 
 
@@ -221,7 +209,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-audio-") as tmp:
         home = Path(tmp) / "home"
         home.mkdir(mode=0o700)
-        bases = {rev: base_tree(rev, Path(tmp)) for rev in args.base}
+        bases = {rev: source_tree(rev, Path(tmp)) for rev in args.base}
         if args.in_process:
             in_process(home, bases, args)
             return

@@ -283,6 +283,12 @@ def headers_for(target: str, base: str, path: str) -> dict[str, str]:
     return {"If-None-Match": etag} if etag else {}
 
 
+def print_round(round_no: int, target: str, server: str, result: dict) -> None:
+    """One wrk run's line on stderr, as the rounds go."""
+    speed = f"{result['rps']:.0f} req/s, p99 {result['p99']:.1f} ms"
+    print(f"round {round_no + 1}: {target} / {server}: {speed} {' '.join(result['errors'])}", file=sys.stderr)
+
+
 def measure(servers: Servers, targets: dict[str, str], args: argparse.Namespace) -> dict:
     """wrk on every (target, server), interleaved, ``args.rounds`` times: results by (target, server)."""
     results: dict[tuple[str, str], list[dict]] = {}
@@ -295,11 +301,7 @@ def measure(servers: Servers, targets: dict[str, str], args: argparse.Namespace)
                 result = run_wrk(base + path, args, headers)
                 result["note"] = "" if headers or "If-None-Match" not in target else "no ETag: 200"
                 results.setdefault((target, server), []).append(result)
-                print(
-                    f"round {round_no + 1}: {target} / {server}: {result['rps']:.0f} req/s,"
-                    f" p99 {result['p99']:.1f} ms {' '.join(result['errors'])}",
-                    file=sys.stderr,
-                )
+                print_round(round_no, target, server, result)
     return results
 
 

@@ -8,9 +8,9 @@ pypinyin's data, rule compilation) is measured once in a fresh process; the per-
 of warm runs. The baseline, run side by side, is plain pypinyin (lazy_pinyin over the same text), the floor
 any pinyin front end pays.
 
-With ``--base REV``, the measurement runs in subprocesses, alternately with this checkout and with REV (a
-temporary `git worktree`) first on PYTHONPATH, for ``--rounds`` rounds each; it prints each tree's median
-of round medians per step and the ratio this / base. Both trees read the same article.
+With ``--base REV``, the measurement runs in subprocesses, alternately with this checkout and with REV (its
+source unpacked by bench_ab's `source_tree`) first on PYTHONPATH, for ``--rounds`` rounds each; it prints
+each tree's median of round medians per step and the ratio this / base. Both trees read the same article.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_ab import source_tree  # noqa: E402
+
 CORPUS = ROOT.parent / "shared" / "corpus" / "academy-international-cooperation-2020.txt"
 
 
@@ -75,18 +79,14 @@ def measure(repeat: int) -> dict[str, float]:
 def ab(base: str, rounds: int, repeat: int) -> None:
     """This checkout against ``base``, alternating subprocesses; medians of round medians and the ratio."""
     with tempfile.TemporaryDirectory() as tmp:
-        tree = Path(tmp) / "base"
-        subprocess.run(["git", "worktree", "add", "-q", "--detach", str(tree), base], cwd=ROOT, check=True)
-        try:
-            got: dict[str, list[dict[str, float]]] = {"this": [], "base": []}
-            for _ in range(rounds):
-                for name, path in (("this", ROOT), ("base", tree)):
-                    env = {**os.environ, "PYTHONPATH": str(path)}
-                    cmd = [sys.executable, __file__, "--json", "--repeat", str(repeat)]
-                    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-                    got[name].append(json.loads(out))
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
+        tree = source_tree(base, Path(tmp))
+        got: dict[str, list[dict[str, float]]] = {"this": [], "base": []}
+        for _ in range(rounds):
+            for name, path in (("this", ROOT), ("base", tree)):
+                env = {**os.environ, "PYTHONPATH": str(path)}
+                cmd = [sys.executable, __file__, "--json", "--repeat", str(repeat)]
+                out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+                got[name].append(json.loads(out))
     print(f"A/B: this checkout against {base}, {rounds} rounds of {repeat} warm runs, medians\n")
     print("| step | base (s) | this (s) | this / base |\n|---|---|---|---|")
     for step in got["this"][0]:
