@@ -42,9 +42,30 @@ async def edge_double(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[EdgeDoub
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings with all state under a temporary TTS_HOME and a known editor token; no fallback engine."""
-    return Settings(home=tmp_path, engine="espeak", editor_token=TOKEN, workers=2, fallback_engine=None)
+def backend() -> str:
+    """Where the state of ``settings`` lives: "local" (SQLite and files under TTS_HOME, the default).
+    Modules whose tests must hold on every deployment override this fixture with ``every_backend``."""
+    return "local"
+
+
+@pytest.fixture(params=["local", "cloud"])
+def every_backend(request: pytest.FixtureRequest) -> str:
+    """Both deployments: "local" (SQLite + files) and "cloud" (PostgreSQL + S3, real servers)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Settings:
+    """Settings with all state under a temporary TTS_HOME and a known editor token; no fallback engine.
+    With a ``backend`` other than "local", the database and the audio live on the suite's servers."""
+    where: dict[str, object] = {}
+    if backend in ("s3", "cloud"):
+        where |= request.getfixturevalue("s3_state")
+    if backend in ("postgres", "cloud"):
+        where |= request.getfixturevalue("postgres_state")
+    return Settings(
+        home=tmp_path, engine="espeak", editor_token=TOKEN, workers=2, fallback_engine=None, **where
+    )
 
 
 @pytest.fixture
