@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-done
-SYSTEM_PACKAGES := espeak-ng chromium fonts-noto-cjk nginx
+SYSTEM_PACKAGES := espeak-ng chromium fonts-noto-cjk nginx postgresql
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -14,9 +14,10 @@ PORT ?= 8000
 setup: $(STAMP) $(APT_STAMP)
 
 # System packages the default path cannot avoid: espeak-ng (the espeak engine), chromium and a CJK font
-# (browser tests), nginx (the documented production layout, tested in front of the app). Installed only when
-# missing. The tests run their own nginx on free loopback ports; Debian's package starts its default site on
-# port 80 and enables it at boot, so an nginx installed here is stopped and disabled again at once.
+# (browser tests), nginx (the documented production layout, tested in front of the app), postgresql (the
+# store's other database, which the tests run on too). Installed only when missing. The tests run their own
+# nginx and PostgreSQL on free loopback ports; Debian's packages start a default site on port 80 and a
+# cluster on port 5432 and enable them at boot, so a server installed here is stopped and disabled at once.
 $(APT_STAMP): | $(VENV)/bin/python
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done | xargs); \
 	if [ -n "$$missing" ]; then \
@@ -24,9 +25,9 @@ $(APT_STAMP): | $(VENV)/bin/python
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing || exit 1; \
-	  case " $$missing " in *" nginx "*) \
-	    $$SUDO invoke-rc.d nginx stop >/dev/null 2>&1; $$SUDO update-rc.d nginx disable >/dev/null 2>&1 || true;; \
-	  esac; \
+	  for service in nginx postgresql; do case " $$missing " in *" $$service "*) \
+	    $$SUDO invoke-rc.d $$service stop >/dev/null 2>&1; $$SUDO update-rc.d $$service disable >/dev/null 2>&1 || true;; \
+	  esac; done; \
 	fi
 	@touch $@
 

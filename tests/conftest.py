@@ -14,6 +14,7 @@ from edge_tts.drm import DRM
 from fastapi import FastAPI
 from helpers import CHROMIUM, CHROMIUM_ARGS, TOKEN, CountingEngine, open_pipeline
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from postgres import PostgresServer
 
 from tts_service.config import Settings
 from tts_service.engines.espeak import EspeakEngine
@@ -48,7 +49,7 @@ def backend() -> str:
     return "local"
 
 
-@pytest.fixture(params=["local", "cloud"])
+@pytest.fixture(params=["local", "postgres"])
 def every_backend(request: pytest.FixtureRequest) -> str:
     """Both deployments: "local" (SQLite + files) and "cloud" (PostgreSQL + S3, real servers)."""
     return str(request.param)
@@ -115,3 +116,22 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+# PostgreSQL: one server per test run, a new database per test ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (Debian's package) on a free loopback port, for the whole run."""
+    server = PostgresServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def postgres_state(postgres_server: PostgresServer) -> Iterator[dict[str, object]]:
+    """Settings values that put the store in a new, empty PostgreSQL database (dropped afterwards)."""
+    name = postgres_server.create_database()
+    yield {"database_url": postgres_server.url(name)}
+    postgres_server.drop_database(name)

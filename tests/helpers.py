@@ -70,6 +70,13 @@ TOKEN = "test-editor-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
+def free_port() -> int:
+    """A TCP port free on the loopback interface now (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def corpus_body() -> str:
     """The speech's body paragraphs from the corpus page (2019年… to …强大动能!)."""
     lines = [line.strip() for line in CORPUS.read_text(encoding="utf-8").splitlines()]
@@ -168,6 +175,43 @@ class CountingEngine:
         result = await self.inner.synthesize(text, voice, prosody)
         self.finished.append(text)
         return result
+
+
+# The settings that say where a deployment's state lives, as the environment variables a process reads.
+_WHERE = ("database_url", "audio_store", "s3_endpoint_url", "s3_region", "s3_path_style", "audio_base_url")
+
+
+def backend_env(settings: Any) -> dict[str, str]:
+    """TTS_* variables that put another process (``tts-service``) on the same database and audio store
+    as ``settings`` (the test's backend)."""
+    env: dict[str, str] = {}
+    for name in _WHERE:
+        value = getattr(settings, name, None)
+        if value is None:
+            continue
+        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        env[f"TTS_{name.upper()}"] = str(int(value) if isinstance(value, bool) else value)
+    return env
+
+
+def read_rows(settings: Any, sql: str, **params: Any) -> list[dict[str, Any]] | None:
+    """Rows straight from the database of ``settings``, as another process sees them; None before the
+    schema exists. SQLite is opened read-only, so that looking never creates the file."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from sqlalchemy.pool import NullPool
+
+    location = settings.database
+    url = f"sqlite:///file:{location}?mode=ro&uri=true" if isinstance(location, Path) else location
+    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(text(sql), params)]
+    except (OperationalError, ProgrammingError):  # no file, or not migrated yet
+        return None
+    finally:
+        engine.dispose()
 
 
 class LiveServer:

@@ -12,6 +12,7 @@ import pytest
 
 from tts_service.article import ArticleDraft
 from tts_service.changes import Changes
+from tts_service.config import Settings
 from tts_service.errors import NotFound
 from tts_service.store import Store
 
@@ -20,21 +21,27 @@ WRITER = """
 import asyncio, sys
 from pathlib import Path
 from tts_service.store import Store
-store = Store(Path(sys.argv[1]))
+where = sys.argv[1]
+store = Store(where if "://" in where else Path(where))
 asyncio.run(store.put_lexicon("ANSO", "安索"))
 store.close()
 """
 
 
+@pytest.fixture(params=["local", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def store(tmp_path: Path):
-    opened = Store(tmp_path / "tts.db")
+def store(settings: Settings):
+    opened = Store(settings.database)
     yield opened
     opened.close()
 
 
-def write_elsewhere(path: Path) -> None:
-    subprocess.run([sys.executable, "-c", WRITER, str(path)], check=True, capture_output=True)
+def write_elsewhere(location: Path | str) -> None:
+    subprocess.run([sys.executable, "-c", WRITER, str(location)], check=True, capture_output=True)
 
 
 async def test_a_write_moves_the_generation_once_committed(store: Store) -> None:
@@ -64,7 +71,7 @@ async def test_reads_and_refused_writes_do_not_move_it(store: Store) -> None:
 async def test_data_version_moves_with_another_process_write(store: Store) -> None:
     first = await store.data_version()
     assert await store.data_version() == first
-    write_elsewhere(store.path)
+    write_elsewhere(store.location)
     assert await store.data_version() != first
 
 
@@ -75,7 +82,7 @@ async def test_follow_sees_another_process_write(store: Store) -> None:
         await asyncio.sleep(0.2)  # a few quiet looks first: they must not move it
         quiet = store.changes.generation
         assert quiet == 0
-        write_elsewhere(store.path)
+        write_elsewhere(store.location)
         async with asyncio.timeout(10):
             while store.changes.generation == quiet:  # noqa: ASYNC110 (polling is what is tested)
                 await asyncio.sleep(0.05)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from helpers import AUTH, TOKEN, LiveServer, _cli, decode
+from helpers import AUTH, TOKEN, LiveServer, _cli, backend_env, decode, read_rows
 
 from tts_service import upkeep
+from tts_service.config import Settings
 
 pytestmark = pytest.mark.e2e
 
@@ -22,15 +22,15 @@ TEXT = "\n\n".join(
 )
 
 
-def job_row(home: Path, job_id: int = 1) -> dict | None:
-    """Read a job straight from the database file, as another process sees it."""
-    with sqlite3.connect(f"file:{home / 'tts.db'}?mode=ro", uri=True, timeout=5) as conn:
-        conn.row_factory = sqlite3.Row
-        try:
-            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        except sqlite3.OperationalError:  # not migrated yet
-            return None
-    return dict(row) if row else None
+@pytest.fixture
+def backend(every_backend: str) -> str:
+    return every_backend
+
+
+def job_row(settings: Settings, job_id: int = 1) -> dict | None:
+    """Read a job straight from the database, as another process sees it."""
+    rows = read_rows(settings, "SELECT * FROM jobs WHERE id = :id", id=job_id)
+    return rows[0] if rows else None
 
 
 def wait_for(predicate, timeout: float = 60, step: float = 0.02):
@@ -52,8 +52,8 @@ def assert_every_file_whole(home: Path) -> None:
         assert upkeep.check_file(path, path.stat().st_size, None, None) is None, path
 
 
-def test_kill_9_during_cli_pregen_then_resume(tmp_path: Path) -> None:
-    env = LiveServer(tmp_path, TTS_ENGINE="espeak").env
+def test_kill_9_during_cli_pregen_then_resume(tmp_path: Path, settings: Settings) -> None:
+    env = LiveServer(tmp_path, TTS_ENGINE="espeak", **backend_env(settings)).env
     doc = tmp_path / "long.txt"
     doc.write_text("长文章\n\n" + TEXT, encoding="utf-8")
     cli = _cli()
@@ -62,11 +62,11 @@ def test_kill_9_during_cli_pregen_then_resume(tmp_path: Path) -> None:
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     proc = subprocess.Popen([cli, "pregen", "long"], env=env, **quiet)
     try:
-        wait_for(lambda: (row := job_row(tmp_path)) and row["done"] >= 5)
+        wait_for(lambda: (row := job_row(settings)) and row["done"] >= 5)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    row = job_row(tmp_path)
+    row = job_row(settings)
     assert row["status"] == "running" and 5 <= row["done"] < row["total"] == 60
 
     verify = subprocess.run([cli, "cache", "verify"], env=env, capture_output=True, text=True)
@@ -76,23 +76,23 @@ def test_kill_9_during_cli_pregen_then_resume(tmp_path: Path) -> None:
     again = subprocess.run([cli, "pregen", "long"], env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert "job 1 long: done, 60/60 chunks" in again.stdout  # the same job, finished
-    row = job_row(tmp_path)
+    row = job_row(settings)
     assert (row["status"], row["done"], row["total"]) == ("done", 60, 60)
     verify = subprocess.run([cli, "cache", "verify"], env=env, capture_output=True, text=True)
     assert verify.returncode == 0 and "61 ok, 0 bad" in verify.stdout, verify.stdout  # 60 chunks + whole
 
 
-def test_kill_9_of_the_server_then_restart(tmp_path: Path) -> None:
-    server = LiveServer(tmp_path, TTS_ENGINE="espeak").start()
+def test_kill_9_of_the_server_then_restart(tmp_path: Path, settings: Settings) -> None:
+    server = LiveServer(tmp_path, TTS_ENGINE="espeak", **backend_env(settings)).start()
     try:
         body = {"title": "长文章", "slug": "long", "text": TEXT}
         assert httpx.post(f"{server.url}/api/articles", json=body, headers=AUTH).status_code == 201
         started = httpx.post(f"{server.url}/api/articles/long/audio", headers=AUTH)
         assert started.json()["job"]["id"] == 1
         assert started.headers["Location"] == f"{server.url}/api/jobs/1"
-        wait_for(lambda: (row := job_row(tmp_path)) and row["done"] >= 5)
+        wait_for(lambda: (row := job_row(settings)) and row["done"] >= 5)
         server.kill()
-        row = job_row(tmp_path)
+        row = job_row(settings)
         assert row["status"] == "running" and row["done"] < 60
         assert_every_file_whole(tmp_path)
 

@@ -11,6 +11,7 @@ import time
 import pytest
 from edge_double import FAULT_REASONS, Fault
 from helpers import CountingEngine, open_pipeline
+from sqlalchemy import bindparam, text
 
 from tts_service.article import ArticleDraft
 from tts_service.config import Settings
@@ -18,6 +19,14 @@ from tts_service.engines import Prosody, Synthesis
 from tts_service.errors import NotFound, SynthesisError
 from tts_service.jobs import STALE_AFTER, Job, JobStore, orphaned, this_process
 from tts_service.pipeline import Pipeline
+from tts_service.store import Store
+
+
+@pytest.fixture
+def backend(every_backend: str) -> str:
+    """Every test here holds on SQLite + files and on PostgreSQL + S3."""
+    return every_backend
+
 
 TEXT = "第一句话。第二句话。\n\n第三句话。第四句话。"
 SENTENCES = ["第一句话。", "第二句话。", "第三句话。", "第四句话。"]
@@ -55,8 +64,9 @@ async def add(pipeline: Pipeline, text: str = TEXT, slug: str = "a", engine: str
 
 
 async def set_owner(pipeline: Pipeline, job_id: int, owner: str, heartbeat: float | None = None) -> None:
-    sql = "UPDATE jobs SET owner = ?, heartbeat = ? WHERE id = ?"
-    await pipeline.store.write(lambda c: c.execute(sql, (owner, heartbeat or time.time(), job_id)))
+    sql = text("UPDATE jobs SET owner = :owner, heartbeat = :heartbeat WHERE id = :id")
+    params = {"owner": owner, "heartbeat": heartbeat or time.time(), "id": job_id}
+    await pipeline.store.write(lambda c: c.execute(sql, params))
 
 
 # The job table --------------------------------------------------------------------------------------
@@ -64,7 +74,7 @@ async def set_owner(pipeline: Pipeline, job_id: int, owner: str, heartbeat: floa
 
 async def test_job_lifecycle_in_the_store(pipeline: Pipeline) -> None:
     jobs = JobStore(pipeline.store)
-    job = await jobs.create("a", 1, "espeak", "cmn")
+    job, _ = await jobs.create("a", 1, "espeak", "cmn")
     assert (job.status, job.done, job.total, job.owner) == ("queued", 0, 0, this_process())
     assert job.finished_at is None and job.progress == 0.0
     job = await jobs.update(job.id, status="running", done=3, total=4)
@@ -99,7 +109,7 @@ def test_orphaned_jobs() -> None:
 
 async def test_an_orphan_is_claimed_once(pipeline: Pipeline) -> None:
     jobs = JobStore(pipeline.store)
-    job = await jobs.create("a", 1, "espeak", "cmn")
+    job, _ = await jobs.create("a", 1, "espeak", "cmn")
     await set_owner(pipeline, job.id, dead_owner())
     orphan = await jobs.get(job.id)
     assert await jobs.orphans() == [orphan]
@@ -128,7 +138,7 @@ async def test_job_of_a_dead_process_is_resumed(pipeline: Pipeline, espeak: Coun
     engine = pipeline.engines.get()
     for chunk in plan.spoken[:2]:  # what the killed process got done
         await pipeline.synthesizer.synthesize(engine, plan.voice, plan.prosody, chunk.spoken, chunk.key)
-    left = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
+    left, _ = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
     await pipeline.jobs.update(left.id, status="running", done=2, total=4)
     await set_owner(pipeline, left.id, dead_owner())
     espeak.calls.clear()
@@ -144,7 +154,7 @@ async def test_job_of_a_dead_process_is_resumed(pipeline: Pipeline, espeak: Coun
 async def test_job_of_a_live_process_is_left_alone(pipeline: Pipeline, espeak: CountingEngine) -> None:
     article = await add(pipeline)
     plan = await pipeline.planner.plan(article)
-    other = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
+    other, _ = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
     host = this_process().partition(":")[0]
     await set_owner(pipeline, other.id, f"{host}:{subprocess.os.getppid()}:other")
     assert await pipeline.resume() == []
@@ -156,7 +166,7 @@ async def test_job_of_a_live_process_is_left_alone(pipeline: Pipeline, espeak: C
 async def test_job_of_an_edited_article_is_superseded(pipeline: Pipeline) -> None:
     article = await add(pipeline)
     plan = await pipeline.planner.plan(article)
-    left = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
+    left, _ = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
     await set_owner(pipeline, left.id, dead_owner())
     await add(pipeline, "新的文字。")
     assert await pipeline.resume() == []
@@ -180,9 +190,10 @@ async def test_deleting_an_article_stops_its_job(pipeline: Pipeline, espeak: Cou
 
 
 async def _audio_engines(pipeline: Pipeline, keys: list[str]) -> set[str]:
-    marks = ",".join("?" * len(keys))
-    sql = f"SELECT DISTINCT engine FROM audio WHERE key IN ({marks})"
-    return {row[0] for row in await pipeline.store.read(lambda c: c.execute(sql, keys).fetchall())}
+    sql = text("SELECT DISTINCT engine FROM audio WHERE key IN :keys").bindparams(
+        bindparam("keys", expanding=True)
+    )
+    return {row[0] for row in await pipeline.store.read(lambda c: c.execute(sql, {"keys": keys}).all())}
 
 
 async def test_failing_engine_falls_back_for_the_whole_article(settings: Settings, espeak) -> None:
@@ -378,3 +389,22 @@ async def test_a_job_queued_behind_others_skips_a_superseded_revision(settings: 
         job = await pipeline.wait(await pipeline.start(old))
         assert (job.status, job.error) == ("failed", "superseded by revision 2")
         assert espeak.calls == []
+
+
+async def test_processes_starting_one_revision_at_once_make_one_job(
+    settings: Settings, pipeline: Pipeline
+) -> None:
+    """Four stores on one database, as four processes (on one machine or several) have: each asks for the
+    revision's job at the same moment; the database lets exactly one create it, and all get that one."""
+    article = await add(pipeline)
+    others = [Store(settings.database) for _ in range(3)]
+    try:
+        stores = [pipeline.store, *others]
+        results = await asyncio.gather(
+            *(JobStore(s).create(article.slug, article.revision, "espeak", "cmn") for s in stores)
+        )
+    finally:
+        for store in others:
+            store.close()
+    assert sum(created for _, created in results) == 1
+    assert len({job.id for job, _ in results}) == 1

@@ -12,6 +12,12 @@ from tts_service.errors import InvalidInput
 from tts_service.pipeline import Pipeline
 
 
+@pytest.fixture
+def backend(every_backend: str) -> str:
+    """Every test here holds on SQLite + files and on PostgreSQL + S3."""
+    return every_backend
+
+
 async def add(pipeline: Pipeline, text: str, slug: str = "a"):
     return await pipeline.store.save_article(ArticleDraft(title="t", text=text, slug=slug))
 

@@ -6,11 +6,12 @@ import asyncio
 import functools
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from sqlalchemy import event, text
 
 from tts_service.article import ArticleDraft
+from tts_service.config import Settings
 from tts_service.errors import RateLimited, TooLarge
 from tts_service.quotas import DAY, Quotas, new_chars
 from tts_service.store import Store
@@ -27,9 +28,14 @@ class Clock:
         return self.now
 
 
+@pytest.fixture(params=["local", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "tts.db")
+def store(settings: Settings) -> Iterator[Store]:
+    s = Store(settings.database)
     yield s
     s.close()
 
@@ -50,7 +56,7 @@ async def charge(store: Store, quotas: Quotas, site: str = SITE, chars: int = 1)
 
 async def rows(store: Store) -> list[tuple[str, float, int]]:
     return await store.read(
-        lambda c: c.execute("SELECT site, at, chars FROM embed_usage ORDER BY at").fetchall()
+        lambda c: [tuple(r) for r in c.execute(text("SELECT site, at, chars FROM embed_usage ORDER BY at"))]
     )
 
 
@@ -115,11 +121,11 @@ async def test_concurrent_charges_never_pass_the_limit(store: Store, quotas: Quo
     assert all(isinstance(r, RateLimited) for r in results if r is not None)
 
 
-async def test_two_processes_share_the_quota(tmp_path: Path, quotas: Quotas) -> None:
-    """Two stores on one file (as two server processes have): the count is the database's, not theirs."""
-    first, second = Store(tmp_path / "tts.db"), Store(tmp_path / "tts.db")
+async def test_two_processes_share_the_quota(settings: Settings, quotas: Quotas) -> None:
+    """Two stores on one database (as two server processes have): the count is the database's."""
+    first, second = Store(settings.database), Store(settings.database)
     for store in (first, second):  # slow every statement down, so the two writers' statements interleave
-        store._write_conn.set_progress_handler(lambda: time.sleep(0.0005), 50)
+        event.listen(store.db._write_engine, "before_cursor_execute", lambda *_: time.sleep(0.001))
     try:
         calls = [charge(s, quotas) for s in (first, second) * 15]
         results = await asyncio.gather(*calls, return_exceptions=True)
@@ -129,12 +135,12 @@ async def test_two_processes_share_the_quota(tmp_path: Path, quotas: Quotas) -> 
         second.close()
 
 
-async def test_a_restart_keeps_the_counts(tmp_path: Path, quotas: Quotas) -> None:
-    store = Store(tmp_path / "tts.db")
+async def test_a_restart_keeps_the_counts(settings: Settings, quotas: Quotas) -> None:
+    store = Store(settings.database)
     for _ in range(10):
         await charge(store, quotas, chars=10)
     store.close()
-    again = Store(tmp_path / "tts.db")
+    again = Store(settings.database)
     try:
         with pytest.raises(RateLimited):
             await charge(again, quotas)

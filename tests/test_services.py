@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from helpers import CountingEngine
 
@@ -29,8 +27,8 @@ async def test_everything_opened_is_closed(settings: Settings) -> None:
         job = await services.pipeline.wait((await services.pipeline.audio(article, with_job=True)).job)
         assert job.status == "done" and services.engines.get("espeak") is engine
     assert engine.closed == 1
-    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):  # the store is closed
-        services.store._write_conn.execute("SELECT 1")
+    with pytest.raises(RuntimeError, match="after shutdown"):  # the store is closed
+        await services.store.ping()
 
 
 async def test_a_failure_inside_still_closes_everything(settings: Settings) -> None:
@@ -42,8 +40,8 @@ async def test_a_failure_inside_still_closes_everything(settings: Settings) -> N
             raise RuntimeError("boom")
     assert engine.closed == 1 and running.done()  # the job was stopped, not left running
     assert article.revision == 1
-    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
-        services.store._write_conn.execute("SELECT 1")
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        await services.store.ping()
 
 
 def test_workers_sizes_both_pools_unless_each_is_set(tmp_path) -> None:

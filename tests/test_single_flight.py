@@ -6,7 +6,15 @@ import asyncio
 from collections import Counter
 
 import httpx
+import pytest
 from helpers import AUTH, decode
+
+
+@pytest.fixture
+def backend(every_backend: str) -> str:
+    """Every test here holds on SQLite + files and on PostgreSQL + S3."""
+    return every_backend
+
 
 SENTENCES = [f"这句话说的是{thing}。" for thing in ("春天", "夏天", "秋天", "冬天", "山川", "河流")]
 TEXT = "".join(SENTENCES[:3]) + "\n\n" + "".join(SENTENCES[3:])

@@ -8,8 +8,16 @@ import xml.etree.ElementTree as ET
 import httpx
 import miniaudio
 import numpy as np
+import pytest
 from helpers import AUTH, create, wait_ready
 from mutagen.id3 import ID3
+
+
+@pytest.fixture
+def backend(every_backend: str) -> str:
+    """Every test here holds on SQLite + files and on PostgreSQL + S3."""
+    return every_backend
+
 
 TEXT = "第一段第一句。第一段第二句，稍微长一点。\n\n第二段只有一句。\n\n第三段：最后一句！"
 ARTICLE = {"title": "全文音频", "text": TEXT, "slug": "whole", "byline": "记者", "date": "2026-11-20"}

@@ -8,20 +8,20 @@ import functools
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
 from rich.progress import Progress, TaskID
 
 from tts_service import resources
 from tts_service.article import Article, draft_from
+from tts_service.cli_db import db_app
+from tts_service.cli_errors import user_errors
 from tts_service.cli_help import Group
 from tts_service.config import Settings
 from tts_service.engines import Prosody, Synthesis, parse_rate
-from tts_service.errors import Conflict, InvalidInput, SlugTaken, TTSError, invalid_input
+from tts_service.errors import Conflict, InvalidInput, SlugTaken, TTSError
 from tts_service.jobs import Job
 from tts_service.planning import spoken_form
 from tts_service.publishing.watch import POLL_SECONDS
@@ -52,21 +52,8 @@ def _run(work: Callable[[Services], Awaitable[T]]) -> T:
         async with open_services(settings) as services:
             return await work(services)
 
-    with _user_errors():
+    with user_errors():
         return asyncio.run(main())
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Report bad input as one line on stderr and exit 1, instead of a traceback."""
-    try:
-        yield
-    except TTSError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
-    except ValidationError as exc:
-        typer.echo(f"error: {invalid_input(exc).message}", err=True)
-        raise typer.Exit(1) from None
 
 
 _HOST, _PORT = Settings.model_fields["host"].default, Settings.model_fields["port"].default
@@ -115,7 +102,7 @@ def add(
     replace: Annotated[bool, _REPLACE] = False,
 ) -> None:
     """Add an article from a plain-text or Markdown file (first line = title); prints its slug."""
-    with _user_errors():
+    with user_errors():
         doc = parse_document(textfile.decode(file.read_bytes(), encoding))
         typer.echo(_save(doc, slug, title, replace=replace))
 
@@ -153,7 +140,7 @@ def import_(
     """Import a saved article page (HTML or scraped text): title, byline, date and body, no chrome."""
     from tts_service.text.extract import extract
 
-    with _user_errors():
+    with user_errors():
         typer.echo(_save(extract(file.read_bytes(), filename=file.name), slug, replace=replace))
 
 
@@ -296,12 +283,12 @@ def prune(
 
     async def work(services: Services) -> tuple[int, int, int, int, int]:
         settings, store = services.settings, services.store
-        before = settings.db_path.stat().st_size
+        before = await store.size()
         revisions, jobs = await store.prune(settings.keep_revisions if keep is None else keep)
         sessions = await SessionStore(store).prune(token_fingerprint(settings))
         if vacuum:
             await store.vacuum()
-        return revisions, jobs, sessions, before, settings.db_path.stat().st_size
+        return revisions, jobs, sessions, before, await store.size()
 
     if keep is not None and keep < 0:
         typer.echo("error: --keep is 0 (keep all) or more", err=True)
@@ -449,7 +436,7 @@ def lexicon_add(
     spoken: Annotated[str, typer.Argument(help="As it should be read, e.g. 安索.")],
 ) -> None:
     """Add an entry, or replace the spoken form of an existing one."""
-    with _user_errors():
+    with user_errors():
         entry = LexiconEntry(written=written, spoken=spoken)
 
     async def work(services: Services) -> bool:
@@ -523,6 +510,7 @@ cache_app = typer.Typer(
     cls=Group, help="The audio cache: check it, and remove what nothing uses.", no_args_is_help=True
 )
 app.add_typer(cache_app, name="cache")
+app.add_typer(db_app, name="db")
 
 
 @cache_app.command("verify")

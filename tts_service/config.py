@@ -23,6 +23,14 @@ class Settings(BaseSettings):
     home: Path = Field(
         default_factory=default_home, description="Directory holding all state (database, audio cache)."
     )
+    # Unset: SQLite in TTS_HOME/tts.db. postgresql://user:password@host:port/db: PostgreSQL, shared by every
+    # machine of a deployment (a secret: it may hold the password).
+    database_url: SecretStr | None = Field(default=None, description="The store's database (PostgreSQL URL).")
+    outage_wait: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds a job waits out a database or object store outage, then fails.",
+    )
     engine: str = Field(default="local", description="Default synthesis engine.")
     voice: str | None = Field(default=None, description="Default voice; the engine's own default if unset.")
     editor_token: SecretStr | None = Field(default=None, description="Bearer token for editor endpoints.")
@@ -159,6 +167,12 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.home / "tts.db"
+
+    @property
+    def database(self) -> Path | str:
+        """Where the store lives: TTS_DATABASE_URL when set, else the SQLite file in TTS_HOME."""
+        url = self.database_url.get_secret_value().strip() if self.database_url is not None else ""
+        return url or self.db_path
 
     @property
     def cache_dir(self) -> Path:

@@ -120,6 +120,23 @@ class StorageFull(RetryLater):
         super().__init__(message, retry_after)
 
 
+class Unavailable(RetryLater):
+    """A server the service keeps its state on cannot be reached (down, restarting, refusing us): jobs wait
+    and try again, requests are answered 503 with Retry-After."""
+
+    status_code = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, retry_after: float = 5.0) -> None:
+        super().__init__(message, retry_after)
+
+
+class DatabaseDown(Unavailable):
+    """The database (PostgreSQL) did not answer or dropped the connection."""
+
+    code = "database_unavailable"
+
+
 class SynthesisError(TTSError):
     """An engine failed to turn text into audio."""
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from tts_service.article import Article
 from tts_service.assembly import Assembler
-from tts_service.errors import InvalidInput, NotFound, StorageFull, SynthesisError
+from tts_service.errors import InvalidInput, NotFound, StorageFull, SynthesisError, Unavailable
 from tts_service.jobs import HEARTBEAT_SECONDS, Job, JobStore
 from tts_service.planning import Plan, Planner, SpokenChunk
 from tts_service.states import JobStatus
@@ -37,9 +37,10 @@ class JobRunner:
         store: Store,
         fallback: str | None,
         slots: asyncio.Semaphore,
+        outage_wait: float = 30.0,
     ) -> None:
         self.planner, self.synthesizer, self.jobs, self.assembler = planner, synthesizer, jobs, assembler
-        self.store, self.fallback, self.slots = store, fallback, slots
+        self.store, self.fallback, self.slots, self.outage_wait = store, fallback, slots, outage_wait
         self.superseded_by: int | None = None  # set (then the task cancelled) when a newer revision starts
 
     async def run(self, article: Article, job: Job, on_progress: ProgressFn | None = None) -> Job:
@@ -52,7 +53,7 @@ class JobRunner:
                 if current.revision != job.revision:  # edited again while this job queued
                     return await self._superseded(job, current.revision)
                 job = await self.jobs.update(job.id, status=JobStatus.RUNNING)
-                return await self._generate(article, job, on_progress)
+                return await self._generate_through_outages(article, job, on_progress)
         except asyncio.CancelledError:
             if self.superseded_by is None:
                 raise  # shutdown: the job stays "running" and the next process resumes it
@@ -63,9 +64,9 @@ class JobRunner:
         except NotFound:  # the article, and with it the job, was deleted meanwhile
             log.info("job %d (%s) ended: the article was deleted", job.id, job.slug)
             return dataclasses.replace(job, status=JobStatus.FAILED, error="the article was deleted")
-        except StorageFull as exc:  # another engine would not help: the disk is the problem
+        except (StorageFull, Unavailable) as exc:  # another engine would not help: the storage is the problem
             log.error("job %d (%s) failed: %s", job.id, job.slug, exc.message)
-            return await self.jobs.update(job.id, status=JobStatus.FAILED, error=exc.message)
+            return await self._record_failure(job, exc.message)
         except Exception:
             log.exception("job %d (%s) crashed", job.id, job.slug)
             return await self.jobs.update(
@@ -73,6 +74,35 @@ class JobRunner:
             )
         finally:
             heartbeat.cancel()
+
+    async def _generate_through_outages(
+        self, article: Article, job: Job, on_progress: ProgressFn | None
+    ) -> Job:
+        """``_generate``, again after a pause while the database or the object store is down (chunks made
+        before are cached, so each attempt goes on where the last stopped); Unavailable once the outage
+        has lasted ``outage_wait`` seconds."""
+        waited, pause = 0.0, 0.5
+        while True:
+            try:
+                return await self._generate(article, job, on_progress)
+            except Unavailable as exc:
+                if waited >= self.outage_wait:
+                    raise
+                pause = min(pause * 2, self.outage_wait - waited)
+                log.warning("job %d (%s): %s; trying again in %.1f s", job.id, job.slug, exc.message, pause)
+                await asyncio.sleep(pause)
+                waited += pause
+
+    async def _record_failure(self, job: Job, reason: str) -> Job:
+        """Mark the job failed; when the database itself is down, it stays "running" with a heartbeat that
+        stops, and the next process to look takes it over (jobs.orphaned)."""
+        try:
+            return await self.jobs.update(job.id, status=JobStatus.FAILED, error=reason)
+        except Unavailable:
+            log.error(
+                "job %d (%s): cannot record its failure either; left to be taken over", job.id, job.slug
+            )
+            return dataclasses.replace(job, status=JobStatus.FAILED, error=reason)
 
     def supersede(self, task: asyncio.Task[Job], revision: int) -> None:
         """Stop this job: revision ``revision`` is current now. Chunks already made stay cached, and a
@@ -94,6 +124,8 @@ class JobRunner:
                 await self.jobs.update(job_id)
             except NotFound:
                 return  # deleted with its article; the run itself stops on its own NotFound
+            except Unavailable as exc:  # the run waits for the database; so does its heartbeat
+                log.warning("job %d: no heartbeat recorded: %s", job_id, exc.message)
 
     async def _generate(self, article: Article, job: Job, on_progress: ProgressFn | None) -> Job:
         plan = await self.planner.plan(article, using=(job.engine, job.voice))
@@ -161,8 +193,8 @@ class JobRunner:
                     group.create_task(one(chunk))
         except* SynthesisError as errors:
             failures.extend(e for e in errors.exceptions if isinstance(e, SynthesisError))
-        except* StorageFull as errors:
-            raise errors.exceptions[0] from None  # the job fails with it, whatever the engine
+        except* (StorageFull, Unavailable) as errors:
+            raise errors.exceptions[0] from None  # not the engine's fault: no fallback
         return str(failures[0]) if failures else None
 
     async def _assemble(self, article: Article, plan: Plan) -> None:

@@ -12,10 +12,12 @@ import dataclasses
 import os
 import secrets
 import socket
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 
 from tts_service.errors import NotFound
 from tts_service.states import ACTIVE_JOBS, JobStatus, sql_list
@@ -26,6 +28,20 @@ STALE_AFTER = 60.0  # a job whose heartbeat is older than this has lost its proc
 _COLUMNS = (
     "id, slug, revision, engine, voice, status, done, total, error, fallback, owner, heartbeat,"
     " created_at, updated_at, finished_at"
+)
+# Compare and set: the claim succeeds only while the job is as the claimer saw it, dead owner and all, so
+# of several processes on several machines that see the same orphan, exactly one takes it.
+_CLAIM = text(
+    "UPDATE jobs SET owner = :owner, heartbeat = :heartbeat, updated_at = :at WHERE id = :id"
+    f" AND owner = :was_owner AND heartbeat = :was_heartbeat AND status IN {sql_list(ACTIVE_JOBS)}"
+)
+_ACTIVE_FOR = text(
+    f"SELECT {_COLUMNS} FROM jobs WHERE slug = :slug AND revision = :revision"
+    f" AND status IN {sql_list(ACTIVE_JOBS)} ORDER BY id DESC LIMIT 1"
+)
+_INSERT = text(
+    "INSERT INTO jobs (slug, revision, engine, voice, status, owner, heartbeat, created_at, updated_at)"
+    " VALUES (:slug, :revision, :engine, :voice, :status, :owner, :heartbeat, :at, :at) RETURNING id"
 )
 # Unique per process, even when a restarted process gets the PID of the one that was killed.
 _NONCE = secrets.token_hex(4)
@@ -92,8 +108,8 @@ def orphaned(job: Job, at: float | None = None) -> bool:
     return not _owner_alive(job.owner) or at - job.heartbeat > STALE_AFTER
 
 
-def _row(conn: sqlite3.Connection, job_id: int) -> Job:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+def _row(conn: Connection, job_id: int) -> Job:
+    row = conn.execute(text(f"SELECT {_COLUMNS} FROM jobs WHERE id = :id"), {"id": job_id}).first()
     if row is None:
         raise NotFound(f"no job {job_id}")
     return Job(*row)
@@ -105,42 +121,58 @@ class JobStore:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def create(self, slug: str, revision: int, engine: str, voice: str) -> Job:
-        def write(conn: sqlite3.Connection) -> Job:
-            stamp = now()
-            job_id = conn.execute(
-                "INSERT INTO jobs (slug, revision, engine, voice, status, owner, heartbeat, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (slug, revision, engine, voice, JobStatus.QUEUED, this_process(), time.time(), stamp, stamp),
-            ).lastrowid
-            assert job_id is not None
-            return _row(conn, job_id)
+    async def create(self, slug: str, revision: int, engine: str, voice: str) -> tuple[Job, bool]:
+        """A new queued job for the revision, and True; or, when the revision has an active job already
+        (another process, maybe on another machine, started one first), that job and False."""
 
-        return await self.store.write(write)
+        def write(conn: Connection) -> tuple[Job, bool]:
+            active = conn.execute(_ACTIVE_FOR, {"slug": slug, "revision": revision}).first()
+            if active is not None:
+                return Job(*active), False
+            stamp = now()
+            values = {"slug": slug, "revision": revision, "engine": engine, "voice": voice}
+            values |= {"status": JobStatus.QUEUED.value, "owner": this_process(), "heartbeat": time.time()}
+            return _row(conn, conn.execute(_INSERT, {**values, "at": stamp}).scalar_one()), True
+
+        # The unique index jobs_one_active keeps it to one even where two transactions could both see none.
+        try:
+            return await self.store.write(write)
+        except IntegrityError:
+            return await self.store.write(write)
 
     async def get(self, job_id: int) -> Job:
         """The job; NotFound if there is none."""
         return await self.store.read(lambda c: _row(c, job_id))
 
     async def latest(self, slug: str, revision: int) -> Job | None:
-        sql = f"SELECT {_COLUMNS} FROM jobs WHERE slug = ? AND revision = ? ORDER BY id DESC LIMIT 1"
-        row = await self.store.read(lambda c: c.execute(sql, (slug, revision)).fetchone())
+        sql = text(
+            f"SELECT {_COLUMNS} FROM jobs WHERE slug = :slug AND revision = :revision"
+            " ORDER BY id DESC LIMIT 1"
+        )
+        params = {"slug": slug, "revision": revision}
+        row = await self.store.read(lambda c: c.execute(sql, params).first())
         return None if row is None else Job(*row)
 
     async def orphans(self) -> list[Job]:
         """Active jobs whose process is gone, oldest first."""
-        sql = f"SELECT {_COLUMNS} FROM jobs WHERE status IN {sql_list(ACTIVE_JOBS)} ORDER BY id"
-        rows = await self.store.read(lambda c: c.execute(sql).fetchall())
+        sql = text(f"SELECT {_COLUMNS} FROM jobs WHERE status IN {sql_list(ACTIVE_JOBS)} ORDER BY id")
+        rows = await self.store.read(lambda c: c.execute(sql).all())
         return [job for job in (Job(*row) for row in rows) if orphaned(job)]
 
     async def claim(self, job: Job) -> bool:
         """Take over an orphaned job; False if another process claimed it first (compare and set)."""
 
-        def write(conn: sqlite3.Connection) -> bool:
+        def write(conn: Connection) -> bool:
             cursor = conn.execute(
-                "UPDATE jobs SET owner = ?, heartbeat = ?, updated_at = ? WHERE id = ? AND owner = ?"
-                f" AND heartbeat = ? AND status IN {sql_list(ACTIVE_JOBS)}",
-                (this_process(), time.time(), now(), job.id, job.owner, job.heartbeat),
+                _CLAIM,
+                {
+                    "owner": this_process(),
+                    "heartbeat": time.time(),
+                    "at": now(),
+                    "id": job.id,
+                    "was_owner": job.owner,
+                    "was_heartbeat": job.heartbeat,
+                },
             )
             return cursor.rowcount == 1
 
@@ -156,10 +188,11 @@ class JobStore:
         if status is not None and JobStatus(status).finished:
             fields["finished_at"] = now()
         fields = {"heartbeat": time.time(), **fields, "updated_at": now()}
-        assignments = ", ".join(f"{name} = ?" for name in fields)
+        sql = text(f"UPDATE jobs SET {', '.join(f'{name} = :{name}' for name in fields)} WHERE id = :job_id")
+        params = {**{k: getattr(v, "value", v) for k, v in fields.items()}, "job_id": job_id}
 
-        def write(conn: sqlite3.Connection) -> Job:
-            conn.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*fields.values(), job_id))
+        def write(conn: Connection) -> Job:
+            conn.execute(sql, params)
             return _row(conn, job_id)
 
         return await self.store.write(write)

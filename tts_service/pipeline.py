@@ -273,7 +273,9 @@ class Pipeline:
                 engine, voice = self.planner.resolve(article.engine, article.voice)
                 plan = await self.planner.plan(article, using=(engine.name, voice))
             plan = plan or await self.planner.plan(article)
-            job = await self.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
+            job, created = await self.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
+            if not created:
+                return job  # another process started it meanwhile: it runs there
             return self._launch(article, job, on_progress)
 
     async def wait(self, job: Job, on_progress: ProgressFn | None = None, poll: float = 0.5) -> Job:
@@ -335,6 +337,7 @@ class Pipeline:
             self.store,
             self.settings.fallback_engine,
             self._job_slots,
+            self.settings.outage_wait,
         )
         task = asyncio.create_task(runner.run(article, job, on_progress), name=f"job:{job.slug}:{job.id}")
         self._running[job.id] = _Running(job, task, runner)

@@ -11,10 +11,11 @@ behind.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable
+
+from sqlalchemy import Connection, text
 
 from tts_service.article import Article
 from tts_service.errors import RateLimited, TooLarge
@@ -58,37 +59,40 @@ class Quotas:
     def for_page(self, site: str, text: str) -> SaveCheck:
         """The check ``Store.save_article`` runs before it writes a revision of ``text`` for ``site``."""
 
-        def check(conn: sqlite3.Connection, current: Article | None) -> None:
+        def check(conn: Connection, current: Article | None) -> None:
             self.charge(conn, site, new_chars(current.text if current is not None else None, text))
 
         return check
 
-    def charge(self, conn: sqlite3.Connection, site: str, chars: int) -> None:
+    def charge(self, conn: Connection, site: str, chars: int) -> None:
         """Count one new revision of ``chars`` new characters for ``site``, or refuse it: RateLimited (429,
         with the seconds until it would fit), or TooLarge (413) when it would not fit in a whole day.
         Call inside a write transaction; usage older than the windows goes on the way."""
         now = self.clock()
         day = now - now % DAY
-        conn.execute("DELETE FROM embed_usage WHERE at < ?", (min(day, now - MINUTE),))
+        conn.execute(text("DELETE FROM embed_usage WHERE at < :before"), {"before": min(day, now - MINUTE)})
         if chars > self.daily_chars:
             raise TooLarge(
                 f"the page adds {chars} characters of new text, more than the whole daily quota of {site}"
                 f" ({self.daily_chars}, TTS_EMBED_DAILY_CHARS)"
             )
         self._check_minute(conn, site, now)
-        sql = "SELECT coalesce(sum(chars), 0) FROM embed_usage WHERE site = ? AND at >= ?"
-        used: int = conn.execute(sql, (site, day)).fetchone()[0]
+        sql = text("SELECT coalesce(sum(chars), 0) FROM embed_usage WHERE site = :site AND at >= :day")
+        used = int(conn.execute(sql, {"site": site, "day": day}).scalar_one())
         if used + chars > self.daily_chars:
             raise RateLimited(
                 f"{site} has stored {used} characters of new text today (UTC) and this page adds {chars}:"
                 f" over its daily quota of {self.daily_chars} (TTS_EMBED_DAILY_CHARS)",
                 day + DAY - now,
             )
-        conn.execute("INSERT INTO embed_usage (site, at, chars) VALUES (?, ?, ?)", (site, now, chars))
+        conn.execute(
+            text("INSERT INTO embed_usage (site, at, chars) VALUES (:site, :at, :chars)"),
+            {"site": site, "at": now, "chars": chars},
+        )
 
-    def _check_minute(self, conn: sqlite3.Connection, site: str, now: float) -> None:
-        sql = "SELECT at FROM embed_usage WHERE site = ? AND at > ? ORDER BY at"
-        recent = [at for (at,) in conn.execute(sql, (site, now - MINUTE))]
+    def _check_minute(self, conn: Connection, site: str, now: float) -> None:
+        sql = text("SELECT at FROM embed_usage WHERE site = :site AND at > :since ORDER BY at")
+        recent = [at for (at,) in conn.execute(sql, {"site": site, "since": now - MINUTE})]
         limit = self.revisions_per_minute
         if len(recent) >= limit:  # a slot frees when the revision that puts the site at its limit leaves
             raise RateLimited(

@@ -6,6 +6,7 @@ reverse order: the pipeline (its jobs and syntheses stop), then the engines, the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ async def open_services(
     """Open the store, cache, engines and pipeline; close them all on the way out, whatever happened.
     ``engines`` replaces engines by name (tests count calls with it)."""
     async with AsyncExitStack() as stack:
-        store = Store(settings.db_path)
+        store = await asyncio.to_thread(Store, settings.database)  # waits for a database still starting
         stack.callback(store.close)
         registry = EngineRegistry(settings, dict(engines) if engines is not None else None)
         stack.callback(registry.close)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import time
+
+from sqlalchemy import Connection, text
 
 from tts_service.store import Store, now
 
@@ -30,11 +31,20 @@ class SessionStore:
         Expired sessions are removed on the way."""
         secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
 
-        def write(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM sessions WHERE expires <= ?", (time.time(),))
+        def write(conn: Connection) -> None:
+            conn.execute(text("DELETE FROM sessions WHERE expires <= :now"), {"now": time.time()})
             conn.execute(
-                "INSERT INTO sessions (id, csrf, token, expires, created_at) VALUES (?, ?, ?, ?, ?)",
-                (_id(secret), csrf, token, time.time() + seconds, now()),
+                text(
+                    "INSERT INTO sessions (id, csrf, token, expires, created_at)"
+                    " VALUES (:id, :csrf, :token, :expires, :at)"
+                ),
+                {
+                    "id": _id(secret),
+                    "csrf": csrf,
+                    "token": token,
+                    "expires": time.time() + seconds,
+                    "at": now(),
+                },
             )
 
         await self.store.write(write)
@@ -42,15 +52,20 @@ class SessionStore:
 
     async def find(self, secret: str, token: str) -> str | None:
         """The CSRF token of a live session opened under the current editor token; None otherwise."""
-        sql = "SELECT csrf FROM sessions WHERE id = ? AND token = ? AND expires > ?"
-        row = await self.store.read(lambda c: c.execute(sql, (_id(secret), token, time.time())).fetchone())
+        sql = text("SELECT csrf FROM sessions WHERE id = :id AND token = :token AND expires > :now")
+        params = {"id": _id(secret), "token": token, "now": time.time()}
+        row = await self.store.read(lambda c: c.execute(sql, params).first())
         return None if row is None else row[0]
 
     async def close(self, secret: str) -> None:
         """End one session (sign-out)."""
-        await self.store.write(lambda c: c.execute("DELETE FROM sessions WHERE id = ?", (_id(secret),)))
+        sql = text("DELETE FROM sessions WHERE id = :id")
+        await self.store.write(lambda c: c.execute(sql, {"id": _id(secret)}))
 
     async def prune(self, token: str | None) -> int:
         """Remove expired sessions and those of any other editor token (all of them when access is off)."""
-        sql = "DELETE FROM sessions WHERE expires <= ? OR token IS NOT ?"
-        return await self.store.write(lambda c: c.execute(sql, (time.time(), token)).rowcount)
+        if token is None:
+            return await self.store.write(lambda c: c.execute(text("DELETE FROM sessions")).rowcount)
+        sql = text("DELETE FROM sessions WHERE expires <= :now OR token != :token")
+        params = {"now": time.time(), "token": token}
+        return await self.store.write(lambda c: c.execute(sql, params).rowcount)

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from helpers import ARTICLE, AUTH, TOKEN, create, wait_ready
 from pydantic import SecretStr
+from sqlalchemy import text
 
 from tts_service import sessions
 from tts_service.article import ArticleDraft
@@ -198,7 +199,7 @@ async def test_a_new_token_at_start_up_removes_old_sessions(settings, espeak) ->
             await sign_in(client)
             cookie = client.cookies["tts_admin"]
         rows = await first.state.store.read(
-            lambda c: c.execute("SELECT count(*) FROM sessions").fetchone()[0]
+            lambda c: c.execute(text("SELECT count(*) FROM sessions")).scalar_one()
         )
         assert rows == 1
     rotated = create_app(
@@ -206,7 +207,7 @@ async def test_a_new_token_at_start_up_removes_old_sessions(settings, espeak) ->
     )
     async with rotated.router.lifespan_context(rotated):
         rows = await rotated.state.store.read(
-            lambda c: c.execute("SELECT count(*) FROM sessions").fetchone()[0]
+            lambda c: c.execute(text("SELECT count(*) FROM sessions")).scalar_one()
         )
         assert rows == 0
         transport = httpx.ASGITransport(app=rotated)

@@ -9,6 +9,12 @@ import pytest
 from helpers import ARTICLE, AUTH, create, decode, wait_ready
 
 
+@pytest.fixture
+def backend(every_backend: str) -> str:
+    """Every test here holds on SQLite + files and on PostgreSQL + S3."""
+    return every_backend
+
+
 async def test_create_get_list(client: httpx.AsyncClient) -> None:
     response = await create(client, {**ARTICLE, "byline": "记者 王", "date": "2026-11-20"})
     assert response.status_code == 201
@@ -315,6 +321,9 @@ async def test_fifty_concurrent_edits_each_get_their_own_revision_and_the_last_i
         assert (answer["title"], answer["text"]) == (body["title"], body["text"])
     manifest = await wait_ready(client, "busy")
     assert (manifest["status"], manifest["revision"]) == ("ready", 51)
+    async with asyncio.timeout(30):  # the audio is all there; the job records its end a moment later
+        while manifest["job"]["status"] == "running":
+            manifest = (await client.get("/api/articles/busy/audio")).json()
     assert manifest["job"]["status"] == "done" and manifest["job"]["revision"] == 51
 
 

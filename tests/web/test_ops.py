@@ -15,6 +15,7 @@ from helpers import AUTH, TOKEN, CountingEngine
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
+from sqlalchemy.exc import OperationalError
 
 from tts_service import __version__
 from tts_service.config import Settings
@@ -41,7 +42,7 @@ async def test_healthz_reports_engines_and_database(client: httpx.AsyncClient) -
     body = response.json()
     assert body["version"] == __version__
     assert body["default_engine"] == "espeak"
-    assert body["database"] == {"available": True}
+    assert body["database"] == {"available": True, "kind": "sqlite"}
     assert set(body["engines"]) == set(ENGINE_NAMES)
     assert all(isinstance(e["available"], bool) for e in body["engines"].values())
     assert body["engines"]["espeak"]["available"] is True
@@ -145,12 +146,12 @@ async def test_healthz_database_failure_is_503(
     app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def broken(fn: object) -> None:
-        raise sqlite3.OperationalError("disk I/O error")
+        raise OperationalError("SELECT 1", {}, sqlite3.OperationalError("disk I/O error"))
 
     monkeypatch.setattr(app.state.store, "read", broken)
     response = await client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["database"] == {"available": False}
+    assert response.json()["database"] == {"available": False, "kind": "sqlite", "reason": "OperationalError"}
 
 
 # /metrics -------------------------------------------------------------------------------------------

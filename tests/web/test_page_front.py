@@ -15,8 +15,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from helpers import AUTH, CountingEngine, LiveServer, wait_ready
+from sqlalchemy import Engine, event
 
-from tts_service import store as store_module
 from tts_service.config import Settings
 from tts_service.engines import Prosody, Synthesis
 from tts_service.store import Store
@@ -70,17 +70,14 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
-    """Counting from before the app starts, so that every connection the store opens is traced."""
+def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
+    """Counting from before the app starts: every statement any database engine sends is traced."""
     seen = Calls()
-    connect = store_module._connect
 
-    def traced(path: Path):
-        conn = connect(path)
-        conn.set_trace_callback(seen.sql.append)
-        return conn
+    def traced(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        seen.sql.append(statement)
 
-    monkeypatch.setattr(store_module, "_connect", traced)
+    event.listen(Engine, "before_cursor_execute", traced)
     run_sync = anyio.to_thread.run_sync
 
     async def counted_run_sync(func, *args, **kwargs):
@@ -88,7 +85,8 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
         return await run_sync(func, *args, **kwargs)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted_run_sync)
-    return seen
+    yield seen
+    event.remove(Engine, "before_cursor_execute", traced)
 
 
 @pytest.fixture

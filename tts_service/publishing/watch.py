@@ -9,9 +9,10 @@ page in memory and writes only what differs, runs only when its answer changes.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+
+from sqlalchemy import Connection, text
 
 from tts_service.errors import TTSError
 from tts_service.store import Store
@@ -23,7 +24,7 @@ POLL_SECONDS = 5.0  # the default: an article's audio is on the site at most thi
 # made with), the lexicon, the audio made and assembled, and the jobs (a failure changes a page's note).
 _CHANGES_SQL = """
 SELECT
-    (SELECT group_concat(a.slug || ' ' || a.revision || ' ' || a.updated_at || ' '
+    (SELECT {concat}(a.slug || ' ' || a.revision || ' ' || a.updated_at || ' '
                          || coalesce(r.audio_engine, '') || ' ' || coalesce(r.audio_voice, ''), '|')
      FROM articles a JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision),
     (SELECT count(*) || ' ' || coalesce(max(updated_at), '') FROM lexicon),
@@ -36,8 +37,11 @@ SELECT
 async def changes(store: Store) -> tuple[object, ...]:
     """A mark of everything a site is built from: equal marks, same site (templates and settings aside)."""
 
-    def read(conn: sqlite3.Connection) -> tuple[object, ...]:
-        return tuple(conn.execute(_CHANGES_SQL).fetchone())
+    concat = "string_agg" if store.dialect == "postgresql" else "group_concat"  # the same aggregate
+    sql = text(_CHANGES_SQL.format(concat=concat))
+
+    def read(conn: Connection) -> tuple[object, ...]:
+        return tuple(conn.execute(sql).one())
 
     return await store.read(read)
 

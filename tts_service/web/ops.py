@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import shutil
-import sqlite3
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import SQLAlchemyError
 
 from tts_service import __version__
 from tts_service.config import Settings
@@ -22,6 +22,7 @@ from tts_service.web.deps import SettingsDep, StoreDep
 
 router = APIRouter(include_in_schema=False)
 _NO_STORE = {"Cache-Control": "no-store"}
+HEALTH_TIMEOUT = 5.0  # seconds a dependency (the database, the object store) has to answer /healthz
 # Engines cheap to build (no I/O, no threads, no files written): health builds them to ask their state.
 _CHEAP_TO_BUILD = frozenset({"edge"})
 
@@ -75,12 +76,15 @@ async def engine_health(registry: EngineRegistry, name: str) -> dict[str, Any]:
     return {**details, "available": available}
 
 
-async def _database_ok(request: Request) -> bool:
+async def _database(request: Request) -> dict[str, Any]:
+    """Whether the database answers a query within a few seconds (a hung server must not hang the check)."""
+    store = request.app.state.store
     try:
-        await request.app.state.store.read(lambda conn: conn.execute("SELECT 1").fetchone())
-    except sqlite3.Error:
-        return False
-    return True
+        await asyncio.wait_for(store.ping(), HEALTH_TIMEOUT)
+    except (SQLAlchemyError, TimeoutError) as exc:
+        reason = "no answer in time" if isinstance(exc, TimeoutError) else type(exc).__name__
+        return {"available": False, "kind": store.dialect, "reason": reason}
+    return {"available": True, "kind": store.dialect}
 
 
 def _storage(settings: Settings) -> dict[str, Any]:
@@ -98,16 +102,16 @@ async def healthz(request: Request) -> JSONResponse:
     "degraded" when anything else is wrong (another engine, free space under TTS_MIN_FREE_MB)."""
     registry: EngineRegistry = request.app.state.pipeline.engines
     engines = {name: await engine_health(registry, name) for name in ENGINE_NAMES}
-    database = await _database_ok(request)
+    database = await _database(request)
     storage = await asyncio.to_thread(_storage, request.app.state.settings)
-    serving = database and engines[registry.default]["available"]
+    serving = database["available"] and engines[registry.default]["available"]
     everything = serving and storage["available"] and all(e["available"] for e in engines.values())
     body = {
         "status": "ok" if everything else "degraded",
         "version": __version__,
         "engines": engines,
         "default_engine": registry.default,
-        "database": {"available": database},
+        "database": database,
         "storage": storage,
     }
     return JSONResponse(body, status_code=200 if serving else 503, headers=_NO_STORE)
