@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from edge_tts.drm import DRM
 from fastapi import FastAPI
 from helpers import CHROMIUM, CHROMIUM_ARGS, TOKEN, CountingEngine, open_pipeline
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from seaweed import REGION, SeaweedFS, credentials
 
 from tts_service.config import Settings
 from tts_service.engines.espeak import EspeakEngine
@@ -115,3 +117,43 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+# --- S3: one SeaweedFS per test run (tests/seaweed.py); each test its own prefix in one bucket -----------
+# One bucket for the run: SeaweedFS gives each bucket volumes of its own, so a bucket per test would run it
+# out of volumes; a prefix per test keeps tests apart as well.
+S3_BUCKET = "tts-test"
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """A running SeaweedFS with its S3 gateway, and credentials in the environment for boto3's chain."""
+    saved = {name: os.environ.get(name) for name in credentials()}
+    os.environ.update(credentials())
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    server.client().create_bucket(Bucket=S3_BUCKET)
+    try:
+        yield server
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture
+def s3_state(seaweedfs: SeaweedFS, request: pytest.FixtureRequest) -> dict[str, object]:
+    """Settings fields that put the audio in the suite's SeaweedFS, under a prefix of this test's own.
+    A fault test that stopped the server gets it started again."""
+    if seaweedfs.process is None:
+        seaweedfs.start()
+    prefix = f"t/{uuid.uuid4().hex[:12]}"
+    return {
+        "audio_store": f"s3://{S3_BUCKET}/{prefix}",
+        "s3_endpoint_url": seaweedfs.endpoint,
+        "s3_region": REGION,
+        "s3_path_style": True,
+    }

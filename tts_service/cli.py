@@ -568,8 +568,8 @@ def cache_gc(
 
     report = _run(work)
     verb = "would remove" if dry_run else "removed"
-    for path in report.removed:
-        typer.echo(f"{verb} {path.name}")
+    for entry in report.removed:
+        typer.echo(f"{verb} {entry.name}")
     typer.echo(
         f"{verb} {len(report.removed)} files, {report.freed} bytes ({report.freed / 1e6:.1f} MB);"
         f" kept {report.kept}"

@@ -110,14 +110,27 @@ class Busy(RetryLater):
     code = "busy"
 
 
-class StorageFull(RetryLater):
-    """The disk under the audio store or the database is full: nothing new is kept until space is freed."""
+class StorageError(RetryLater):
+    """Audio cannot be kept now (a job fails with the reason, whatever the engine): try again later."""
 
     status_code = 503
-    code = "storage_full"
+    code = "storage_error"
 
     def __init__(self, message: str, retry_after: float = 60.0) -> None:
         super().__init__(message, retry_after)
+
+
+class StorageFull(StorageError):
+    """The disk under the audio store or the database is full: nothing new is kept until space is freed."""
+
+    code = "storage_full"
+
+
+class AudioStoreDown(StorageError):
+    """The object store did not answer, or refused, after the retries (down, unreachable, no such bucket,
+    no permission): the message says which, without credentials."""
+
+    code = "audio_store_unavailable"
 
 
 class SynthesisError(TTSError):

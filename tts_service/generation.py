@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from tts_service.article import Article
 from tts_service.assembly import Assembler
-from tts_service.errors import InvalidInput, NotFound, StorageFull, SynthesisError
+from tts_service.errors import InvalidInput, NotFound, StorageError, SynthesisError
 from tts_service.jobs import HEARTBEAT_SECONDS, Job, JobStore
 from tts_service.planning import Plan, Planner, SpokenChunk
 from tts_service.states import JobStatus
@@ -63,7 +63,7 @@ class JobRunner:
         except NotFound:  # the article, and with it the job, was deleted meanwhile
             log.info("job %d (%s) ended: the article was deleted", job.id, job.slug)
             return dataclasses.replace(job, status=JobStatus.FAILED, error="the article was deleted")
-        except StorageFull as exc:  # another engine would not help: the disk is the problem
+        except StorageError as exc:  # another engine would not help: the disk or object store is the problem
             log.error("job %d (%s) failed: %s", job.id, job.slug, exc.message)
             return await self.jobs.update(job.id, status=JobStatus.FAILED, error=exc.message)
         except Exception:
@@ -161,7 +161,7 @@ class JobRunner:
                     group.create_task(one(chunk))
         except* SynthesisError as errors:
             failures.extend(e for e in errors.exceptions if isinstance(e, SynthesisError))
-        except* StorageFull as errors:
+        except* StorageError as errors:
             raise errors.exceptions[0] from None  # the job fails with it, whatever the engine
         return str(failures[0]) if failures else None
 
