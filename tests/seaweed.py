@@ -82,6 +82,7 @@ class SeaweedFS:
             "-s3.port.lance=0",
             "-master.volumeSizeLimitMB=64",  # small volumes: the suite writes megabytes, not gigabytes
             "-volume.max=64",
+            "-volume.preStopSeconds=0",  # stop at once (it waits 10 s for a load balancer by default)
             f"-filer.localSocket={self.root / 'filer.sock'}",
             f"-s3.localSocket={self.root / 's3.sock'}",
         ]
@@ -113,7 +114,7 @@ class SeaweedFS:
             return
         self.process.terminate()
         try:
-            self.process.wait(timeout=15)
+            self.process.wait(timeout=3)  # weed can take 15 s to stop on SIGTERM; its data is fsynced
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()

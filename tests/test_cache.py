@@ -181,3 +181,6 @@ def test_a_bad_audio_store_setting_is_refused_at_start() -> None:
             Settings(audio_store=bad)
     assert Settings(audio_store="file").s3_location is None
     assert Settings(audio_store="s3://audio.example/tts/").s3_location == ("audio.example", "tts")
+    assert Settings(audio_base_url="https://cdn.example/a/").audio_base_url == "https://cdn.example/a"
+    with pytest.raises(ValidationError, match="TTS_AUDIO_BASE_URL must be"):
+        Settings(audio_base_url="cdn.example/a")

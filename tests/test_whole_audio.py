@@ -8,8 +8,16 @@ import xml.etree.ElementTree as ET
 import httpx
 import miniaudio
 import numpy as np
+import pytest
 from helpers import AUTH, create, wait_ready
 from mutagen.id3 import ID3
+
+
+@pytest.fixture(params=["local", "s3"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here on local files and on the object store (SeaweedFS)."""
+    return request.param
+
 
 TEXT = "第一段第一句。第一段第二句，稍微长一点。\n\n第二段只有一句。\n\n第三段：最后一句！"
 ARTICLE = {"title": "全文音频", "text": TEXT, "slug": "whole", "byline": "记者", "date": "2026-11-20"}
@@ -121,6 +129,11 @@ async def test_http_behaviour_of_audio_urls(client: httpx.AsyncClient) -> None:
     head = await client.head(url)
     assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) == size
     assert (await client.get(url, headers={"If-None-Match": full.headers["etag"]})).status_code == 304
+    middle = await client.get(url, headers={"Range": "bytes=100-299"})
+    assert middle.status_code == 206 and middle.content == full.content[100:300]
+    assert middle.headers["content-range"] == f"bytes 100-299/{size}"
+    assert middle.headers["etag"] == full.headers["etag"]
+    assert (await client.get(url, headers={"Range": "pages=1"})).status_code == 400
 
 
 async def test_feed(client: httpx.AsyncClient) -> None:

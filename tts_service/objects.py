@@ -32,7 +32,7 @@ _MISSING = {"404", "NoSuchKey", "NotFound"}
 RETRIES = 5
 
 
-def client_config(path_style: bool, retries: int = RETRIES) -> Config:
+def client_config(path_style: bool, retries: int) -> Config:
     return Config(
         s3={"addressing_style": "path" if path_style else "auto"},
         signature_version="s3v4",  # presigned URLs too (boto3 would sign those with v2, which AWS refuses)
@@ -54,11 +54,11 @@ class S3AudioStore:
         endpoint_url: str | None = None,
         region: str | None = None,
         path_style: bool = False,
-        retries: int = RETRIES,
+        retries: int | None = None,
     ) -> None:
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.endpoint_url = endpoint_url
-        config = client_config(path_style, retries)
+        config = client_config(path_style, RETRIES if retries is None else retries)
         # A session of our own: boto3's module-level default session is not safe to build from threads.
         session = boto3.session.Session()
         self.client: S3Client = session.client(
