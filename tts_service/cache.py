@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tts_service.engines.base import Prosody
-from tts_service.errors import NotFound, StorageFull
+from tts_service.errors import NotFound, StorageError, StorageFull
 from tts_service.files import write_atomic
 
 # Bump when the stored bytes change for the same inputs (container, bitrate, post-processing).
@@ -140,6 +140,10 @@ class AudioStore(Protocol):
         """Where the audio is, for messages and /healthz (never a credential)."""
         ...
 
+    def probe(self) -> None:
+        """Quickly check that audio can be stored (for /healthz); StorageError with the reason if not."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -230,6 +234,11 @@ class AudioCache:
 
     def describe(self) -> str:
         return str(self.root)
+
+    def probe(self) -> None:
+        """Free space is /healthz's own check; here, that the directory is one (or can become one)."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StorageError(f"the audio cache {self.root} is not a directory")
 
     def close(self) -> None:
         """Nothing to close: files are opened per call."""

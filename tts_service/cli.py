@@ -528,7 +528,8 @@ app.add_typer(cache_app, name="cache")
 @cache_app.command("verify")
 def cache_verify(
     quarantine: Annotated[
-        bool, typer.Option(help="Move bad files to audio_cache/quarantine/ and forget them (made again).")
+        bool,
+        typer.Option(help="Move bad audio to quarantine/ in the store and forget it (made again)."),
     ] = False,
 ) -> None:
     """Check that every cached file decodes and matches its recorded size and hash; exit 1 if any is bad."""

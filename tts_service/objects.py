@@ -64,6 +64,11 @@ class S3AudioStore:
         self.client: S3Client = session.client(
             "s3", endpoint_url=endpoint_url, region_name=region, config=config
         )
+        # /healthz asks without retries and with short timeouts: a monitor wants an answer in seconds.
+        quick = client_config(path_style, 1).merge(Config(connect_timeout=2, read_timeout=3))
+        self._probe: S3Client = session.client(
+            "s3", endpoint_url=endpoint_url, region_name=region, config=quick
+        )
 
     def _name(self, relative: str) -> str:
         return f"{self.prefix}/{relative}" if self.prefix else relative
@@ -185,11 +190,18 @@ class S3AudioStore:
         params = {"Bucket": self.bucket, "Key": self.object_key(key)}
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
 
+    def probe(self) -> None:
+        try:
+            self._probe.head_bucket(Bucket=self.bucket)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._down("answer", exc) from exc
+
     def local_path(self, key: str) -> None:
         return None
 
     def close(self) -> None:
         self.client.close()
+        self._probe.close()
 
 
 def _missing(exc: ClientError) -> bool:

@@ -120,3 +120,19 @@ async def test_a_write_that_fails_leaves_no_record(
         retried = await http.post("/api/articles/stored/audio", headers=AUTH)
         assert retried.status_code in (200, 202)
         assert (await wait_ready(http, "stored"))["status"] == "ready"
+
+
+@pytest.mark.parametrize("backend", ["s3"])
+async def test_healthz_reports_the_object_store(
+    client: httpx.AsyncClient, seaweedfs: SeaweedFS, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert (await client.get("/healthz")).json()["audio_store"] == {"available": True}
+    seaweedfs.stop()
+    try:
+        answer = await client.get("/healthz")
+    finally:
+        seaweedfs.start()
+    # Degraded, not down: stored audio still plays; the reason is logged, not told to anyone who asks.
+    assert answer.status_code == 200 and answer.json()["status"] == "degraded"
+    assert answer.json()["audio_store"] == {"available": False}
+    assert "the audio store s3://" in caplog.text
