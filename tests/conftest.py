@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from fastapi import FastAPI
 from helpers import CHROMIUM, CHROMIUM_ARGS, TOKEN, CountingEngine, open_pipeline
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 from postgres import PostgresServer
+from seaweed import REGION, SeaweedFS, credentials
 
 from tts_service.config import Settings
 from tts_service.engines.espeak import EspeakEngine
@@ -49,7 +51,7 @@ def backend() -> str:
     return "local"
 
 
-@pytest.fixture(params=["local", "postgres"])
+@pytest.fixture(params=["local", "cloud"])
 def every_backend(request: pytest.FixtureRequest) -> str:
     """Both deployments: "local" (SQLite + files) and "cloud" (PostgreSQL + S3, real servers)."""
     return str(request.param)
@@ -135,3 +137,43 @@ def postgres_state(postgres_server: PostgresServer) -> Iterator[dict[str, object
     name = postgres_server.create_database()
     yield {"database_url": postgres_server.url(name)}
     postgres_server.drop_database(name)
+
+
+# --- S3: one SeaweedFS per test run (tests/seaweed.py); each test its own prefix in one bucket -----------
+# One bucket for the run: SeaweedFS gives each bucket volumes of its own, so a bucket per test would run it
+# out of volumes; a prefix per test keeps tests apart as well.
+S3_BUCKET = "tts-test"
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """A running SeaweedFS with its S3 gateway, and credentials in the environment for boto3's chain."""
+    saved = {name: os.environ.get(name) for name in credentials()}
+    os.environ.update(credentials())
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    server.client().create_bucket(Bucket=S3_BUCKET)
+    try:
+        yield server
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture
+def s3_state(seaweedfs: SeaweedFS, request: pytest.FixtureRequest) -> dict[str, object]:
+    """Settings fields that put the audio in the suite's SeaweedFS, under a prefix of this test's own.
+    A fault test that stopped the server gets it started again."""
+    if seaweedfs.process is None:
+        seaweedfs.start()
+    prefix = f"t/{uuid.uuid4().hex[:12]}"
+    return {
+        "audio_store": f"s3://{S3_BUCKET}/{prefix}",
+        "s3_endpoint_url": seaweedfs.endpoint,
+        "s3_region": REGION,
+        "s3_path_style": True,
+    }

@@ -53,7 +53,7 @@ async def test_same_sentence_in_two_articles_is_stored_once(pipeline: Pipeline, 
     await pipeline.generate(await add(pipeline, "共同的一句话。", slug="two"))
     assert espeak.calls == ["共同的一句话。"]
     # One chunk file and one whole-article file, both shared: same sentence, same title and tags.
-    assert len(list(settings.cache_dir.rglob("*.mp3"))) == 2
+    assert len(list(pipeline.cache.entries())) == 2
 
 
 async def test_concurrent_requests_for_one_chunk_synthesise_once(pipeline: Pipeline, espeak) -> None:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable
 
+import pytest
 from helpers import CountingEngine
 from test_jobs import add
 
 from tts_service import upkeep
+from tts_service.cache import AudioCache
 from tts_service.pipeline import Pipeline
+
+
+@pytest.fixture(params=["local", "cloud"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """verify and gc on local files and on the object store (SeaweedFS)."""
+    return request.param
 
 
 def verify(pipeline: Pipeline, **options) -> Awaitable[upkeep.VerifyReport]:
@@ -30,7 +37,7 @@ async def ready(pipeline: Pipeline, slug: str, text: str):
 
 
 def files(pipeline: Pipeline) -> set[str]:
-    return {p.name for p in upkeep.cache_files(pipeline.cache.root)}
+    return {e.name.rsplit("/", 1)[1] for e in pipeline.cache.entries()}
 
 
 async def test_a_sound_cache_verifies(pipeline: Pipeline) -> None:
@@ -45,14 +52,13 @@ async def test_bad_files_are_found_and_quarantined(pipeline: Pipeline, espeak: C
     article, keys, whole = await ready(pipeline, "a", "第一句。第二句。第三句。\n\n第四句。")
     cache = pipeline.cache
     data = cache.read(keys[0])
-    cache.path(keys[0]).write_bytes(data[: len(data) // 2])  # torn, as a non-atomic write would leave it
+    cache.write(keys[0], data[: len(data) // 2])  # torn, as a non-atomic write would leave it
     flipped = bytearray(cache.read(keys[1]))
     flipped[len(flipped) // 2] ^= 0xFF
-    cache.path(keys[1]).write_bytes(bytes(flipped))  # same size, other bytes
-    cache.path(keys[2]).unlink()
-    stray = cache.root / "ff" / ("f" * 64 + ".mp3")
-    stray.parent.mkdir(exist_ok=True)
-    stray.write_bytes(b"junk")
+    cache.write(keys[1], bytes(flipped))  # same size, other bytes
+    cache.delete(keys[2])
+    stray = "f" * 64
+    cache.write(stray, b"junk")
 
     report = await verify(pipeline)
     reasons = {p.key: p.reason for p in report.bad}
@@ -60,12 +66,13 @@ async def test_bad_files_are_found_and_quarantined(pipeline: Pipeline, espeak: C
     assert reasons[keys[0]] == f"size {len(data) // 2} bytes, recorded {len(data)}"
     assert reasons[keys[1]] == "content does not match its recorded SHA-256"
     assert reasons[keys[2]] == "missing"
-    assert report.unrecorded == [stray.name]
-    assert report.quarantined == [] and cache.path(keys[0]).exists()  # only reported
+    assert report.unrecorded == [f"{stray}.mp3"]
+    assert report.quarantined == [] and cache.exists(keys[0])  # only reported
 
     report = await verify(pipeline, quarantine=True)
     assert sorted(report.quarantined) == sorted([keys[0], keys[1]])  # the missing one has nothing to move
-    assert not cache.path(keys[0]).exists() and (cache.root / "quarantine" / f"{keys[0]}.mp3").exists()
+    assert not cache.exists(keys[0])
+    assert quarantined(pipeline, keys[0]) == data[: len(data) // 2]  # kept aside for a person to look at
     manifest = await pipeline.manifest(article)
     assert manifest.status == "pending"  # forgotten: they will be made again, not served broken
 
@@ -73,7 +80,16 @@ async def test_bad_files_are_found_and_quarantined(pipeline: Pipeline, espeak: C
     await pipeline.generate(article)
     assert sorted(espeak.calls) == ["第一句。", "第三句。", "第二句。"]
     report = await verify(pipeline)
-    assert report.bad == [] and report.unrecorded == [stray.name]
+    assert report.bad == [] and report.unrecorded == [f"{stray}.mp3"]
+
+
+def quarantined(pipeline: Pipeline, key: str) -> bytes:
+    """The quarantined copy of ``key``'s audio, wherever the store keeps it."""
+    cache = pipeline.cache
+    if isinstance(cache, AudioCache):
+        return (cache.root / "quarantine" / f"{key}.mp3").read_bytes()
+    name = f"{cache.prefix}/quarantine/{key}.mp3"
+    return cache.client.get_object(Bucket=cache.bucket, Key=name)["Body"].read()
 
 
 def test_check_file_catches_damage_past_the_last_frame(tmp_path, settings) -> None:
@@ -94,21 +110,21 @@ async def test_gc_removes_only_what_no_current_revision_uses(pipeline: Pipeline)
     _, old_keys, old_whole = await ready(pipeline, "a", "不变的一句。会改的一句。")
     _, b_keys, b_whole = await ready(pipeline, "b", "不变的一句。另一篇。")
     _, new_keys, new_whole = await ready(pipeline, "a", "不变的一句。改好的一句。")
-    stale_temp = pipeline.cache.root / old_keys[0][:2] / f".{old_keys[0][:12]}-x.part"
-    stale_temp.write_bytes(b"left by a killed writer")
-    gone = {f"{old_keys[1]}.mp3", f"{old_whole}.mp3", stale_temp.name}
-    sizes = sum((pipeline.cache.root / name[:2] / name).stat().st_size for name in gone if name[0] != ".")
-    sizes += stale_temp.stat().st_size
+    stray = "e" * 64  # on disk: a temp file left by a killed writer; in a bucket, any stray object
+    stale = pipeline.cache.write(stray, b"left by a killed writer")
+    gone = {f"{old_keys[1]}.mp3", f"{old_whole}.mp3", f"{stray}.mp3"}
+    sizes = sum(pipeline.cache.info(name[:64]).size for name in gone if name != f"{stray}.mp3")
+    sizes += stale.size
     before = files(pipeline)
 
     young = await collect(pipeline, dry_run=True)  # default: files under 15 minutes old stay
     assert young.removed == [] and young.kept == len(before)
     dry = await collect(pipeline, dry_run=True, min_age=0)
-    assert {p.name for p in dry.removed} == gone and dry.freed == sizes
+    assert {basename(e.name) for e in dry.removed} == gone and dry.freed == sizes
     assert files(pipeline) == before
 
     report = await collect(pipeline, min_age=0)
-    assert {p.name for p in report.removed} == gone and report.freed == sizes
+    assert {basename(e.name) for e in report.removed} == gone and report.freed == sizes
     assert files(pipeline) == before - gone
     assert await pipeline.store.audio_records([old_keys[1]]) == {}
     assert await pipeline.store.assembly(old_whole) is None
@@ -124,14 +140,27 @@ async def test_gc_after_a_deletion_keeps_shared_sentences(pipeline: Pipeline) ->
     _, b_keys, _ = await ready(pipeline, "b", "共用的一句。")
     await pipeline.delete("a")
     report = await collect(pipeline, min_age=0)
-    assert {p.name for p in report.removed} == {f"{a_keys[1]}.mp3", f"{a_whole}.mp3"}
+    assert {basename(e.name) for e in report.removed} == {f"{a_keys[1]}.mp3", f"{a_whole}.mp3"}
     assert pipeline.cache.exists(b_keys[0])
 
 
 async def test_gc_keeps_a_young_file(pipeline: Pipeline) -> None:
     _, keys, _ = await ready(pipeline, "a", "旧的。")
     await ready(pipeline, "a", "新的。")
-    path = pipeline.cache.path(keys[0])
-    os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 100))
-    report = await collect(pipeline, min_age=200)
-    assert path.exists() and all(p.name != path.name for p in report.removed)
+    report = await collect(pipeline, min_age=200)  # everything here is seconds old
+    assert pipeline.cache.exists(keys[0]) and report.removed == []
+
+
+@pytest.mark.parametrize("backend", ["local"])  # an object store has no temp files: a PUT is whole or none
+async def test_gc_removes_a_temp_file_left_on_disk(pipeline: Pipeline) -> None:
+    _, keys, _ = await ready(pipeline, "a", "一句。")
+    cache = pipeline.cache
+    assert isinstance(cache, AudioCache)
+    stale = cache.root / keys[0][:2] / f".{keys[0][:12]}-x.part"
+    stale.write_bytes(b"left by a killed writer")
+    report = await collect(pipeline, min_age=0)
+    assert [basename(e.name) for e in report.removed] == [stale.name] and cache.exists(keys[0])
+
+
+def basename(name: str) -> str:
+    return name.rsplit("/", 1)[1]

@@ -129,6 +129,11 @@ async def test_http_behaviour_of_audio_urls(client: httpx.AsyncClient) -> None:
     head = await client.head(url)
     assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) == size
     assert (await client.get(url, headers={"If-None-Match": full.headers["etag"]})).status_code == 304
+    middle = await client.get(url, headers={"Range": "bytes=100-299"})
+    assert middle.status_code == 206 and middle.content == full.content[100:300]
+    assert middle.headers["content-range"] == f"bytes 100-299/{size}"
+    assert middle.headers["etag"] == full.headers["etag"]
+    assert (await client.get(url, headers={"Range": "pages=1"})).status_code == 400
 
 
 async def test_feed(client: httpx.AsyncClient) -> None:

@@ -16,7 +16,7 @@ from rich.progress import Progress, TaskID
 
 from tts_service import resources
 from tts_service.article import Article, draft_from
-from tts_service.cli_db import db_app
+from tts_service.cli_db import db_app, migrate
 from tts_service.cli_errors import user_errors
 from tts_service.cli_help import Group
 from tts_service.config import Settings
@@ -511,12 +511,14 @@ cache_app = typer.Typer(
 )
 app.add_typer(cache_app, name="cache")
 app.add_typer(db_app, name="db")
+app.command()(migrate)
 
 
 @cache_app.command("verify")
 def cache_verify(
     quarantine: Annotated[
-        bool, typer.Option(help="Move bad files to audio_cache/quarantine/ and forget them (made again).")
+        bool,
+        typer.Option(help="Move bad audio to quarantine/ in the store and forget it (made again)."),
     ] = False,
 ) -> None:
     """Check that every cached file decodes and matches its recorded size and hash; exit 1 if any is bad."""
@@ -556,8 +558,8 @@ def cache_gc(
 
     report = _run(work)
     verb = "would remove" if dry_run else "removed"
-    for path in report.removed:
-        typer.echo(f"{verb} {path.name}")
+    for entry in report.removed:
+        typer.echo(f"{verb} {entry.name}")
     typer.echo(
         f"{verb} {len(report.removed)} files, {report.freed} bytes ({report.freed / 1e6:.1f} MB);"
         f" kept {report.kept}"

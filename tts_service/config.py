@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tts_service.resources import default_home
 
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's rule, which every S3-like store keeps
 MIN_TOKEN_CHARS = 16  # a shorter editor or metrics token turns its access off (with a warning at start-up)
 
 
@@ -111,6 +114,57 @@ class Settings(BaseSettings):
     )
     metrics_token: SecretStr | None = Field(default=None, description="Bearer token for /metrics only.")
     metrics_public: bool = Field(default=False, description="Serve /metrics to anyone, without a token.")
+    # Where the audio lives. Unset or "file": TTS_HOME/audio_cache. "s3://bucket/prefix": an S3-compatible
+    # object store (AWS, Aliyun OSS, Tencent COS, MinIO, SeaweedFS). Its credentials come only from the
+    # standard AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance role), never
+    # from TTS_ variables: one place for secrets, the one every operator's tooling already manages.
+    audio_store: str | None = Field(
+        default=None,
+        description='Where audio lives: unset or "file" (TTS_HOME/audio_cache), or s3://bucket/prefix.',
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="The S3 endpoint of a non-AWS store (https://oss-cn-hangzhou.aliyuncs.com)."
+    )
+    s3_region: str | None = Field(default=None, description="The bucket's region (the AWS chain's if unset).")
+    # Path style (endpoint/bucket/key) for MinIO, SeaweedFS and stores without per-bucket host names; AWS
+    # and Aliyun OSS want virtual-hosted style (bucket.endpoint/key), the default.
+    s3_path_style: bool = Field(default=False, description="Address the bucket in the path, not the host.")
+    # A CDN or the bucket's public endpoint. Audio URLs in manifests, pages, the feed and the toolbar are
+    # then {base}/{object key}, and readers never reach this service for audio (nor its database).
+    audio_base_url: str | None = Field(
+        default=None, description="Public base URL of the audio (a CDN); unset: /audio/{key}.mp3 here."
+    )
+    # With audio in an object store and no base URL: "stream" the object through this service (ranges
+    # honoured), or "presigned": answer 302 to a short-lived signed URL, so the bytes go from the store.
+    audio_redirect: Literal["stream", "presigned"] = Field(
+        default="stream", description="How /audio/{key}.mp3 answers from an object store."
+    )
+    presigned_seconds: int = Field(
+        default=300, gt=0, description="How long a presigned audio URL stays valid, seconds."
+    )
+
+    @field_validator("audio_store")
+    @classmethod
+    def _audio_store(cls, value: str | None) -> str | None:
+        if value is None or value.strip() in ("", "file"):
+            return None
+        parse_s3_url(value)  # refused at start-up, with the reason, not at the first write
+        return value.strip()
+
+    @field_validator("audio_base_url")
+    @classmethod
+    def _audio_base(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        split = urlsplit(value.strip())
+        if split.scheme not in ("http", "https") or not split.netloc or split.query or split.fragment:
+            raise ValueError(f"TTS_AUDIO_BASE_URL must be an absolute http(s) URL: {value!r}")
+        return value.strip().rstrip("/")
+
+    @property
+    def s3_location(self) -> tuple[str, str] | None:
+        """(bucket, prefix) when the audio lives in an object store; None for local files."""
+        return parse_s3_url(self.audio_store) if self.audio_store else None
 
     @field_validator("fallback_engine")
     @classmethod
@@ -182,6 +236,21 @@ class Settings(BaseSettings):
     def model_dir(self) -> Path:
         """Derived model files (the rewritten acoustic model), made once and kept."""
         return self.home / "models"
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """(bucket, prefix) of ``s3://bucket/prefix`` (prefix without slashes at its ends, may be empty);
+    ValueError naming TTS_AUDIO_STORE for anything else."""
+    split = urlsplit(url.strip())
+    bucket, prefix = split.netloc, split.path.strip("/")
+    if split.scheme != "s3" or not _BUCKET_RE.fullmatch(bucket) or split.query or split.fragment:
+        raise ValueError(
+            f'TTS_AUDIO_STORE must be unset, "file", or s3://bucket/prefix (a bucket name of 3 to 63'
+            f" lower-case letters, digits, dots and hyphens): {url!r}"
+        )
+    if "//" in prefix:
+        raise ValueError(f"TTS_AUDIO_STORE has an empty part in its prefix: {url!r}")
+    return bucket, prefix
 
 
 def _usable(token: SecretStr | None) -> str | None:

@@ -110,21 +110,26 @@ class Busy(RetryLater):
     code = "busy"
 
 
-class StorageFull(RetryLater):
-    """The disk under the audio store or the database is full: nothing new is kept until space is freed."""
+class StorageError(RetryLater):
+    """Audio cannot be kept now (a job fails with the reason, whatever the engine): try again later."""
 
     status_code = 503
-    code = "storage_full"
+    code = "storage_error"
 
     def __init__(self, message: str, retry_after: float = 60.0) -> None:
         super().__init__(message, retry_after)
 
 
-class Unavailable(RetryLater):
-    """A server the service keeps its state on cannot be reached (down, restarting, refusing us): jobs wait
-    and try again, requests are answered 503 with Retry-After."""
+class StorageFull(StorageError):
+    """The disk under the audio store or the database is full: nothing new is kept until space is freed."""
 
-    status_code = 503
+    code = "storage_full"
+
+
+class Unavailable(StorageError):
+    """A server the service keeps its state on cannot be reached (down, restarting, refusing us): jobs wait
+    and try again (TTS_OUTAGE_WAIT), requests are answered 503 with Retry-After."""
+
     code = "unavailable"
 
     def __init__(self, message: str, retry_after: float = 5.0) -> None:
@@ -135,6 +140,13 @@ class DatabaseDown(Unavailable):
     """The database (PostgreSQL) did not answer or dropped the connection."""
 
     code = "database_unavailable"
+
+
+class AudioStoreDown(Unavailable):
+    """The object store did not answer, or refused, after the retries (down, unreachable, no such bucket,
+    no permission): the message says which, without credentials."""
+
+    code = "audio_store_unavailable"
 
 
 class SynthesisError(TTSError):

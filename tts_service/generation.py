@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from tts_service.article import Article
 from tts_service.assembly import Assembler
-from tts_service.errors import InvalidInput, NotFound, StorageFull, SynthesisError, Unavailable
+from tts_service.errors import InvalidInput, NotFound, StorageError, SynthesisError, Unavailable
 from tts_service.jobs import HEARTBEAT_SECONDS, Job, JobStore
 from tts_service.planning import Plan, Planner, SpokenChunk
 from tts_service.states import JobStatus
@@ -64,7 +64,7 @@ class JobRunner:
         except NotFound:  # the article, and with it the job, was deleted meanwhile
             log.info("job %d (%s) ended: the article was deleted", job.id, job.slug)
             return dataclasses.replace(job, status=JobStatus.FAILED, error="the article was deleted")
-        except (StorageFull, Unavailable) as exc:  # another engine would not help: the storage is the problem
+        except StorageError as exc:  # another engine would not help: the disk or object store is the problem
             log.error("job %d (%s) failed: %s", job.id, job.slug, exc.message)
             return await self._record_failure(job, exc.message)
         except Exception:
@@ -193,8 +193,8 @@ class JobRunner:
                     group.create_task(one(chunk))
         except* SynthesisError as errors:
             failures.extend(e for e in errors.exceptions if isinstance(e, SynthesisError))
-        except* (StorageFull, Unavailable) as errors:
-            raise errors.exceptions[0] from None  # not the engine's fault: no fallback
+        except* StorageError as errors:
+            raise errors.exceptions[0] from None  # the job fails with it, whatever the engine
         return str(failures[0]) if failures else None
 
     async def _assemble(self, article: Article, plan: Plan) -> None:

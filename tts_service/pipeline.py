@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from tts_service import manifest as manifests
 from tts_service.article import Article, ArticleDraft
 from tts_service.assembly import Assembler
-from tts_service.cache import AudioCache
+from tts_service.cache import AudioStore
 from tts_service.config import Settings
 from tts_service.engines import EngineRegistry, Prosody
 from tts_service.errors import NotFound, SynthesisError, invalid_input
@@ -76,7 +76,7 @@ class Pipeline:
         self,
         settings: Settings,
         store: Store,
-        cache: AudioCache,
+        cache: AudioStore,
         engines: EngineRegistry,
         metrics: Metrics | None = None,
     ) -> None:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-from tts_service.cache import AudioCache
+from tts_service.cache import AudioCache, AudioStore
 from tts_service.config import Settings
 from tts_service.engines import Engine, EngineRegistry
 from tts_service.pipeline import Pipeline
@@ -25,7 +25,7 @@ class Services:
 
     settings: Settings
     store: Store
-    cache: AudioCache
+    cache: AudioStore
     engines: EngineRegistry
     pipeline: Pipeline
 
@@ -41,7 +41,28 @@ async def open_services(
         stack.callback(store.close)
         registry = EngineRegistry(settings, dict(engines) if engines is not None else None)
         stack.callback(registry.close)
-        cache = AudioCache(settings.cache_dir)
+        cache = open_audio_store(settings)
+        stack.callback(cache.close)
         pipeline = Pipeline(settings, store, cache, registry, metrics)
         stack.push_async_callback(pipeline.aclose)
         yield Services(settings, store, cache, registry, pipeline)
+
+
+def open_audio_store(settings: Settings) -> AudioStore:
+    """The audio store TTS_AUDIO_STORE names: files under TTS_HOME (the default), or an S3 bucket."""
+    location = settings.s3_location
+    if location is None:
+        return AudioCache(settings.cache_dir)
+    try:  # boto3 is the optional extra "s3": a deployment on local files never needs it
+        from tts_service.objects import S3AudioStore
+    except ImportError as exc:
+        wanted = f"TTS_AUDIO_STORE is {settings.audio_store}"
+        raise RuntimeError(f"{wanted}, which needs boto3: pip install 'tts_service[s3]'") from exc
+    bucket, prefix = location
+    return S3AudioStore(
+        bucket,
+        prefix,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        path_style=settings.s3_path_style,
+    )

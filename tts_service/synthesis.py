@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import time
 from collections.abc import Iterable
 from typing import Protocol
 
-from tts_service.cache import AudioCache
+from tts_service.cache import AudioStore
 from tts_service.engines import Engine, EngineRegistry, Prosody
 from tts_service.flight import SingleFlight
 from tts_service.planning import Plan, SpokenChunk
@@ -33,7 +32,7 @@ class Synthesizer:
     def __init__(
         self,
         store: Store,
-        cache: AudioCache,
+        cache: AudioStore,
         engines: EngineRegistry,
         slots: int,
         metrics: Metrics | None = None,
@@ -94,10 +93,10 @@ class Synthesizer:
             raise
 
     async def _keep(self, key: str, audio: bytes, duration: float, engine: str, voice: str) -> AudioRecord:
-        digest = hashlib.sha256(audio).hexdigest()
-        await asyncio.to_thread(self.cache.write, key, audio)
-        # Recorded only once the whole file is in place: a record always means a complete file.
-        record = AudioRecord(key, len(audio), duration, digest)
+        stored = await asyncio.to_thread(self.cache.write, key, audio)
+        # Recorded only once the whole file or object is in place (renamed, or the PUT answered): a record
+        # always means complete audio. A failed write raises before this, so no record is made.
+        record = AudioRecord(key, stored.size, duration, stored.sha256)
         await self.store.record_audio(record, engine, voice)
         return record
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,14 +12,13 @@ from pathlib import Path
 
 from tts_service.assembly import assembly_key, tags_for
 from tts_service.audio import frames, mp3
-from tts_service.cache import AudioCache, is_key
-from tts_service.errors import TTSError
+from tts_service.cache import AudioCache, AudioStore, Entry
+from tts_service.errors import NotFound, TTSError
 from tts_service.jobs import JobStore
 from tts_service.planning import Planner
 from tts_service.store import Store
 
 log = logging.getLogger(__name__)
-QUARANTINE = "quarantine"
 
 
 @dataclass(frozen=True)
@@ -41,18 +38,16 @@ class VerifyReport:
 
 @dataclass
 class GcReport:
-    removed: list[Path] = field(default_factory=list)
+    removed: list[Entry] = field(default_factory=list)
     freed: int = 0
     kept: int = 0
 
 
 def cache_files(root: Path) -> Iterator[Path]:
-    """Every file in the cache's two-level layout (``ab/<key>.mp3`` and temp files), not the quarantine."""
-    if not root.is_dir():
-        return
-    for sub in sorted(root.iterdir()):
-        if sub.is_dir() and sub.name != QUARANTINE:
-            yield from sorted(p for p in sub.iterdir() if p.is_file())
+    """Every file in a local cache's two-level layout (``ab/<key>.mp3`` and temp files), not the
+    quarantine."""
+    for entry in AudioCache(root).entries():
+        yield root / entry.name
 
 
 def check_file(path: Path, size: int, sha256: str | None, duration: float | None) -> str | None:
@@ -61,6 +56,22 @@ def check_file(path: Path, size: int, sha256: str | None, duration: float | None
         data = path.read_bytes()
     except FileNotFoundError:
         return "missing"
+    return check_audio(data, size, sha256, duration)
+
+
+def check_stored(
+    cache: AudioStore, key: str, size: int, sha256: str | None, duration: float | None
+) -> str | None:
+    """Why the audio stored under ``key`` is not what its record says, or None if it is (blocking)."""
+    try:
+        data = cache.read(key)
+    except NotFound:
+        return "missing"
+    return check_audio(data, size, sha256, duration)
+
+
+def check_audio(data: bytes, size: int, sha256: str | None, duration: float | None) -> str | None:
+    """Why ``data`` is not the audio its record describes, or None if it is."""
     if len(data) != size:
         return f"size {len(data)} bytes, recorded {size}"
     if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
@@ -81,34 +92,27 @@ def check_file(path: Path, size: int, sha256: str | None, duration: float | None
     return None
 
 
-async def verify(store: Store, cache: AudioCache, *, quarantine: bool = False) -> VerifyReport:
+async def verify(store: Store, cache: AudioStore, *, quarantine: bool = False) -> VerifyReport:
     """Check every recorded chunk and whole-article file; optionally move bad ones aside and forget them."""
     records = [(r.key, r.size, r.sha256, r.duration) for r in await store.all_audio()]
     records += [(r.key, r.size, r.sha256, r.duration) for r in await store.all_assemblies()]
     report = VerifyReport(checked=len(records), unhashed=sum(r[2] is None for r in records))
     for key, size, sha256, duration in records:
-        reason = await asyncio.to_thread(check_file, cache.path(key), size, sha256, duration)
+        reason = await asyncio.to_thread(check_stored, cache, key, size, sha256, duration)
         if reason is not None:
             report.bad.append(Problem(key, reason))
     recorded = {r[0] for r in records}
-    report.unrecorded = [p.name for p in cache_files(cache.root) if p.stem not in recorded]
+    listed = await asyncio.to_thread(lambda: list(cache.entries()))
+    report.unrecorded = [_base(e.name) for e in listed if e.key not in recorded]
     if quarantine and report.bad:
-        report.quarantined = await asyncio.to_thread(_quarantine, cache.root, [p.key for p in report.bad])
+        report.quarantined = await asyncio.to_thread(cache.quarantine, [p.key for p in report.bad])
         # Forgotten, so the next job makes them again instead of trusting a broken file.
         await store.forget_audio(p.key for p in report.bad)
     return report
 
 
-def _quarantine(root: Path, keys: list[str]) -> list[str]:
-    target = root / QUARANTINE
-    target.mkdir(parents=True, exist_ok=True)
-    moved = []
-    for key in keys:
-        source = root / key[:2] / f"{key}.mp3"
-        if source.exists():
-            shutil.move(source, target / source.name)
-            moved.append(key)
-    return moved
+def _base(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
 
 
 async def referenced_keys(store: Store, planner: Planner) -> set[str]:
@@ -138,24 +142,22 @@ async def referenced_keys(store: Store, planner: Planner) -> set[str]:
 
 
 async def collect(
-    store: Store, cache: AudioCache, planner: Planner, *, dry_run: bool = False, min_age: float = 900.0
+    store: Store, cache: AudioStore, planner: Planner, *, dry_run: bool = False, min_age: float = 900.0
 ) -> GcReport:
     """Remove audio no current article revision references; files younger than ``min_age`` seconds are
     kept, so that work a running process has just written is never taken from under it."""
     keep = await referenced_keys(store, planner)
     report = GcReport()
     now = time.time()
-    for path in cache_files(cache.root):
-        key = path.stem
-        stat = path.stat()
-        doomed = (not is_key(key) or key not in keep) and now - stat.st_mtime >= min_age
+    for entry in await asyncio.to_thread(lambda: list(cache.entries())):
+        doomed = (entry.key is None or entry.key not in keep) and now - entry.mtime >= min_age
         if not doomed:
             report.kept += 1
             continue
-        report.removed.append(path)
-        report.freed += stat.st_size
+        report.removed.append(entry)
+        report.freed += entry.size
         if not dry_run:
-            await asyncio.to_thread(os.unlink, path)
+            await asyncio.to_thread(cache.remove, entry)
     if not dry_run:
-        await store.forget_audio(p.stem for p in report.removed if is_key(p.stem))
+        await store.forget_audio(e.key for e in report.removed if e.key is not None)
     return report

@@ -49,6 +49,7 @@ def root(tmp_path: Path) -> Path:
     return site
 
 
+@pytest.mark.parametrize("backend", ["local", "cloud"])  # the audio copied from files, or from objects
 async def test_the_site_holds_every_file_and_every_link_resolves(pipeline: Pipeline, root: Path) -> None:
     await ready(pipeline, NEWS)
     await ready(pipeline, PARK)

@@ -6,6 +6,25 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tts_service.cache import AudioStore
+from tts_service.files import copy_atomic, write_atomic
+
+
+@dataclass(frozen=True)
+class StoredAudio:
+    """Audio in the audio store, to copy into the site when it is written (not read before)."""
+
+    store: AudioStore
+    key: str
+
+    def copy_to(self, target: Path) -> None:
+        """Copy the audio to ``target`` atomically; NotFound (or FileNotFoundError) if it went."""
+        local = self.store.local_path(self.key)
+        if local is not None:
+            copy_atomic(local, target)  # streamed: a long whole-article file is never held in memory
+        else:
+            write_atomic(target, self.store.read(self.key))  # an object: a few MB at most
+
 
 @dataclass(frozen=True)
 class Output:
@@ -18,7 +37,7 @@ class Output:
     path: str
     fingerprint: str
     data: bytes | None = None
-    source: Path | None = None
+    source: Path | StoredAudio | None = None
 
     @classmethod
     def of_bytes(cls, path: str, data: bytes) -> Output:

@@ -14,7 +14,7 @@ from tts_service.article import SLUG_RE, Article
 from tts_service.pipeline import ArticleAudio, Pipeline
 from tts_service.publishing.links import FEED, INDEX, Links
 from tts_service.publishing.manifest import audio_json
-from tts_service.publishing.output import Output
+from tts_service.publishing.output import Output, StoredAudio
 from tts_service.publishing.renderer import ASSETS, Renderer, asset_versions
 from tts_service.states import AudioStatus
 
@@ -71,7 +71,7 @@ class SiteBuilder:
         cues = captions.sentence_cues(manifest.plan.spoken, whole.spans)
         site.add(Output.of_bytes(links.captions(slug), captions.webvtt(cues).encode("utf-8")))
         if links.copies_audio:
-            source = self.pipeline.cache.path(whole.key)
+            source = StoredAudio(self.pipeline.cache, whole.key)
             site.add(Output(links.audio(whole.key), "key:" + whole.key, source=source))
 
     def _feed(self, site: Site, audio: list[ArticleAudio]) -> None:

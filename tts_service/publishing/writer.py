@@ -18,7 +18,7 @@ from pathlib import Path
 from tts_service.errors import ForeignFiles, NotFound, OutputUnwritable, PublishBusy
 from tts_service.files import copy_atomic, write_atomic
 from tts_service.publishing.ledger import Ledger, site_path
-from tts_service.publishing.output import Output
+from tts_service.publishing.output import Output, StoredAudio
 
 SHOWN_FOREIGN = 5  # foreign files named in the error; the rest are counted
 
@@ -107,10 +107,14 @@ class Writer:
                 write_atomic(target, output.data)
             else:
                 assert output.source is not None
+                source = output.source
                 try:
-                    copy_atomic(output.source, target)
-                except FileNotFoundError:
-                    raise NotFound(f"{output.source} went from the audio cache while publishing") from None
+                    if isinstance(source, Path):
+                        copy_atomic(source, target)
+                    else:
+                        source.copy_to(target)
+                except (FileNotFoundError, NotFound):
+                    raise NotFound(f"{_named(source)} went from the audio cache while publishing") from None
             ledger.record(path, output.fingerprint)
             written.append(path)
         return written, unchanged
@@ -126,3 +130,7 @@ class Writer:
             del ledger.entries[path]
             removed.append(path)
         return removed
+
+
+def _named(source: Path | StoredAudio) -> str:
+    return str(source) if isinstance(source, Path) else f"the audio {source.key}"

@@ -24,7 +24,7 @@ from tts_service.metrics import Metrics
 from tts_service.services import open_services
 from tts_service.sessions import SessionStore
 from tts_service.states import AudioStatus
-from tts_service.web import admin, api, audio, embed, feed, middleware, ops, pages, speak, toolbar
+from tts_service.web import admin, api, audio, audio_urls, embed, feed, middleware, ops, pages, speak, toolbar
 from tts_service.web.audio_memory import AudioMemory
 from tts_service.web.auth import TokenGuard
 from tts_service.web.content import wants_json
@@ -70,6 +70,9 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     # The package's templates when installed, the top-level templates/ in a checkout.
     app.state.templates = Jinja2Templates(directory=resources.templates_dir())
     app.state.templates.env.globals["AudioStatus"] = AudioStatus  # templates compare states by name
+    app.state.templates.env.globals["url_for"] = audio_urls.url_for  # audio under TTS_AUDIO_BASE_URL
+    # Pages allow audio from TTS_AUDIO_BASE_URL's origin (media-src), those from memory too.
+    app.state.page_security = middleware.raw_security_headers(middleware.page_csp(settings.audio_base_url))
     app.state.page_cache = PageCache()
     app.state.audio_memory = AudioMemory(settings.audio_memory_mb << 20)
     app.state.tts_limiter = RateLimiter(settings.public_tts_per_minute)
@@ -100,7 +103,10 @@ class _App(FastAPI):
     (The front handles no error of its own making: it answers from memory, or passes the request on.)"""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return PageFront(super().build_middleware_stack(), self.state.page_cache, self.state.metrics)
+        state = self.state
+        return PageFront(
+            super().build_middleware_stack(), state.page_cache, state.metrics, state.page_security
+        )
 
 
 async def _handle_invalid(request: Request, exc: Exception) -> Response:

@@ -18,6 +18,7 @@ from tts_service.manifest import Manifest
 from tts_service.pipeline import Pipeline
 from tts_service.states import AudioStatus
 from tts_service.web import audio_files
+from tts_service.web.audio_urls import audio_url
 from tts_service.web.deps import PipelineDep, StoreDep
 from tts_service.web.schemas import ERRORS
 
@@ -45,7 +46,7 @@ _ARTICLE_MP3: dict[int | str, dict[str, Any]] = {
 async def audio_file(
     request: Request, key: str, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
-    return await audio_files.answer(request.app.state, key, if_none_match)
+    return await audio_files.answer(request.app.state, key, request.scope)
 
 
 def install_hot_path(app: FastAPI) -> None:
@@ -70,7 +71,7 @@ async def article_mp3(request: Request, slug: str, store: StoreDep, pipeline: Pi
     audio = await pipeline.audio(await store.get_article(slug))
     article, manifest, whole = audio.article, audio.manifest, audio.whole
     if whole is not None:
-        target = str(request.url_for("audio_file", key=whole.key))
+        target = audio_url(request, whole.key)
         return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-cache"})
     if manifest.status == AudioStatus.EMPTY:
         raise NotFound(f"article {slug!r} has nothing to speak, so it has no audio")

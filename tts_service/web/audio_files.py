@@ -18,26 +18,30 @@ from starlette.datastructures import Headers
 from starlette.responses import FileResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tts_service.cache import AudioCache, is_key
-from tts_service.errors import NotFound
+from tts_service.cache import IMMUTABLE, AudioCache, is_key
+from tts_service.errors import NotFound, TTSError
+from tts_service.web import audio_objects
 from tts_service.web.audio_memory import AudioMemory, HeldFile
 from tts_service.web.audio_response import MEDIA_TYPE, HeldAudio
 from tts_service.web.middleware import route_path
 
-IMMUTABLE = "public, max-age=31536000, immutable"
 _PATH = re.compile(r"/audio/([0-9a-f]{64})\.mp3")  # what AudioCache.path accepts; the routes see the rest
 
 
-async def answer(state: Any, key: str, if_none_match: str | None) -> Response:
+async def answer(state: Any, key: str, scope: Scope) -> Response:
     """The response to a GET or HEAD of the audio under ``key``, given the app's ``state``; NotFound when
-    there is no such file."""
+    there is no such file or object."""
     if not is_key(key):  # anything else (path tricks included) is no audio, whatever else it asks
         raise NotFound("no such audio")
     etag = f'"{key}"'  # the key is a hash of everything that shapes the sound: a perfect validator
+    request = Headers(scope=scope)
+    if_none_match = request.get("if-none-match")
     if if_none_match and etag in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": IMMUTABLE})
+    cache = state.cache
+    if not isinstance(cache, AudioCache):  # an object store: no file to hold or stat
+        return await audio_objects.answer(cache, state.settings, key, request, scope["method"])
     memory: AudioMemory = state.audio_memory
-    cache: AudioCache = state.cache
     found = await memory.get(key, cache)  # NotFound when the file is not on disk (any more)
     if isinstance(found, HeldFile):
         return HeldAudio(found, etag, IMMUTABLE)
@@ -66,8 +70,8 @@ class HotAudio:
             await self.app(scope, receive, send)
             return
         try:
-            response = await answer(scope["app"].state, found[1], Headers(scope=scope).get("if-none-match"))
-        except NotFound:  # the route says so, in the service's own shape
+            response = await answer(scope["app"].state, found[1], scope)
+        except TTSError:  # no such audio, or the store is down: the route says so, in the service's own shape
             await self.app(scope, receive, send)
             return
         scope["route"] = route

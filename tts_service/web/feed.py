@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from tts_service import feeds
+from tts_service.web.audio_urls import audio_url
 from tts_service.web.deps import PipelineDep, StoreDep
 
 router = APIRouter()
@@ -21,7 +22,7 @@ async def feed(request: Request, store: StoreDep, pipeline: PipelineDep) -> Resp
         whole = (await pipeline.audio(article, start=False)).whole
         if whole is not None:
             page = str(request.url_for("article_page", slug=article.slug))
-            audio = str(request.url_for("audio_file", key=whole.key))
+            audio = audio_url(request, whole.key)
             items.append(feeds.FeedItem(article, whole, page, audio))
     body = feeds.rss(str(request.url_for("index")), items)
     return Response(body, media_type="application/rss+xml; charset=utf-8")

@@ -12,6 +12,7 @@ import logging
 import re
 import time
 import traceback
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
@@ -70,10 +71,25 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
 }
 # What SecurityHeaders adds to a response (other than /docs) that sets none of them, in its order, as sent.
-RAW_SECURITY_HEADERS = tuple(
-    (name.lower().encode("latin-1"), value.encode("latin-1"))
-    for name, value in {"Content-Security-Policy": CSP, **SECURITY_HEADERS}.items()
-)
+
+
+def page_csp(audio_base_url: str | None) -> str:
+    """The pages' policy: CSP, plus the audio's origin in media-src when TTS_AUDIO_BASE_URL is elsewhere."""
+    if audio_base_url is None:
+        return CSP
+    split = urlsplit(audio_base_url)
+    return CSP.replace("media-src 'self'", f"media-src 'self' {split.scheme}://{split.netloc}")
+
+
+def raw_security_headers(policy: str = CSP) -> tuple[tuple[bytes, bytes], ...]:
+    """What SecurityHeaders adds to a response that sets none of them, in its order, as sent."""
+    return tuple(
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in {"Content-Security-Policy": policy, **SECURITY_HEADERS}.items()
+    )
+
+
+RAW_SECURITY_HEADERS = raw_security_headers()
 # No Cross-Origin-Resource-Policy: other sites' <audio> elements may play our audio files.
 # README.md's nginx config repeats CSP, these headers and the CORS ones below for the audio it serves from
 # disk; tests/test_nginx.py fails when the two part ways.
@@ -94,7 +110,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(ReadOnlyCors, origins=settings.cors_origin_list)
     app.add_middleware(EmbedCors, origins=sorted(settings.embed_origin_list))
     app.add_middleware(RequestContext, metrics=app.state.metrics)
-    app.add_middleware(SecurityHeaders, docs_paths=frozenset(path for path in docs if path is not None))
+    docs_paths = frozenset(path for path in docs if path is not None)
+    app.add_middleware(SecurityHeaders, docs_paths=docs_paths, policy=page_csp(settings.audio_base_url))
 
 
 def route_path(scope: Scope) -> str:
@@ -107,15 +124,16 @@ def route_path(scope: Scope) -> str:
 class SecurityHeaders:
     """Adds the content security policy and the other security headers to every response."""
 
-    def __init__(self, app: ASGIApp, docs_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: ASGIApp, docs_paths: frozenset[str] = frozenset(), policy: str = CSP) -> None:
         self.app = app
         self.docs_paths = docs_paths
+        self.policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_CSP if route_path(scope) in self.docs_paths else CSP
+        policy = DOCS_CSP if route_path(scope) in self.docs_paths else self.policy
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

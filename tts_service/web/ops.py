@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import shutil
 from typing import Any
 
@@ -13,13 +14,15 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from tts_service import __version__
+from tts_service.cache import AudioStore
 from tts_service.config import Settings
 from tts_service.engines import ENGINE_NAMES, EngineRegistry
-from tts_service.errors import SynthesisError, TTSError, Unauthorized
+from tts_service.errors import StorageError, SynthesisError, TTSError, Unauthorized
 from tts_service.metrics import Metrics
 from tts_service.web.auth import bearer, guard
 from tts_service.web.deps import SettingsDep, StoreDep
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 _NO_STORE = {"Cache-Control": "no-store"}
 HEALTH_TIMEOUT = 5.0  # seconds a dependency (the database, the object store) has to answer /healthz
@@ -96,6 +99,17 @@ def _storage(settings: Settings) -> dict[str, Any]:
     return {"available": free_mb >= least, "free_mb": free_mb, "min_free_mb": least}
 
 
+async def _audio_store(cache: AudioStore) -> dict[str, Any]:
+    """Whether new audio can be stored. Down is "degraded", not 503: audio already stored still plays
+    (from the CDN, with TTS_AUDIO_BASE_URL), and jobs fail with the reason until it is back."""
+    try:
+        await asyncio.wait_for(asyncio.to_thread(cache.probe), HEALTH_TIMEOUT)
+    except (StorageError, TimeoutError) as exc:  # the reason names the bucket and endpoint: logged, not told
+        log.warning("/healthz: the audio store: %s", getattr(exc, "message", "no answer in time"))
+        return {"available": False}
+    return {"available": True}
+
+
 @router.get("/healthz", name="healthz")
 async def healthz(request: Request) -> JSONResponse:
     """Liveness and what the service can do: 200 while the default engine and database work, else 503;
@@ -104,8 +118,10 @@ async def healthz(request: Request) -> JSONResponse:
     engines = {name: await engine_health(registry, name) for name in ENGINE_NAMES}
     database = await _database(request)
     storage = await asyncio.to_thread(_storage, request.app.state.settings)
+    audio_store = await _audio_store(request.app.state.cache)
     serving = database["available"] and engines[registry.default]["available"]
     everything = serving and storage["available"] and all(e["available"] for e in engines.values())
+    everything = everything and audio_store["available"]
     body = {
         "status": "ok" if everything else "degraded",
         "version": __version__,
@@ -113,6 +129,7 @@ async def healthz(request: Request) -> JSONResponse:
         "default_engine": registry.default,
         "database": database,
         "storage": storage,
+        "audio_store": audio_store,
     }
     return JSONResponse(body, status_code=200 if serving else 503, headers=_NO_STORE)
 

@@ -30,8 +30,14 @@ from tts_service.web.page_cache import PageCache, not_modified, request_key
 class PageFront:
     """Answers GET and HEAD for pages fresh in ``cache``; passes everything else to ``app``."""
 
-    def __init__(self, app: ASGIApp, cache: PageCache, metrics: Metrics) -> None:
-        self.app, self.cache, self.metrics = app, cache, metrics
+    def __init__(
+        self,
+        app: ASGIApp,
+        cache: PageCache,
+        metrics: Metrics,
+        security: tuple[tuple[bytes, bytes], ...] = RAW_SECURITY_HEADERS,
+    ) -> None:
+        self.app, self.cache, self.metrics, self.security = app, cache, metrics, security
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
@@ -63,7 +69,7 @@ class PageFront:
         if if_none_match is not None and not_modified(page.etag, if_none_match):
             status, headers, body = 304, page.unchanged, b""
         try:
-            tail = ((b"x-request-id", rid.encode("latin-1")), *RAW_SECURITY_HEADERS)
+            tail = ((b"x-request-id", rid.encode("latin-1")), *self.security)
             await send({"type": "http.response.start", "status": status, "headers": [*headers, *tail]})
             await send({"type": "http.response.body", "body": body})
         finally:

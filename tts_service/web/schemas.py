@@ -12,6 +12,7 @@ from tts_service.jobs import Job
 from tts_service.pipeline import ArticleAudio
 from tts_service.states import AudioStatus, JobStatus
 from tts_service.text import segment
+from tts_service.web.audio_urls import audio_url
 
 
 class ArticleSummary(BaseModel):
@@ -171,7 +172,7 @@ class AudioOut(BaseModel):
         offsets = manifest.plan.spoken_offsets
         for index, chunk in enumerate(manifest.plan.spoken):
             record = manifest.records.get(chunk.key)
-            url = str(request.url_for("audio_file", key=chunk.key)) if record else None
+            url = audio_url(request, chunk.key) if record else None
             start, end = whole.spans[index] if whole else (None, None)
             chunks.append(
                 ChunkOut(
@@ -195,7 +196,7 @@ class AudioOut(BaseModel):
             status=manifest.status,
             progress=round(manifest.progress, 4),
             error=manifest.error,
-            url=str(request.url_for("audio_file", key=whole.key)) if whole else None,
+            url=audio_url(request, whole.key) if whole else None,
             duration=whole.duration if whole else None,
             captions_url=str(request.url_for("article_captions", slug=article.slug)) if whole else None,
             chunks=chunks,
