@@ -150,9 +150,8 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
     """A running SeaweedFS with its S3 gateway, and credentials in the environment for boto3's chain."""
     saved = {name: os.environ.get(name) for name in credentials()}
     os.environ.update(credentials())
-    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"), S3_BUCKET)
     server.start()
-    server.client().create_bucket(Bucket=S3_BUCKET)
     try:
         yield server
     finally:

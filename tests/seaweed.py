@@ -61,8 +61,8 @@ def free_ports(count: int) -> list[int]:
 class SeaweedFS:
     """One ``weed server`` with the S3 gateway, its data under ``root``."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path, bucket: str) -> None:
+        self.root, self.bucket = root, bucket
         self.ports = dict(zip(_PORTS, free_ports(len(_PORTS)), strict=True))
         self.endpoint = f"http://127.0.0.1:{self.ports['s3.port']}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -83,12 +83,14 @@ class SeaweedFS:
             "-master.volumeSizeLimitMB=64",  # small volumes: the suite writes megabytes, not gigabytes
             "-volume.max=64",
             "-volume.preStopSeconds=0",  # stop at once (it waits 10 s for a load balancer by default)
+            "-master.electionTimeout=1s",  # a restarted master leads after 1 s, not 10 to 20 (fault tests)
             f"-filer.localSocket={self.root / 'filer.sock'}",
             f"-s3.localSocket={self.root / 's3.sock'}",
         ]
 
     def start(self, timeout: float = 60.0) -> None:
-        """Start the server and wait until S3 answers a bucket listing."""
+        """Start the server and wait until an object can be written to ``bucket`` (made if missing): S3
+        answers a listing a few seconds before the volume server takes writes."""
         (self.root / "data").mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
@@ -98,7 +100,11 @@ class SeaweedFS:
             if self.process.poll() is not None:
                 raise RuntimeError(f"weed server exited ({self.process.returncode}): {self._tail()}")
             try:
-                client.list_buckets()
+                names = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+                if self.bucket not in names:
+                    client.create_bucket(Bucket=self.bucket)
+                client.put_object(Bucket=self.bucket, Key="ready", Body=b"ready")
+                client.delete_object(Bucket=self.bucket, Key="ready")
                 return
             except Exception as exc:  # noqa: BLE001 -- not up yet: connection refused, 503, ...
                 if time.monotonic() > deadline:
@@ -151,10 +157,9 @@ if __name__ == "__main__":  # a manual check: start, list, stop
 
     os.environ.update(credentials())
     with tempfile.TemporaryDirectory() as tmp:
-        server = SeaweedFS(Path(tmp))
+        server = SeaweedFS(Path(tmp), "check")
         started = time.monotonic()
         server.start()
         print(f"S3 at {server.endpoint} in {time.monotonic() - started:.1f} s")
-        server.client().create_bucket(Bucket="check")
         print(server.client().list_buckets()["Buckets"])
         server.stop()
