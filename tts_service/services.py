@@ -37,7 +37,8 @@ async def open_services(
     """Open the store, cache, engines and pipeline; close them all on the way out, whatever happened.
     ``engines`` replaces engines by name (tests count calls with it)."""
     async with AsyncExitStack() as stack:
-        store = await asyncio.to_thread(Store, settings.database)  # waits for a database still starting
+        # A database still starting (or briefly down) is waited for, as long as a job waits out an outage.
+        store = await asyncio.to_thread(Store, settings.database, connect_timeout=settings.outage_wait)
         stack.callback(store.close)
         registry = EngineRegistry(settings, dict(engines) if engines is not None else None)
         stack.callback(registry.close)

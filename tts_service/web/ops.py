@@ -17,7 +17,7 @@ from tts_service import __version__
 from tts_service.cache import AudioStore
 from tts_service.config import Settings
 from tts_service.engines import ENGINE_NAMES, EngineRegistry
-from tts_service.errors import StorageError, SynthesisError, TTSError, Unauthorized
+from tts_service.errors import DatabaseDown, StorageError, SynthesisError, TTSError, Unauthorized, Unavailable
 from tts_service.metrics import Metrics
 from tts_service.web.auth import bearer, guard
 from tts_service.web.deps import SettingsDep, StoreDep
@@ -84,8 +84,10 @@ async def _database(request: Request) -> dict[str, Any]:
     store = request.app.state.store
     try:
         await asyncio.wait_for(store.ping(), HEALTH_TIMEOUT)
-    except (SQLAlchemyError, TimeoutError) as exc:
-        reason = "no answer in time" if isinstance(exc, TimeoutError) else type(exc).__name__
+    except (SQLAlchemyError, Unavailable, TimeoutError) as exc:
+        reasons = {TimeoutError: "no answer in time", DatabaseDown: "unreachable"}
+        reason = reasons.get(type(exc), type(exc).__name__)  # the details (addresses) go to the log only
+        log.warning("/healthz: the database: %s", getattr(exc, "message", exc))
         return {"available": False, "kind": store.dialect, "reason": reason}
     return {"available": True, "kind": store.dialect}
 
