@@ -408,3 +408,18 @@ async def test_processes_starting_one_revision_at_once_make_one_job(
             store.close()
     assert sum(created for _, created in results) == 1
     assert len({job.id for job, _ in results}) == 1
+
+
+async def test_a_job_of_this_process_left_running_is_run_again(
+    pipeline: Pipeline, espeak: CountingEngine
+) -> None:
+    """Its run ended while the database was down, so its end was never recorded: it still says "running"
+    under this process's name. Asking for the audio again runs it, instead of waiting for it forever."""
+    article = await add(pipeline)
+    plan = await pipeline.planner.plan(article)
+    left, _ = await pipeline.jobs.create(article.slug, article.revision, plan.engine, plan.voice)
+    await pipeline.jobs.update(left.id, status="running")
+    again = await pipeline.start(article)
+    assert again.id == left.id
+    done = await pipeline.wait(again)
+    assert (done.status, done.done, done.total) == ("done", 4, 4)

@@ -426,3 +426,20 @@ def test_processes_starting_together_on_a_new_postgres_database_migrate_once(
         assert [proc.returncode for proc in procs] == [0] * 4 and outputs == [b"ok\n"] * 4
     finally:
         postgres_server.drop_database(name)
+
+
+async def test_writes_stay_whole_after_a_vacuum(store: Store) -> None:
+    """VACUUM runs outside a transaction; the connections it used must not stay that way."""
+    await store.save_article(ArticleDraft(title="t", text="一句。", slug="kept"))
+    await store.vacuum()
+    for _ in range(10):  # through every connection the pool may hand out
+        with pytest.raises(RuntimeError):
+            await store.write(half_written)
+    assert [a.slug for a in await store.list_articles()] == ["kept"]
+
+
+def half_written(conn: Connection) -> None:
+    conn.execute(
+        text("INSERT INTO articles (slug, revision, created_at, updated_at) VALUES ('x', 1, 'n', 'n')")
+    )
+    raise RuntimeError("halfway")

@@ -246,12 +246,11 @@ class Database:
 
         def run() -> None:
             with self._write_engine.connect() as conn:
-                raw: Any = conn.connection.driver_connection
-                if self.dialect == "sqlite":
+                if self.dialect == "sqlite":  # a new connection (NullPool), in no transaction
+                    raw: Any = conn.connection.driver_connection
                     raw.execute("VACUUM")
-                else:
-                    raw.autocommit = True
-                    raw.execute("VACUUM")
+                else:  # AUTOCOMMIT for this checkout only: the pool gets the connection back as it was
+                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM")
 
         await asyncio.get_running_loop().run_in_executor(self._writer, run)
         self.changes.bump()

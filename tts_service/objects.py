@@ -34,7 +34,12 @@ RETRIES = 5
 
 def client_config(path_style: bool, retries: int) -> Config:
     return Config(
-        s3={"addressing_style": "path" if path_style else "auto"},
+        # Not "auto": with an endpoint URL, botocore's auto means path style, which Aliyun OSS refuses.
+        s3={"addressing_style": "path" if path_style else "virtual"},
+        # Checksums only where S3 requires them: botocore's default (aws-chunked uploads with a trailing
+        # CRC32) is refused by several S3-compatible stores (Aliyun OSS among them); we check SHA-256 anyway.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
         signature_version="s3v4",  # presigned URLs too (boto3 would sign those with v2, which AWS refuses)
         retries={"max_attempts": retries, "mode": "standard"},
         connect_timeout=5,

@@ -23,7 +23,7 @@ from tts_service.config import Settings
 from tts_service.engines import EngineRegistry, Prosody
 from tts_service.errors import NotFound, SynthesisError, invalid_input
 from tts_service.generation import JobRunner
-from tts_service.jobs import Job, JobStore, orphaned
+from tts_service.jobs import Job, JobStore, orphaned, this_process
 from tts_service.manifest import Manifest
 from tts_service.planning import Plan, Planner
 from tts_service.quotas import Quotas
@@ -264,7 +264,9 @@ class Pipeline:
             if job is not None and running is not None and not running.task.done():
                 return job
             self._supersede(article)
-            if job is not None and orphaned(job) and await self.jobs.claim(job):
+            # Ours but not running: its run ended without recording how (the database was down then).
+            idle = job is not None and job.active and job.owner == this_process()
+            if job is not None and (orphaned(job) or idle) and await self.jobs.claim(job):
                 log.info("resuming job %d (%s) left by %s", job.id, job.slug, job.owner)
                 return self._launch(article, await self.jobs.get(job.id), on_progress)
             if job is not None and (job.active or (job.status == JobStatus.FAILED and not retry)):

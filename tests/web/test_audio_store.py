@@ -100,6 +100,9 @@ async def test_presigned_redirects_to_a_url_that_gives_the_audio(
         assert audio.status_code == 200 and audio.content[:3] == b"ID3"
         assert audio.headers["content-type"] == "audio/mpeg"
         assert (await http.get("/audio/" + "0" * 64 + ".mp3")).status_code == 404  # no redirect to nothing
+        # The page lets its <audio> follow the redirect: browsers check media-src again after one.
+        policy = (await http.get("/articles/stored")).headers["content-security-policy"]
+        assert f"media-src 'self' {settings.s3_endpoint_url};" in policy
 
 
 @pytest.mark.parametrize("backend", ["s3"])

@@ -265,3 +265,17 @@ def test_metrics_are_per_instance() -> None:
     assert (mine[("tts_jobs", (("state", "done"),))], mine[("tts_jobs", (("state", "queued"),))]) == (7, 0)
     assert ("tts_synthesis_seconds_count", (("engine", "espeak"),)) not in theirs
     assert theirs[("tts_cache_requests_total", (("result", "hit"),))] == 0
+
+
+async def test_healthz_without_a_home_folder(
+    tmp_path: Path, espeak: CountingEngine, postgres_state: dict[str, object], s3_state: dict[str, object]
+) -> None:
+    """With the database and the audio elsewhere, nothing makes TTS_HOME: the check still answers."""
+    home = tmp_path / "never-made"
+    settings = Settings(home=home, engine="espeak", fallback_engine=None, **postgres_state, **s3_state)
+    app = create_app(settings, engines={"espeak": espeak})
+    async with app.router.lifespan_context(app), client_for(app) as client:
+        answer = await client.get("/healthz")
+    assert not home.exists()
+    assert answer.status_code == 200 and answer.json()["storage"]["free_mb"] > 0
+    assert answer.json()["database"] == {"available": True, "kind": "postgresql"}

@@ -71,8 +71,10 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.state.templates = Jinja2Templates(directory=resources.templates_dir())
     app.state.templates.env.globals["AudioStatus"] = AudioStatus  # templates compare states by name
     app.state.templates.env.globals["url_for"] = audio_urls.url_for  # audio under TTS_AUDIO_BASE_URL
-    # Pages allow audio from TTS_AUDIO_BASE_URL's origin (media-src), those from memory too.
-    app.state.page_security = middleware.raw_security_headers(middleware.page_csp(settings.audio_base_url))
+    # Pages allow audio from where it is (media-src: TTS_AUDIO_BASE_URL, or the store's presigned URLs),
+    # those from memory too.
+    app.state.page_policy = middleware.page_csp(audio_urls.media_origin(settings))
+    app.state.page_security = middleware.raw_security_headers(app.state.page_policy)
     app.state.page_cache = PageCache()
     app.state.audio_memory = AudioMemory(settings.audio_memory_mb << 20)
     app.state.tts_limiter = RateLimiter(settings.public_tts_per_minute)

@@ -10,11 +10,35 @@ service, or its database, for audio.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from starlette.requests import Request
 
 from tts_service.cache import AudioStore
+from tts_service.config import Settings
+from tts_service.services import open_audio_store
+
+
+def media_origin(settings: Settings) -> str | None:
+    """Where pages must let ``<audio>`` load from besides their own origin (CSP media-src): the origin of
+    TTS_AUDIO_BASE_URL, or with TTS_AUDIO_REDIRECT=presigned, the object store's, where the 302 leads (a
+    browser checks the policy again after a redirect). None when audio comes from this service only."""
+    if settings.audio_base_url is not None:
+        return _origin(settings.audio_base_url)
+    if settings.audio_redirect != "presigned" or settings.s3_location is None:
+        return None
+    store = open_audio_store(settings)  # signing is local: no request is made
+    try:
+        signed = store.presigned_url("0" * 64, 60)
+    finally:
+        store.close()
+    return _origin(signed) if signed else None
+
+
+def _origin(url: str) -> str:
+    split = urlsplit(url)
+    return f"{split.scheme}://{split.netloc}"
 
 
 def public_audio_url(base: str, store: AudioStore, key: str) -> str:

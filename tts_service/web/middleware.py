@@ -12,7 +12,6 @@ import logging
 import re
 import time
 import traceback
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
@@ -73,12 +72,12 @@ SECURITY_HEADERS = {
 # What SecurityHeaders adds to a response (other than /docs) that sets none of them, in its order, as sent.
 
 
-def page_csp(audio_base_url: str | None) -> str:
-    """The pages' policy: CSP, plus the audio's origin in media-src when TTS_AUDIO_BASE_URL is elsewhere."""
-    if audio_base_url is None:
+def page_csp(media_origin: str | None) -> str:
+    """The pages' policy: CSP, plus the audio's origin in media-src when the audio is elsewhere
+    (``audio_urls.media_origin``)."""
+    if media_origin is None:
         return CSP
-    split = urlsplit(audio_base_url)
-    return CSP.replace("media-src 'self'", f"media-src 'self' {split.scheme}://{split.netloc}")
+    return CSP.replace("media-src 'self'", f"media-src 'self' {media_origin}")
 
 
 def raw_security_headers(policy: str = CSP) -> tuple[tuple[bytes, bytes], ...]:
@@ -111,7 +110,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(EmbedCors, origins=sorted(settings.embed_origin_list))
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     docs_paths = frozenset(path for path in docs if path is not None)
-    app.add_middleware(SecurityHeaders, docs_paths=docs_paths, policy=page_csp(settings.audio_base_url))
+    app.add_middleware(SecurityHeaders, docs_paths=docs_paths, policy=app.state.page_policy)
 
 
 def route_path(scope: Scope) -> str:

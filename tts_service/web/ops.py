@@ -95,7 +95,9 @@ async def _database(request: Request) -> dict[str, Any]:
 def _storage(settings: Settings) -> dict[str, Any]:
     """Free space where audio and the database are written. Low space is "degraded", not down: what is
     cached still plays; new audio will fail with "no space left" until space is freed."""
-    usage = shutil.disk_usage(settings.cache_dir if settings.cache_dir.exists() else settings.home)
+    # The nearest folder that exists: with PostgreSQL and S3, nothing may ever have made TTS_HOME.
+    where = next(p for p in (settings.cache_dir, *settings.cache_dir.parents) if p.exists())
+    usage = shutil.disk_usage(where)
     free_mb = usage.free // 1_000_000
     least = settings.min_free_mb
     return {"available": free_mb >= least, "free_mb": free_mb, "min_free_mb": least}
