@@ -259,11 +259,11 @@ async def test_when_the_fallback_fails_too_both_reasons_are_given(settings: Sett
 # Real edge faults, through the real edge-tts client, the retries and the breaker -----------------------
 
 
-def edge_with_double(double, *, retries: int = 1, threshold: int = 50):
+def edge_with_double(double, *, retries: int = 1, threshold: int = 50, timeout: float = 0.5):
     from tts_service.engines.edge import EdgeEngine
     from tts_service.engines.resilience import Resilient
 
-    engine = EdgeEngine(timeout=0.5, connector_factory=double.connector_factory)
+    engine = EdgeEngine(timeout=timeout, connector_factory=double.connector_factory)
     return Resilient(engine, retries=retries, backoff=0.0, threshold=threshold, cooldown=60)
 
 
@@ -295,7 +295,9 @@ async def test_an_open_circuit_sends_articles_straight_to_the_fallback(
 ) -> None:
     edge_double.fail_all(Fault.RESET)
     configured = settings.model_copy(update={"fallback_engine": "espeak"})
-    edge = edge_with_double(edge_double, threshold=2)
+    # Resets fail at once; the timeout only has to outlast a loaded machine (0.5 s once did not: an attempt
+    # timed out before the double saw it, and the count of attempts was off by one).
+    edge = edge_with_double(edge_double, threshold=2, timeout=5.0)
     async with open_pipeline(configured, espeak=espeak, edge=edge) as pipeline:
         one = await add(pipeline, "第一篇。", slug="one", engine="edge")
         first = await pipeline.wait(await pipeline.start(one))
