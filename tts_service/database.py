@@ -108,7 +108,7 @@ class Database:
             self._read_engine = _sqlite_engine(self.url, "BEGIN", read_only=read_only)
             self._write_engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE", read_only=read_only)
         else:
-            self._read_engine = self._write_engine = _postgres_engine(self.url, read_only=read_only)
+            self._read_engine, self._write_engine = _postgres_engines(self.url, read_only=read_only)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._readers = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="store-reader")
         self._local = threading.local()
@@ -162,8 +162,7 @@ class Database:
     @contextmanager
     def _connection(self, kind: str) -> Iterator[Connection]:
         """A connection for one read or write. SQLite: this thread's own, kept for the thread's life
-        (opening a file costs more than a query). PostgreSQL: one from the pool, checked first
-        (``pool_pre_ping``), so that a server restart costs a reconnection, not a failed request."""
+        (opening a file costs more than a query). PostgreSQL: one from the pool (``_postgres_engines``)."""
         engine = self._write_engine if kind == "writer" else self._read_engine
         if self.dialect != "sqlite":
             with engine.connect() as conn:
@@ -202,12 +201,18 @@ class Database:
             raise DatabaseDown(f"the database {self.where} is unreachable: {str(exc.orig).strip()}") from exc
 
     def _run_read(self, fn: Callable[[Connection], T], kind: str) -> T:
-        with self._connection(kind) as conn:
+        for attempt in range(2):
             try:
-                return fn(conn)
-            finally:
-                if conn.in_transaction():
-                    conn.rollback()  # end the snapshot, so the next read sees newer writes
+                with self._connection(kind) as conn:
+                    try:
+                        return fn(conn)
+                    finally:
+                        if conn.in_transaction() and not conn.invalidated:
+                            conn.rollback()  # end the snapshot, so the next read sees newer writes
+            except DBAPIError as exc:
+                if attempt or not exc.connection_invalidated:
+                    raise  # a read on a new connection failed too: the server is really down
+        raise AssertionError("unreachable")
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in one write transaction on the single writer thread (see the module's docstring)."""
@@ -276,16 +281,22 @@ class Database:
         return await loop.run_in_executor(self._readers, self._run_read, read, "version")
 
 
-def _postgres_engine(url: URL, *, read_only: bool = False) -> Engine:
+def _postgres_engines(url: URL, *, read_only: bool = False) -> tuple[Engine, Engine]:
+    """(reads, writes). Writes: the pool checks a connection before handing it out (``pool_pre_ping``), so
+    that a server restart or failover costs a reconnection, not a failed write. Reads: one round trip per
+    statement, in autocommit. A transaction would add BEGIN and ROLLBACK and no consistency (PostgreSQL's
+    READ COMMITTED gives each statement a snapshot of its own anyway), and a read that finds its connection
+    dropped is run again on a new one (``_run_read``) instead of checking every connection first."""
     try:
         import psycopg  # noqa: F401  # only to say what is missing, below
     except ImportError as exc:
         raise ValueError(
             "TTS_DATABASE_URL is PostgreSQL: install psycopg (pip install 'tts_service[postgres]')"
         ) from exc
-    # pre_ping: a connection the server dropped (a restart, a failover) is replaced, not handed out.
     options = {"options": "-c default_transaction_read_only=on"} if read_only else {}
-    return create_engine(url, pool_size=READ_THREADS + 2, pool_pre_ping=True, connect_args=options)
+    reads = create_engine(url, pool_size=READ_THREADS + 1, isolation_level="AUTOCOMMIT", connect_args=options)
+    writes = create_engine(url, pool_size=2, pool_pre_ping=True, connect_args=options)
+    return reads, writes
 
 
 # Migrations -----------------------------------------------------------------------------------------
