@@ -1,5 +1,5 @@
 """Command line: serve, add, delete, import, seed, pregen, crawl, publish, prune, synth, normalize, pinyin,
-lexicon, cache."""
+lexicon, cache; db and migrate (cli_db)."""
 
 from __future__ import annotations
 
