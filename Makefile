@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-done
-SYSTEM_PACKAGES := espeak-ng chromium fonts-noto-cjk nginx postgresql
+SYSTEM_PACKAGES := espeak-ng chromium fonts-noto-cjk nginx postgresql redis-server
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -15,9 +15,10 @@ setup: $(STAMP) $(APT_STAMP)
 
 # System packages the default path cannot avoid: espeak-ng (the espeak engine), chromium and a CJK font
 # (browser tests), nginx (the documented production layout, tested in front of the app), postgresql (the
-# store's other database, which the tests run on too). Installed only when missing. The tests run their own
-# nginx and PostgreSQL on free loopback ports; Debian's packages start a default site on port 80 and a
-# cluster on port 5432 and enable them at boot, so a server installed here is stopped and disabled at once.
+# store's other database, which the tests run on too), redis-server (TTS_REDIS_URL). Installed only when
+# missing. The tests run their own nginx, PostgreSQL and Redis on free loopback ports; Debian's packages start
+# servers on ports 80, 5432 and 6379 and enable them at boot, so a server installed here is stopped and
+# disabled at once.
 $(APT_STAMP): | $(VENV)/bin/python
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done | xargs); \
 	if [ -n "$$missing" ]; then \
@@ -25,7 +26,7 @@ $(APT_STAMP): | $(VENV)/bin/python
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing || exit 1; \
-	  for service in nginx postgresql; do case " $$missing " in *" $$service "*) \
+	  for service in nginx postgresql redis-server; do case " $$missing " in *" $$service "*) \
 	    $$SUDO invoke-rc.d $$service stop >/dev/null 2>&1; $$SUDO update-rc.d $$service disable >/dev/null 2>&1 || true;; \
 	  esac; done; \
 	fi

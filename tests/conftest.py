@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from helpers import CHROMIUM, CHROMIUM_ARGS, TOKEN, CountingEngine, open_pipeline
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 from postgres import PostgresServer
+from redis_server import RedisServer
 from seaweed import REGION, SeaweedFS, credentials
 
 from tts_service.config import Settings
@@ -176,3 +177,20 @@ def s3_state(seaweedfs: SeaweedFS, request: pytest.FixtureRequest) -> dict[str, 
         "s3_region": REGION,
         "s3_path_style": True,
     }
+
+
+# --- Redis: one server per test run (Debian's redis-server), emptied for each test that uses it ---------
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The suite's Redis, empty."""
+    redis_server.flush()
+    return redis_server.url

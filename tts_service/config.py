@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # Unset: SQLite in TTS_HOME/tts.db. postgresql://user:password@host:port/db: PostgreSQL, shared by every
     # machine of a deployment (a secret: it may hold the password).
     database_url: SecretStr | None = Field(default=None, description="The store's database (PostgreSQL URL).")
+    # Unset: every limit is per process. redis://host:6379/0: the public /api/tts limit is shared by every
+    # web process of the deployment (a secret: it may hold a password).
+    redis_url: SecretStr | None = Field(default=None, description="Redis, shared by the deployment.")
     outage_wait: float = Field(
         default=30.0,
         ge=0,

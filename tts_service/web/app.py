@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from redis.asyncio import Redis
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
@@ -32,6 +33,7 @@ from tts_service.web.page_cache import PageCache
 from tts_service.web.page_front import PageFront
 from tts_service.web.ratelimit import RateLimiter
 from tts_service.web.session import token_fingerprint
+from tts_service.web.shared_limits import SharedRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
             finally:
                 watcher.cancel()
                 await asyncio.gather(watcher, return_exceptions=True)
+                if app.state.redis is not None:
+                    await app.state.redis.aclose()
 
     app = _App(title="tts_service", version=__version__, lifespan=lifespan)
     # The package's templates when installed, the top-level templates/ in a checkout.
@@ -77,7 +81,12 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.state.page_security = middleware.raw_security_headers(app.state.page_policy)
     app.state.page_cache = PageCache()
     app.state.audio_memory = AudioMemory(settings.audio_memory_mb << 20)
-    app.state.tts_limiter = RateLimiter(settings.public_tts_per_minute)
+    app.state.redis = _redis(settings)
+    app.state.tts_limiter = (
+        RateLimiter(settings.public_tts_per_minute)
+        if app.state.redis is None
+        else SharedRateLimiter(app.state.redis, "tts", settings.public_tts_per_minute)
+    )
     app.state.tts_gate = Gate(settings.synthesis_slots, settings.tts_queue, settings.tts_queue_seconds)
     app.state.token_guard = TokenGuard()  # wrong tokens, wherever they are tried
     app.state.metrics = Metrics()
@@ -97,6 +106,13 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.add_exception_handler(RequestValidationError, _handle_invalid)
     app.add_exception_handler(HTTPException, _handle_http)
     return app
+
+
+def _redis(settings: Settings) -> Redis | None:
+    """The deployment's Redis (TTS_REDIS_URL), or None: it connects at its first use, not here."""
+    if settings.redis_url is None or not settings.redis_url.get_secret_value().strip():
+        return None
+    return Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=5, socket_connect_timeout=5)
 
 
 class _App(FastAPI):

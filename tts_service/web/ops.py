@@ -11,6 +11,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from tts_service import __version__
@@ -114,6 +116,16 @@ async def _audio_store(cache: AudioStore) -> dict[str, Any]:
     return {"available": True}
 
 
+async def _redis(redis: Redis) -> dict[str, Any]:
+    """Whether Redis answers. Down is "degraded": the shared limits let calls through until it is back."""
+    try:
+        await asyncio.wait_for(redis.ping(), HEALTH_TIMEOUT)
+    except (RedisError, TimeoutError) as exc:
+        log.warning("/healthz: Redis: %s", exc)
+        return {"available": False}
+    return {"available": True}
+
+
 @router.get("/healthz", name="healthz")
 async def healthz(request: Request) -> JSONResponse:
     """Liveness and what the service can do: 200 while the default engine and database work, else 503;
@@ -125,7 +137,10 @@ async def healthz(request: Request) -> JSONResponse:
     audio_store = await _audio_store(request.app.state.cache)
     serving = database["available"] and engines[registry.default]["available"]
     everything = serving and storage["available"] and all(e["available"] for e in engines.values())
-    everything = everything and audio_store["available"]
+    redis = (
+        None if request.app.state.redis is None else await _redis(request.app.state.redis)
+    )  # TTS_REDIS_URL
+    everything = everything and audio_store["available"] and (redis is None or redis["available"])
     body = {
         "status": "ok" if everything else "degraded",
         "version": __version__,
@@ -135,6 +150,8 @@ async def healthz(request: Request) -> JSONResponse:
         "storage": storage,
         "audio_store": audio_store,
     }
+    if redis is not None:
+        body["redis"] = redis
     return JSONResponse(body, status_code=200 if serving else 503, headers=_NO_STORE)
 
 

@@ -1,4 +1,5 @@
-"""A per-client sliding-window rate limit, in memory (one process; enough for one small public endpoint)."""
+"""A per-client sliding-window rate limit, in memory (one process; with TTS_REDIS_URL, the public
+``/api/tts`` limit is shared by every process instead: ``shared_limits``)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,7 @@ class RateLimiter:
             return calls[0] + self.window - now
         calls.append(now)
         return 0.0
+
+    async def allow(self, client: str) -> float:
+        """``check``, as the shared limiter (``shared_limits.SharedRateLimiter``) is called."""
+        return self.check(client)

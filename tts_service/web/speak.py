@@ -16,6 +16,7 @@ from tts_service.web.deps import PipelineDep, SettingsDep, is_editor
 from tts_service.web.disconnect import CLIENT_GONE, ClientGone, unless_disconnected
 from tts_service.web.ratelimit import RateLimiter
 from tts_service.web.schemas import ERRORS
+from tts_service.web.shared_limits import SharedRateLimiter
 
 router = APIRouter(prefix="/api", responses=ERRORS, route_class=AuthFirst)
 
@@ -85,8 +86,8 @@ async def tts(
         # an engine the operator did not choose for them.
         if body.engine is not None and body.engine != pipeline.engines.default:
             raise Forbidden(f"public requests use the default engine ({pipeline.engines.default})")
-        limiter: RateLimiter = request.app.state.tts_limiter
-        wait = limiter.check(request.client.host if request.client else "unknown")
+        limiter: RateLimiter | SharedRateLimiter = request.app.state.tts_limiter
+        wait = await limiter.allow(request.client.host if request.client else "unknown")
         if wait:
             limit = settings.public_tts_per_minute
             raise RateLimited(f"at most {limit} requests a minute; try again in {wait:.0f} s", wait)
