@@ -8,12 +8,13 @@ from contextlib import AsyncExitStack
 
 import httpx
 import pytest
-from helpers import CountingEngine
+from helpers import AUTH, CountingEngine
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from tts_service.config import Settings
 from tts_service.web import create_app
+from tts_service.web.auth import FAILURES_PER_MINUTE
 from tts_service.web.shared_limits import SharedRateLimiter
 
 
@@ -70,3 +71,15 @@ async def test_the_public_limit_holds_across_processes(two_processes: list[httpx
     assert int(answer.headers["retry-after"]) >= 1
     health = (await first.get("/healthz")).json()
     assert health["redis"] == {"available": True}
+
+
+async def test_wrong_tokens_count_across_processes(two_processes: list[httpx.AsyncClient]) -> None:
+    """A guesser gains nothing by spreading guesses over the deployment's processes."""
+    wrong = {"Authorization": "Bearer not-the-editor-token"}
+    statuses = [
+        (await two_processes[n % 2].get("/api/jobs/1", headers=wrong)).status_code
+        for n in range(FAILURES_PER_MINUTE + 1)
+    ]
+    assert statuses == [401] * FAILURES_PER_MINUTE + [429]
+    right = await two_processes[0].get("/api/jobs/1", headers=AUTH)
+    assert right.status_code == 404  # the right token still works (and there is no job 1)

@@ -158,7 +158,7 @@ async def login(request: Request, settings: SettingsDep, token: Annotated[str, F
     """
     assert settings.editor_key is not None  # the LoginForm check refuses the form when editor access is off
     try:
-        right = guard(request).allows(request, token, (settings.editor_key,))
+        right = await guard(request).allows(request, token, (settings.editor_key,))
     except RateLimited as exc:
         error = f"尝试次数过多，请 {exc.retry_after} 秒后再试。"
         response = _login_page(request, settings, error=error, status_code=429)

@@ -27,7 +27,7 @@ from tts_service.sessions import SessionStore
 from tts_service.states import AudioStatus
 from tts_service.web import admin, api, audio, audio_urls, embed, feed, middleware, ops, pages, speak, toolbar
 from tts_service.web.audio_memory import AudioMemory
-from tts_service.web.auth import TokenGuard
+from tts_service.web.auth import FAILURES_PER_MINUTE, TokenGuard
 from tts_service.web.content import wants_json
 from tts_service.web.page_cache import PageCache
 from tts_service.web.page_front import PageFront
@@ -88,7 +88,10 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
         else SharedRateLimiter(app.state.redis, "tts", settings.public_tts_per_minute)
     )
     app.state.tts_gate = Gate(settings.synthesis_slots, settings.tts_queue, settings.tts_queue_seconds)
-    app.state.token_guard = TokenGuard()  # wrong tokens, wherever they are tried
+    # Wrong tokens, wherever they are tried; counted in Redis for the whole deployment when it has one.
+    app.state.token_guard = TokenGuard(
+        None if app.state.redis is None else SharedRateLimiter(app.state.redis, "tokens", FAILURES_PER_MINUTE)
+    )
     app.state.metrics = Metrics()
     app.mount("/static", StaticFiles(directory=resources.static_dir()), name="static")
     app.include_router(pages.router)

@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute
 
 from tts_service.errors import RateLimited
 from tts_service.web.ratelimit import RateLimiter
+from tts_service.web.shared_limits import SharedRateLimiter
 
 FAILURES_PER_MINUTE = 10
 Precheck = Callable[[Request], Awaitable[None]]
@@ -45,16 +46,18 @@ class TokenGuard:
     """Every token check of one app goes through here, so wrong tokens are limited wherever they are tried:
     the API, /metrics, /api/tts and the editor's sign-in form."""
 
-    def __init__(self, limit: int = FAILURES_PER_MINUTE, window: float = 60.0) -> None:
-        self.failures = RateLimiter(limit, window)
+    def __init__(self, failures: RateLimiter | SharedRateLimiter | None = None) -> None:
+        """``failures``: where wrong tokens are counted; in this process unless given (with TTS_REDIS_URL,
+        in Redis, so that a guesser gains nothing by spreading guesses over the deployment's processes)."""
+        self.failures = failures or RateLimiter(FAILURES_PER_MINUTE, 60.0)
 
-    def allows(self, request: Request, given: str | None, keys: Iterable[str]) -> bool:
+    async def allows(self, request: Request, given: str | None, keys: Iterable[str]) -> bool:
         """True for a right token. False for none. A wrong one is counted; past the limit, RateLimited."""
         if given is None:
             return False  # no token at all is a reader, not a guess
         if matches(given, keys):
             return True
-        wait = self.failures.check(client_of(request))
+        wait = await self.failures.allow(client_of(request))
         if wait:
             raise RateLimited(f"too many wrong tokens; try again in {wait:.0f} s", wait)
         return False

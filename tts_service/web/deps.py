@@ -34,17 +34,17 @@ _bearer = HTTPBearer(auto_error=False, description="The editor token (TTS_EDITOR
 EDITOR_OFF = f"editor access is off: set TTS_EDITOR_TOKEN (at least {MIN_TOKEN_CHARS} characters)"
 
 
-def is_editor(request: Request, settings: Settings) -> bool:
+async def is_editor(request: Request, settings: Settings) -> bool:
     """True when the request carries the editor token; a wrong token counts against its client (429)."""
     key = settings.editor_key
-    return key is not None and guard(request).allows(request, bearer(request), (key,))
+    return key is not None and await guard(request).allows(request, bearer(request), (key,))
 
 
 async def _check_editor(request: Request) -> None:
     settings: Settings = request.app.state.settings
     if settings.editor_key is None:
         raise Unauthorized(EDITOR_OFF)
-    if not is_editor(request, settings):
+    if not await is_editor(request, settings):
         raise Unauthorized("missing or wrong editor token")
 
 

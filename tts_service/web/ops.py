@@ -165,7 +165,7 @@ async def metrics(request: Request, settings: SettingsDep, store: StoreDep) -> R
         keys = settings.metrics_keys
         if not keys:
             raise Unauthorized("/metrics is off: set TTS_METRICS_TOKEN (or TTS_METRICS_PUBLIC=1)")
-        if not guard(request).allows(request, bearer(request), keys):
+        if not await guard(request).allows(request, bearer(request), keys):
             raise Unauthorized("missing or wrong metrics token")
     collected: Metrics = request.app.state.metrics
     collected.set_jobs(await store.job_counts())

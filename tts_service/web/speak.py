@@ -65,7 +65,7 @@ async def _check_caller(request: Request) -> None:
 async def _caller(request: Request) -> bool:
     """True for an editor, False for the public (when open to it); otherwise 401, before the body is read."""
     settings = request.app.state.settings
-    if is_editor(request, settings):
+    if await is_editor(request, settings):
         return True
     if bearer(request) is not None or not settings.public_tts:
         raise Unauthorized("POST /api/tts needs the editor token (or TTS_PUBLIC_TTS=1 on the server)")
