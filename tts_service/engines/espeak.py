@@ -85,7 +85,9 @@ class EspeakEngine:
         except BaseException:  # cancelled (shutdown) or failed: never leave espeak-ng running
             if proc.returncode is None:
                 proc.kill()
-                await proc.wait()
+            # Read the pipes to their end, not just reap the process: a pipe left open is closed only by
+            # the garbage collector, with a ResourceWarning (seen in a CI run, once the loop had ended).
+            await proc.communicate()
             raise
         if proc.returncode != 0:
             raise SynthesisError(
