@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg
@@ -102,16 +101,3 @@ class PostgresServer:
         except subprocess.CalledProcessError:
             pass  # already stopped by a fault test
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def wait_for(url: str, timeout: float = 30.0) -> None:
-    """Until the server at ``url`` takes connections."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            psycopg.connect(url, connect_timeout=2).close()
-            return
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)

@@ -33,9 +33,7 @@ def db_upgrade() -> None:
 
 
 def _database_location(value: str) -> Path | str:
-    """``--database``: a PostgreSQL URL, a ``sqlite:///`` URL, or a SQLite file's path."""
-    if value.startswith("sqlite:///"):
-        return Path(value.removeprefix("sqlite:///"))
+    """``--database``: a database URL (``postgresql://…``, ``sqlite:///…``), or a SQLite file's path."""
     return value if "://" in value else Path(value)
 
 

@@ -16,6 +16,7 @@ once migrate once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import threading
@@ -309,6 +310,7 @@ def _alembic(conn: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache  # the migrations are files of the package: read them once per process
 def head() -> str:
     """The newest migration's revision."""
     script = ScriptDirectory.from_config(_alembic())
