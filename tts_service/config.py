@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     # Unset: every limit is per process. redis://host:6379/0: the public /api/tts limit is shared by every
     # web process of the deployment (a secret: it may hold a password).
     redis_url: SecretStr | None = Field(default=None, description="Redis, shared by the deployment.")
+    worker_lost_after: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds without a heartbeat after which a queue worker counts as dead (TTS_REDIS_URL):"
+        " the chunks it held go back on their queue.",
+    )
     outage_wait: float = Field(
         default=30.0,
         ge=0,

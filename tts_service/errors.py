@@ -156,6 +156,14 @@ class SynthesisError(TTSError):
     code = "synthesis_failed"
 
 
+class NoWorker(SynthesisError):
+    """Audio a reader waits for was queued (TTS_REDIS_URL) but no worker made it in time: none is running,
+    or all are busy. Worth trying again later."""
+
+    status_code = 503
+    code = "no_worker"
+
+
 class Conflict(TTSError):
     """The request contradicts what is stored (a page URL that already belongs to another article)."""
 

@@ -43,6 +43,9 @@ _INSERT = text(
     "INSERT INTO jobs (slug, revision, engine, voice, status, owner, heartbeat, created_at, updated_at)"
     " VALUES (:slug, :revision, :engine, :voice, :status, :owner, :heartbeat, :at, :at) RETURNING id"
 )
+# The owner of a job the task queue runs (TTS_REDIS_URL): no one process, but whichever workers take its
+# chunks; its heartbeat is the last chunk made. A worker that assembles the whole file owns it meanwhile.
+QUEUE_OWNER = "queue"
 # Unique per process, even when a restarted process gets the PID of the one that was killed.
 _NONCE = secrets.token_hex(4)
 
@@ -108,7 +111,8 @@ def orphaned(job: Job, at: float | None = None) -> bool:
     return not _owner_alive(job.owner) or at - job.heartbeat > STALE_AFTER
 
 
-def _row(conn: Connection, job_id: int) -> Job:
+def job_row(conn: Connection, job_id: int) -> Job:
+    """The job with id ``job_id``, read on ``conn``; NotFound if there is none."""
     row = conn.execute(text(f"SELECT {_COLUMNS} FROM jobs WHERE id = :id"), {"id": job_id}).first()
     if row is None:
         raise NotFound(f"no job {job_id}")
@@ -121,9 +125,12 @@ class JobStore:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def create(self, slug: str, revision: int, engine: str, voice: str) -> tuple[Job, bool]:
+    async def create(
+        self, slug: str, revision: int, engine: str, voice: str, *, owner: str | None = None
+    ) -> tuple[Job, bool]:
         """A new queued job for the revision, and True; or, when the revision has an active job already
-        (another process, maybe on another machine, started one first), that job and False."""
+        (another process, maybe on another machine, started one first), that job and False. Its owner is
+        this process, or ``owner`` (``QUEUE_OWNER``: the task queue's workers run it)."""
 
         def write(conn: Connection) -> tuple[Job, bool]:
             active = conn.execute(_ACTIVE_FOR, {"slug": slug, "revision": revision}).first()
@@ -131,8 +138,12 @@ class JobStore:
                 return Job(*active), False
             stamp = now()
             values = {"slug": slug, "revision": revision, "engine": engine, "voice": voice}
-            values |= {"status": JobStatus.QUEUED.value, "owner": this_process(), "heartbeat": time.time()}
-            return _row(conn, conn.execute(_INSERT, {**values, "at": stamp}).scalar_one()), True
+            values |= {
+                "status": JobStatus.QUEUED.value,
+                "owner": owner or this_process(),
+                "heartbeat": time.time(),
+            }
+            return job_row(conn, conn.execute(_INSERT, {**values, "at": stamp}).scalar_one()), True
 
         # The unique index jobs_one_active keeps it to one even where two transactions could both see none.
         try:
@@ -142,7 +153,7 @@ class JobStore:
 
     async def get(self, job_id: int) -> Job:
         """The job; NotFound if there is none."""
-        return await self.store.read(lambda c: _row(c, job_id))
+        return await self.store.read(lambda c: job_row(c, job_id))
 
     async def latest(self, slug: str, revision: int) -> Job | None:
         sql = text(
@@ -193,6 +204,6 @@ class JobStore:
 
         def write(conn: Connection) -> Job:
             conn.execute(sql, params)
-            return _row(conn, job_id)
+            return job_row(conn, job_id)
 
         return await self.store.write(write)

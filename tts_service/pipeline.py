@@ -26,11 +26,13 @@ from tts_service.generation import JobRunner
 from tts_service.jobs import Job, JobStore, orphaned, this_process
 from tts_service.manifest import Manifest
 from tts_service.planning import Plan, Planner
+from tts_service.queued import QueuedJobs, QueuedSynthesizer
 from tts_service.quotas import Quotas
 from tts_service.snippet import speak
 from tts_service.states import AudioStatus, JobStatus
 from tts_service.store import AssemblyRecord, SaveCheck, Store
 from tts_service.synthesis import Metrics, Synthesizer
+from tts_service.taskqueue import TaskQueue
 from tts_service.text import segment
 from tts_service.text.blocks import collapse
 from tts_service.urls import canonical_url, page_slug
@@ -79,11 +81,19 @@ class Pipeline:
         cache: AudioStore,
         engines: EngineRegistry,
         metrics: Metrics | None = None,
+        queue: TaskQueue | None = None,
     ) -> None:
         self.settings, self.store, self.cache, self.engines = settings, store, cache, engines
         self.jobs = JobStore(store)
         self.planner = Planner(engines, store, settings.voice, settings.plan_cache_mb << 20)
         self.synthesizer = Synthesizer(store, cache, engines, settings.synthesis_slots, metrics)
+        # With a task queue (TTS_REDIS_URL), jobs and the chunks readers wait for are the workers' to make.
+        self.queue = queue
+        self.queued: QueuedJobs | None = None
+        if queue is not None:
+            slots = settings.synthesis_slots
+            self.synthesizer = QueuedSynthesizer(store, cache, engines, slots, queue, metrics)
+            self.queued = QueuedJobs(queue, store, self.jobs, self.planner, self.synthesizer)
         self.assembler = Assembler(store, cache)
         self.quotas = Quotas(settings.embed_revisions_per_minute, settings.embed_daily_chars)
         self._job_slots = asyncio.Semaphore(settings.concurrent_jobs)
@@ -198,8 +208,8 @@ class Pipeline:
         Asking starts the job that makes missing audio (``start``), unless one is running or failed."""
         manifest = await self.manifest(article)
         job = None
-        if start and manifest.status == AudioStatus.PENDING:
-            job = await self.start(article, plan=manifest.plan)
+        if start and manifest.status == AudioStatus.PENDING:  # a reader waits: readers first on the queue
+            job = await self.start(article, plan=manifest.plan, interactive=True)
         if job is None and with_job:
             job = await self.jobs.latest(article.slug, article.revision)
         return ArticleAudio(article, manifest, await self.whole(article, manifest), job)
@@ -251,15 +261,19 @@ class Pipeline:
         retry: bool = False,
         plan: Plan | None = None,
         on_progress: ProgressFn | None = None,
+        interactive: bool = False,
     ) -> Job:
         """The article revision's generation job: the one running, or a new one (``retry``: even after a
         failure, and with the article's own engine again after a fallback). An orphaned job (its process
         died) is taken over and finished. Callers holding the article's plan pass it, to skip planning.
-        """
+        With the task queue, the job's chunks go to the workers: on ``interactive`` when a reader waits for
+        them, else on ``bulk``."""
         key = (article.slug, article.revision)
         lock = self._starting.setdefault(key, asyncio.Lock())
         async with lock:  # two requests, one job
             job = await self.jobs.latest(*key)
+            if self.queued is not None:
+                return await self.queued.start(article, job, retry=retry, plan=plan, interactive=interactive)
             running = self._running.get(job.id) if job else None
             if job is not None and running is not None and not running.task.done():
                 return job
@@ -282,7 +296,10 @@ class Pipeline:
 
     async def wait(self, job: Job, on_progress: ProgressFn | None = None, poll: float = 0.5) -> Job:
         """Wait for a job to end; its final state. A job run by another process is followed in the store
-        until it ends or is orphaned (then it is returned still active: ``start`` again to take it over)."""
+        until it ends or is orphaned (then it is returned still active: ``start`` again to take it over).
+        A queued job is followed until it ends, however long its turn takes."""
+        if self.queued is not None:
+            return await self.queued.wait(job, on_progress, poll)
         running = self._running.get(job.id)
         task = running.task if running is not None else None
         if task is not None:
@@ -307,7 +324,10 @@ class Pipeline:
         return job
 
     async def resume(self) -> list[Job]:
-        """Take over every job whose process died (at start-up); the jobs now running here."""
+        """Take over every job whose process died (at start-up); the jobs now running here. With the task
+        queue, its messages outlive any process: nothing is taken over here."""
+        if self.queued is not None:
+            return []
         resumed = []
         for job in await self.jobs.orphans():
             try:

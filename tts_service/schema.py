@@ -128,6 +128,18 @@ jobs = Table(
     sqlite_autoincrement=True,  # ids are never reused: a client polling job 7 never sees another job 7
 )
 
+# The chunks a queued job (TTS_REDIS_URL) still has to make, one row per distinct key, with how many times the
+# plan says it (progress counts chunks, as an in-process job does). Workers on any machine mark their chunk
+# done here; the one transaction that leaves no chunk undone tells its worker to assemble (migration 0003).
+job_chunks = Table(
+    "job_chunks",
+    metadata,
+    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("uses", Integer, nullable=False),
+    Column("done", Integer, nullable=False, server_default="0"),  # 0 or 1
+)
+
 # Editors' sign-in sessions: the cookie holds a random secret, this table its hash, so a session ends on
 # the server (sign-out, a new editor token) and a copied cookie stops working at once.
 sessions = Table(

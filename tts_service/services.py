@@ -17,6 +17,7 @@ from tts_service.engines import Engine, EngineRegistry
 from tts_service.pipeline import Pipeline
 from tts_service.store import Store
 from tts_service.synthesis import Metrics
+from tts_service.taskqueue import TaskQueue
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,15 @@ class Services:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, engines: Mapping[str, Engine] | None = None, metrics: Metrics | None = None
+    settings: Settings,
+    *,
+    engines: Mapping[str, Engine] | None = None,
+    metrics: Metrics | None = None,
+    worker: bool = False,
 ) -> AsyncIterator[Services]:
     """Open the store, cache, engines and pipeline; close them all on the way out, whatever happened.
-    ``engines`` replaces engines by name (tests count calls with it)."""
+    ``engines`` replaces engines by name (tests count calls with it). With TTS_REDIS_URL, jobs and the
+    chunks readers wait for go to the task queue's workers, unless this process is one (``worker``)."""
     async with AsyncExitStack() as stack:
         # A database still starting (or briefly down) is waited for, as long as a job waits out an outage.
         store = await asyncio.to_thread(Store, settings.database, connect_timeout=settings.outage_wait)
@@ -44,7 +50,11 @@ async def open_services(
         stack.callback(registry.close)
         cache = open_audio_store(settings)
         stack.callback(cache.close)
-        pipeline = Pipeline(settings, store, cache, registry, metrics)
+        queue = None
+        if settings.redis_url is not None and not worker:
+            queue = TaskQueue(settings.redis_url.get_secret_value(), lost_after=settings.worker_lost_after)
+            stack.callback(queue.close)
+        pipeline = Pipeline(settings, store, cache, registry, metrics, queue=queue)
         stack.push_async_callback(pipeline.aclose)
         yield Services(settings, store, cache, registry, pipeline)
 

@@ -43,6 +43,7 @@ TABLES: tuple[Table, ...] = (
     schema.audio,
     schema.assemblies,
     schema.jobs,
+    schema.job_chunks,
     schema.sessions,
     schema.embed_usage,
 )

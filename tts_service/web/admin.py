@@ -6,12 +6,14 @@ short notice chosen from a fixed set, so nothing a visitor typed is ever echoed 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from tts_service.catalog import MAX_QUERY_CHARS
 from tts_service.config import Settings
@@ -117,8 +119,20 @@ async def _admin_page(
         "limits": {field: _max_length(field) for field in _FIELD_NAMES},
         "embed_url": await toolbar.versioned_url(request),
         "embed_origins": sorted(request.app.state.settings.embed_origin_list),
+        "queue": await _queue(pipeline),
     }
     return page(request, "admin.html", context, status_code)
+
+
+async def _queue(pipeline: Pipeline) -> dict[str, Any] | None:
+    """The task queue's lengths and the workers seen recently (TTS_REDIS_URL); None without a queue, and
+    ``{"down": True}`` while Redis does not answer."""
+    if pipeline.queue is None:
+        return None
+    try:
+        return dict(await asyncio.wait_for(asyncio.to_thread(pipeline.queue.status), 5))
+    except (RedisError, TimeoutError):
+        return {"down": True}
 
 
 # --- sign-in -----------------------------------------------------------------------------------------

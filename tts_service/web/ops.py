@@ -21,6 +21,7 @@ from tts_service.config import Settings
 from tts_service.engines import ENGINE_NAMES, EngineRegistry
 from tts_service.errors import DatabaseDown, StorageError, SynthesisError, TTSError, Unauthorized, Unavailable
 from tts_service.metrics import Metrics
+from tts_service.taskqueue import TaskQueue, queue_metrics
 from tts_service.web.auth import bearer, guard
 from tts_service.web.deps import SettingsDep, StoreDep
 
@@ -126,6 +127,25 @@ async def _redis(redis: Redis) -> dict[str, Any]:
     return {"available": True}
 
 
+async def queue_status(queue: TaskQueue) -> dict[str, Any]:
+    """The task queue (TTS_REDIS_URL): reachable, its backlog per queue, and the workers seen recently.
+    No worker with work waiting is "degraded": cached audio plays, new audio waits for a worker."""
+    try:
+        status = await asyncio.wait_for(asyncio.to_thread(queue.status), HEALTH_TIMEOUT)
+    except (RedisError, TimeoutError) as exc:
+        log.warning("/healthz: the task queue: %s", exc)
+        return {"available": False}
+    queues = status["queues"]
+    backlog = sum(q["waiting"] + q["delayed"] for q in queues.values())
+    workers = len(status["workers"])
+    return {
+        "available": workers > 0 or backlog == 0,
+        "backlog": backlog,
+        "queues": queues,
+        "workers": workers,
+    }
+
+
 @router.get("/healthz", name="healthz")
 async def healthz(request: Request) -> JSONResponse:
     """Liveness and what the service can do: 200 while the default engine and database work, else 503;
@@ -140,7 +160,10 @@ async def healthz(request: Request) -> JSONResponse:
     redis = (
         None if request.app.state.redis is None else await _redis(request.app.state.redis)
     )  # TTS_REDIS_URL
+    queue: TaskQueue | None = request.app.state.pipeline.queue
+    tasks = None if queue is None else await queue_status(queue)
     everything = everything and audio_store["available"] and (redis is None or redis["available"])
+    everything = everything and (tasks is None or tasks["available"])
     body = {
         "status": "ok" if everything else "degraded",
         "version": __version__,
@@ -152,6 +175,8 @@ async def healthz(request: Request) -> JSONResponse:
     }
     if redis is not None:
         body["redis"] = redis
+    if tasks is not None:
+        body["queue"] = tasks
     return JSONResponse(body, status_code=200 if serving else 503, headers=_NO_STORE)
 
 
@@ -169,4 +194,11 @@ async def metrics(request: Request, settings: SettingsDep, store: StoreDep) -> R
             raise Unauthorized("missing or wrong metrics token")
     collected: Metrics = request.app.state.metrics
     collected.set_jobs(await store.job_counts())
-    return Response(collected.render(), media_type=CONTENT_TYPE_LATEST, headers=_NO_STORE)
+    body = collected.render()
+    queue: TaskQueue | None = request.app.state.pipeline.queue
+    if queue is not None:  # the whole cluster's queue, as Redis holds it; left out while Redis is down
+        try:
+            body += queue_metrics(await asyncio.wait_for(asyncio.to_thread(queue.status), HEALTH_TIMEOUT))
+        except (RedisError, TimeoutError) as exc:
+            log.warning("/metrics: the task queue: %s", exc)
+    return Response(body, media_type=CONTENT_TYPE_LATEST, headers=_NO_STORE)
