@@ -11,8 +11,9 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from helpers import AUTH, CountingEngine, open_pipeline
+from helpers import AUTH, CountingEngine, free_port, open_pipeline
 from pydantic import SecretStr
+from sqlalchemy import text
 from web.test_admin import sign_in
 
 from tts_service.article import ArticleDraft
@@ -329,3 +330,24 @@ def test_claims_are_renewed_and_freed_only_by_their_holder(redis_url: str) -> No
         assert queue.claim("k", 0.3) is not None  # lapsed: its holder died
     finally:
         queue.close()
+
+
+async def test_a_job_published_while_redis_was_down_is_queued_when_asked_for(
+    settings: Settings, queued: Settings
+) -> None:
+    dead = settings.model_copy(update={"redis_url": SecretStr(f"redis://127.0.0.1:{free_port()}/0")})
+    async with open_pipeline(dead) as pipeline:
+        article = await _publish(pipeline)  # stored, with its job, though nothing could be queued
+        job = await pipeline.jobs.latest("a", article.revision)
+        assert (job.status, job.owner, job.total) == (JobStatus.QUEUED, QUEUE_OWNER, 13)
+    engine = CountingEngine(EspeakEngine())
+    async with open_pipeline(queued) as pipeline:  # Redis is back
+        aged = text("UPDATE jobs SET heartbeat = heartbeat - 120 WHERE id = :id")
+        await pipeline.store.write(lambda c: c.execute(aged, {"id": job.id}))
+        with worker(queued, engine):
+            audio = await pipeline.audio(
+                article
+            )  # a reader asks: no progress for 2 minutes, so it goes again
+            assert audio.job is not None and audio.job.id == job.id
+            done = await asyncio.wait_for(pipeline.wait(job, poll=0.05), 60)
+        assert done.status == JobStatus.DONE and sorted(engine.calls) == sorted(SENTENCES)

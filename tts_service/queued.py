@@ -24,7 +24,7 @@ from sqlalchemy import text
 from tts_service.article import Article
 from tts_service.cache import AudioStore
 from tts_service.engines import Engine, EngineRegistry, Prosody
-from tts_service.errors import NoWorker, SynthesisError
+from tts_service.errors import NoWorker, SynthesisError, Unavailable
 from tts_service.job_chunks import JobChunks
 from tts_service.jobs import QUEUE_OWNER, STALE_AFTER, Job, JobStore, orphaned
 from tts_service.planning import Plan, Planner
@@ -97,8 +97,14 @@ class QueuedJobs:
         tasks = [task_for(job, c.key, c.spoken, plan.engine, plan.voice, plan.prosody) for c in todo.values()]
         if not tasks:
             tasks = [task_for(job, None, "", plan.engine, plan.voice, plan.prosody)]
-        sent = await asyncio.to_thread(self.queue.send, tasks, interactive=interactive)
         queue = "interactive" if interactive else "bulk"
+        try:
+            sent = await asyncio.to_thread(self.queue.send, tasks, interactive=interactive)
+        except Unavailable as exc:  # the job is stored: it is sent again when asked for after STALE_AFTER
+            log.warning(
+                "job %d (%s): not queued: %s; queued again when asked for", job.id, job.slug, exc.message
+            )
+            return job
         log.info("job %d (%s r%d): %d chunk task(s) on %s", job.id, job.slug, job.revision, sent, queue)
         return job
 
