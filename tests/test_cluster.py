@@ -129,6 +129,7 @@ def test_two_workers_make_one_article_and_it_is_assembled_once(
             assert created.status_code == 201, created.text
             slug = created.json()["slug"]
         with httpx.Client(base_url=cluster[1].url, timeout=30) as second:  # the other web process answers
+            assert "音频生成中" in second.get(f"/articles/{slug}").text  # its page, now in that process's cache
             manifest = _wait_ready(second, slug)
             assert manifest["status"] == "ready", manifest
             assert len(manifest["chunks"]) == 60
@@ -138,6 +139,12 @@ def test_two_workers_make_one_article_and_it_is_assembled_once(
                 assert decode(audio.content)[0] == pytest.approx(chunk["duration"], abs=0.05)
             whole = second.get(manifest["url"])
             assert whole.status_code == 200 and decode(whole.content)[0] > 10
+            # The workers wrote the audio, in other processes: the cached page follows the store.
+            deadline = time.monotonic() + 10
+            while "音频已就绪" not in (page := second.get(f"/articles/{slug}").text):
+                assert time.monotonic() < deadline, "the page still shows the audio pending"
+                time.sleep(0.2)
+            assert "音频生成中" not in page
     finally:
         for worker in workers:
             worker.stop()

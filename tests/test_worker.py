@@ -351,3 +351,23 @@ async def test_a_job_published_while_redis_was_down_is_queued_when_asked_for(
             assert audio.job is not None and audio.job.id == job.id
             done = await asyncio.wait_for(pipeline.wait(job, poll=0.05), 60)
         assert done.status == JobStatus.DONE and sorted(engine.calls) == sorted(SENTENCES)
+
+
+class Broken:
+    """An engine with a bug: not a SynthesisError, an exception nobody expected."""
+
+    name, version, default_voice, max_chunk_chars, voices = "espeak", "broken-1", "cmn", 300, ("cmn",)
+
+    async def synthesize(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
+        raise KeyError("a bug")
+
+
+async def test_a_task_that_crashes_fails_its_job_with_a_reason(queued: Settings) -> None:
+    async with open_pipeline(queued) as pipeline:
+        article = await _publish(pipeline, text="会出错的一句。")
+        job = await pipeline.jobs.latest("a", article.revision)
+        with worker(queued, Broken()) as running:
+            done = await asyncio.wait_for(pipeline.wait(job, poll=0.05), 30)
+            outcomes = dict(running.chunk_worker.outcomes)
+        assert (done.status, done.error) == (JobStatus.FAILED, "internal error during synthesis")
+        assert outcomes == {"error": 1}

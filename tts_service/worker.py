@@ -15,6 +15,7 @@ anything else fails the job with the reason. Progress, fallback and failure all 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import threading
@@ -30,7 +31,7 @@ from sqlalchemy import text
 
 from tts_service.config import Settings
 from tts_service.engines import Engine, Prosody
-from tts_service.errors import InvalidInput, NotFound, StorageError, SynthesisError, Unavailable
+from tts_service.errors import InvalidInput, NotFound, StorageError, SynthesisError, TTSError, Unavailable
 from tts_service.job_chunks import JobChunks
 from tts_service.jobs import Job
 from tts_service.queued import QueuedJobs
@@ -40,6 +41,7 @@ from tts_service.store import now
 from tts_service.taskqueue import QUEUES, ChunkTask, TaskQueue, worker_identity
 
 log = logging.getLogger(__name__)
+CRASHED = "internal error during synthesis"
 CLAIM_POLL = 0.1  # seconds between looks at a chunk another worker is making
 STOP_GRACE = 30.0  # seconds a stopping worker lets its chunks finish (after that they go back to the queue)
 _FALL_BACK = text(
@@ -67,6 +69,15 @@ class ChunkWorker:
         outcome = "error"
         try:
             outcome = await self._handle(task)
+            return outcome
+        except Unavailable:
+            raise  # an outage: the queue tries the task again, with backoff
+        except Exception:
+            log.exception("chunk task for job %s crashed", task.job)
+            if task.job is not None:  # as an in-process job that crashes: failed, with a reason
+                with contextlib.suppress(TTSError):
+                    if (await self.jobs.get(task.job)).active:
+                        await self.jobs.update(task.job, status=JobStatus.FAILED, error=CRASHED)
             return outcome
         finally:
             self.outcomes[outcome] += 1

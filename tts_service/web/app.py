@@ -48,8 +48,12 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
             log.warning(warning)
         async with open_services(settings, engines=engines, metrics=app.state.metrics) as services:
             # Fail at start-up, not on the first request, if the default engine is unusable; and load its
-            # models and dictionaries now, so that the first reader's audio starts quickly.
-            await services.engines.warm()
+            # models and dictionaries now, so that the first reader's audio starts quickly. With the task
+            # queue the workers synthesise: the web process builds the engine (to plan) but loads no voice.
+            if services.pipeline.queue is None:
+                await services.engines.warm()
+            else:
+                services.engines.get()
             app.state.settings = settings
             app.state.store = services.store
             app.state.cache = services.cache
