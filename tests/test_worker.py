@@ -298,6 +298,10 @@ async def test_admin_shows_the_queue_and_its_workers(queued: Settings) -> None:
                 page = (await http.get("/admin")).text
             assert f"<code>{running.identity['id']}</code>" in page
             assert "最近两分钟没有合成进程" not in page
+            metrics = (await http.get("/metrics", headers=AUTH)).text
+        assert 'tts_queue_task_outcomes_total{outcome="made",queue="bulk"} 2.0' in metrics
+        assert 'tts_queue_tasks{queue="bulk",state="waiting"} 0.0' in metrics
+        assert "tts_queue_workers 0.0" in metrics  # stopped: off the list
 
 
 async def test_a_chunk_another_worker_is_making_is_not_made_twice(queued: Settings) -> None:
