@@ -158,6 +158,25 @@ async def open_pipeline(settings, **engines):
         yield services.pipeline
 
 
+@contextmanager
+def queue_worker(
+    settings: Any, engine: Any, *, concurrency: int = 1, queues: tuple[str, ...] | None = None, **more: Any
+) -> Iterator[Any]:
+    """``tts-service worker``'s machinery (worker.QueueWorker) in this process, for ``settings`` with
+    TTS_REDIS_URL, its espeak engine (and any in ``more``) replaced by name."""
+    from tts_service.taskqueue import QUEUES
+    from tts_service.worker import QueueWorker
+
+    running = QueueWorker(
+        settings, concurrency=concurrency, queues=queues or QUEUES, engines={"espeak": engine, **more}
+    )
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop(grace=5)
+
+
 class CountingEngine:
     """Wraps a real engine and counts what it is asked to say."""
 

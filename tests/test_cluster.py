@@ -129,7 +129,9 @@ def test_two_workers_make_one_article_and_it_is_assembled_once(
             assert created.status_code == 201, created.text
             slug = created.json()["slug"]
         with httpx.Client(base_url=cluster[1].url, timeout=30) as second:  # the other web process answers
-            assert "音频生成中" in second.get(f"/articles/{slug}").text  # its page, now in that process's cache
+            assert (
+                "音频生成中" in second.get(f"/articles/{slug}").text
+            )  # its page, now in that process's cache
             manifest = _wait_ready(second, slug)
             assert manifest["status"] == "ready", manifest
             assert len(manifest["chunks"]) == 60

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import httpx
 import pytest
 from helpers import AUTH, CountingEngine, free_port, open_pipeline
+from helpers import queue_worker as worker
 from pydantic import SecretStr
 from sqlalchemy import text
 from web.test_admin import sign_in
@@ -37,29 +37,6 @@ TEXT = "".join(SENTENCES[:6]) + "\n\n" + "".join(SENTENCES[6:]) + SENTENCES[0]  
 def queued(settings: Settings, redis_url: str) -> Settings:
     """``settings`` with the task queue on; a worker silent for 2 s counts as dead."""
     return settings.model_copy(update={"redis_url": SecretStr(redis_url), "worker_lost_after": 2.0})
-
-
-@contextmanager
-def worker(
-    settings: Settings,
-    engine: object,
-    *,
-    concurrency: int = 1,
-    queues: tuple[str, ...] = QUEUES,
-    **more: object,
-) -> Iterator[QueueWorker]:
-    """``tts-service worker``'s machinery in this process, its engines replaced by name."""
-    running = QueueWorker(
-        settings,
-        concurrency=concurrency,
-        queues=queues,
-        engines={"espeak": engine, **more},  # type: ignore[dict-item]
-    )
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop(grace=5)
 
 
 class FlakyEdge:

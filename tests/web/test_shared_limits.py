@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 
 import httpx
 import pytest
-from helpers import AUTH, CountingEngine
+from helpers import AUTH, CountingEngine, queue_worker
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
@@ -46,7 +46,8 @@ async def test_redis_down_lets_calls_through(unused_tcp_port: int) -> None:
 async def two_processes(
     settings: Settings, espeak: CountingEngine, redis_url: str
 ) -> AsyncIterator[list[httpx.AsyncClient]]:
-    """Two web apps on one deployment, as two `tts-service serve` processes: they share Redis only."""
+    """Two web apps on one deployment, as two `tts-service serve` processes, and a worker (TTS_REDIS_URL
+    puts synthesis on the task queue): they share Redis only."""
     limits = {"public_tts": True, "public_tts_per_minute": 3, "redis_url": SecretStr(redis_url)}
     shared = settings.model_copy(update=limits)
     async with AsyncExitStack() as stack:
@@ -58,6 +59,7 @@ async def two_processes(
             clients.append(
                 await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://t"))
             )
+        stack.enter_context(queue_worker(shared, espeak))
         yield clients
 
 
