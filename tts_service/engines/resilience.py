@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tts_service.engines.base import Engine, Prosody, Synthesis
+from tts_service.engines.shared_state import RedisLink, SharedBreaker, SharedSlots, SharedStateDown
 from tts_service.errors import SynthesisError
 
 
@@ -95,7 +96,8 @@ class Resilient(_Retrying):
     Only SynthesisError is retried: InvalidInput would fail the same way again. Delays grow exponentially up
     to a cap, with full jitter so that many callers failing together do not come back together. After
     ``threshold`` failed attempts in a row the circuit opens for ``cooldown`` seconds; then one trial call
-    is let through (half-open), whose success closes it and whose failure opens it again.
+    is let through (half-open), whose success closes it and whose failure opens it again. The bound and
+    the breaker are this process's own (ClusterResilient shares them through Redis).
     """
 
     def __init__(
@@ -162,3 +164,89 @@ class Resilient(_Retrying):
     def health(self) -> dict[str, Any]:
         """The breaker's state for /healthz: closed, open or half-open; failures in a row; seconds to wait."""
         return breaker_health(self._failures, None if self._opened_at is None else self._retry_in())
+
+
+class ClusterResilient(_Retrying):
+    """Resilient, with the concurrency bound and the circuit breaker shared by every process of the
+    deployment through Redis (shared_state): at most ``concurrency`` requests in flight to the service from
+    the whole cluster, and a circuit one process opens is open for all, with one trial call for all.
+
+    Redis unreachable: each attempt falls back to this process's own bound and breaker (a Resilient's, so
+    exactly the behaviour without Redis), with a warning; synthesis never fails because Redis blinked.
+    Leases last ``lease`` seconds (a little over the engine's timeout) and are renewed while a request runs,
+    so a process killed mid-request holds its slot, or the half-open trial, no longer than that.
+    """
+
+    def __init__(
+        self,
+        inner: Engine,
+        redis_url: str,
+        *,
+        concurrency: int = 4,
+        retries: int = 3,
+        backoff: float = 0.5,
+        backoff_cap: float = 8.0,
+        threshold: int = 5,
+        cooldown: float = 30.0,
+        lease: float = 35.0,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        uniform: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        super().__init__(
+            inner, retries=retries, backoff=backoff, backoff_cap=backoff_cap, sleep=sleep, uniform=uniform
+        )
+        self.local = Resilient(inner, concurrency=concurrency, threshold=threshold, cooldown=cooldown)
+        self.link = RedisLink(redis_url)
+        prefix = f"tts:{inner.name}"
+        self.slots = SharedSlots(self.link, prefix, concurrency, lease)
+        self.breaker = SharedBreaker(self.link, prefix, threshold, cooldown, trial=lease)
+
+    async def _attempt(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
+        """One call, bounded and admitted cluster-wide (by this process's bound and breaker if Redis is
+        down)."""
+        if not self.link.resting():
+            try:
+                return await self._shared_attempt(text, voice, prosody)
+            except SharedStateDown:
+                pass  # logged by the link; nothing was sent to the service
+        return await self.local._attempt(text, voice, prosody)
+
+    async def _shared_attempt(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
+        lease = await self.slots.acquire()
+        try:
+            admission = await self.breaker.admit(lease.token)
+            if admission.verdict in ("open", "busy"):
+                raise circuit_open(self.name, admission.retry_in, admission.failures, admission.last_error)
+            return await self._call(text, voice, prosody, lease.token, admission.verdict == "trial")
+        finally:
+            await self.slots.release(lease)
+
+    async def _call(self, text: str, voice: str, prosody: Prosody, token: str, trial: bool) -> Synthesis:
+        """The inner engine's call, its outcome recorded in Redis (a Redis failure there is only logged:
+        the audio is made, and a retry would call the service again)."""
+        try:
+            result = await self.inner.synthesize(text, voice, prosody)
+        except SynthesisError as exc:
+            await self.breaker.failed(token, exc.message)
+            raise
+        except BaseException:
+            if trial:  # cancelled, or a bug: no answer either way, so another call may try
+                await self.breaker.end_trial(token)
+            raise
+        await self.breaker.succeeded()
+        return result
+
+    async def health(self) -> dict[str, Any]:
+        """The shared breaker's state for /healthz (this process's own while Redis is unreachable), with
+        ``scope``: "cluster" or "process"."""
+        if not self.link.resting():
+            try:
+                failures, retry_in = await self.breaker.state()
+                return {**breaker_health(failures, retry_in), "scope": "cluster"}
+            except SharedStateDown:
+                pass
+        return {**self.local.health(), "scope": "process"}
+
+    async def aclose(self) -> None:
+        """Close the Redis connections (close() closes the inner engine)."""
+        await self.link.aclose()
