@@ -32,6 +32,7 @@ from tts_service.engines import EDGE_LEASE_MARGIN, EngineRegistry, Prosody
 from tts_service.engines import edge as edge_module
 from tts_service.engines.edge import EdgeEngine
 from tts_service.engines.resilience import CircuitOpen, ClusterResilient
+from tts_service.engines.shared_state import RedisLink, SharedBreaker
 from tts_service.errors import SynthesisError
 from tts_service.web.ops import engine_health
 
@@ -311,3 +312,18 @@ async def test_the_registry_shares_edge_limits_when_redis_is_configured(
     await registry.aclose()
     # Without TTS_REDIS_URL, nothing of this: the per-process Resilient, as before.
     assert not isinstance(EngineRegistry(settings).get("edge"), ClusterResilient)
+
+
+async def test_a_trial_whose_process_died_expires(redis_url: str) -> None:
+    # A process that took the half-open trial and was killed never ends it: it expires like a lease.
+    link = RedisLink(redis_url)
+    breaker = SharedBreaker(link, "tts:edge", threshold=1, cooldown=0.0, trial=0.3)
+    try:
+        await breaker.failed("earlier", "edge-tts: no audio received")
+        assert (await breaker.admit("dead")).verdict == "trial"
+        busy = await breaker.admit("alive")
+        assert (busy.verdict, busy.failures, busy.last_error) == ("busy", 1, "edge-tts: no audio received")
+        await asyncio.sleep(0.35)
+        assert (await breaker.admit("alive")).verdict == "trial"
+    finally:
+        await link.aclose()
