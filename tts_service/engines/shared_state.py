@@ -262,10 +262,8 @@ class SharedBreaker:
 
     async def succeeded(self) -> None:
         """Close the circuit: no failures in a row, no trial."""
-        try:
-            await self.link.client().delete(self.key)
-        except RedisError as exc:
-            log.warning("Redis: edge success not recorded (%s)", exc)
+        with contextlib.suppress(SharedStateDown):
+            await self.link.run("return redis.call('DEL', KEYS[1])", [self.key], [], "recording a success")
 
     async def end_trial(self, token: str) -> None:
         """Let another call be the trial, if ``token``'s was one and ended without an answer."""
