@@ -144,6 +144,11 @@ class _PinnedResolver(AbstractResolver):
         return None
 
 
+def connector_to(port: int, context: ssl.SSLContext) -> aiohttp.TCPConnector:
+    """A connector that reaches a double listening on ``port`` (in this process or another one)."""
+    return aiohttp.TCPConnector(resolver=_PinnedResolver(port), ssl=context)
+
+
 class EdgeDouble:
     """Serves the Read Aloud protocol over TLS on 127.0.0.1 and records every request."""
 
@@ -178,7 +183,7 @@ class EdgeDouble:
 
     def connector_factory(self) -> aiohttp.TCPConnector:
         """A fresh connector that reaches the double instead of Microsoft (edge-tts closes it)."""
-        return aiohttp.TCPConnector(resolver=_PinnedResolver(self.port), ssl=self.client_ssl_context())
+        return connector_to(self.port, self.client_ssl_context())
 
     async def start(self) -> None:
         """Listen on a free port."""

@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     port: int = 8000
     local_threads: int = Field(default=1, gt=0, description="LiteRT threads per local-voice worker.")
     edge_timeout: int = Field(default=30, gt=0, description="Seconds before an edge-tts request gives up.")
-    edge_concurrency: int = Field(default=4, gt=0, description="Requests in flight to Microsoft at once.")
+    edge_concurrency: int = Field(
+        default=4, gt=0, description="Requests in flight to Microsoft at once (in all, with TTS_REDIS_URL)."
+    )
     edge_retries: int = Field(default=3, ge=0, description="Retries of a failed edge request.")
     edge_backoff: float = Field(default=0.5, ge=0, description="First retry delay, seconds; doubles.")
     edge_backoff_cap: float = Field(default=8.0, ge=0, description="Longest delay between retries, seconds.")

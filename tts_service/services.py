@@ -47,7 +47,7 @@ async def open_services(
         store = await asyncio.to_thread(Store, settings.database, connect_timeout=settings.outage_wait)
         stack.callback(store.close)
         registry = EngineRegistry(settings, dict(engines) if engines is not None else None)
-        stack.callback(registry.close)
+        stack.push_async_callback(registry.aclose)
         cache = open_audio_store(settings)
         stack.callback(cache.close)
         queue = None

@@ -8,6 +8,8 @@ from tts_service.config import Settings
 from tts_service.engines.base import Engine, Prosody, Synthesis, check_voice, parse_rate
 from tts_service.errors import InvalidInput
 
+EDGE_LEASE_MARGIN = 5.0  # seconds a cluster-wide edge slot's lease lasts beyond TTS_EDGE_TIMEOUT
+
 __all__ = ["Engine", "EngineRegistry", "Prosody", "Synthesis", "check_voice", "parse_rate", "ENGINE_NAMES"]
 
 
@@ -19,12 +21,28 @@ def _espeak(settings: Settings) -> Engine:
 
 def _edge(settings: Settings) -> Engine:
     from tts_service.engines.edge import EdgeEngine
-    from tts_service.engines.resilience import Resilient
+    from tts_service.engines.resilience import ClusterResilient, Resilient
 
     # Microsoft's service throttles, resets and stalls now and then: retry with backoff, bound how many
-    # requests are in flight, and stop calling it for a while when it keeps failing.
+    # requests are in flight, and stop calling it for a while when it keeps failing. With TTS_REDIS_URL,
+    # the bound and the breaker hold for the whole deployment (every web and worker process).
+    engine = EdgeEngine(timeout=settings.edge_timeout)
+    redis_url = settings.redis_url.get_secret_value().strip() if settings.redis_url is not None else ""
+    if redis_url:
+        return ClusterResilient(
+            engine,
+            redis_url,
+            concurrency=settings.edge_concurrency,
+            retries=settings.edge_retries,
+            backoff=settings.edge_backoff,
+            backoff_cap=settings.edge_backoff_cap,
+            threshold=settings.breaker_threshold,
+            cooldown=settings.breaker_cooldown,
+            # A lease outlives a request that times out; a longer one (a long stream) renews its lease.
+            lease=settings.edge_timeout + EDGE_LEASE_MARGIN,
+        )
     return Resilient(
-        EdgeEngine(timeout=settings.edge_timeout),
+        engine,
         concurrency=settings.edge_concurrency,
         retries=settings.edge_retries,
         backoff=settings.edge_backoff,
@@ -78,3 +96,11 @@ class EngineRegistry:
             close = getattr(engine, "close", None)
             if close is not None:
                 close()
+
+    async def aclose(self) -> None:
+        """close(), then close what engines hold on the event loop (the edge engine's Redis connections)."""
+        self.close()
+        for engine in self._engines.values():
+            aclose = getattr(engine, "aclose", None)
+            if aclose is not None:
+                await aclose()
