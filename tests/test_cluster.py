@@ -5,6 +5,7 @@ TTS_HOME of the worker that made it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -16,11 +17,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import AUTH, LiveServer, backend_env, decode
+from edge_double import EdgeDouble
+from helpers import AUTH, LiveServer, backend_env, decode, open_pipeline
+from pydantic import SecretStr
 
+from tts_service.article import ArticleDraft
 from tts_service.config import Settings
+from tts_service.states import JobStatus
 
 pytestmark = pytest.mark.e2e
+TESTS = Path(__file__).parent
 _WRAPPER = """#!/bin/sh
 case "$*" in *--version*) exec {real} "$@";; esac
 echo "$TTS_HOME" >> "$ESPEAK_CALLS"
@@ -190,3 +196,40 @@ def test_a_killed_worker_s_chunks_are_made_by_another(
     # Each chunk once, apart from the one the killed worker had in flight (it ran one at a time).
     assert 24 <= sum(calls.values()) <= 24 + 1, calls
     assert calls[str(survivor.home)] > 0
+
+
+async def test_the_edge_bound_holds_across_workers(
+    settings: Settings, cluster_env: dict[str, str], edge_double: EdgeDouble, tmp_path: Path
+) -> None:
+    """TTS_EDGE_CONCURRENCY=2 for the deployment: two workers of three threads each, and the edge double
+    (Microsoft's service, in this process) never answers more than two requests at once."""
+    edge_double.delay = 0.3
+    ca = tmp_path / "edge-ca.pem"
+    edge_double.ca.cert_pem.write_to_path(str(ca))
+    env = {**cluster_env, "TTS_ENGINE": "edge", "TTS_FALLBACK_ENGINE": "espeak", "TTS_EDGE_CONCURRENCY": "2"}
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
+    workers = []
+    for n in (1, 2):
+        home = tmp_path / f"edge-worker{n}"
+        home.mkdir()
+        command = [sys.executable, str(TESTS / "edge_worker.py"), str(edge_double.port), str(ca)]
+        with (home / "worker.log").open("ab") as log:  # the worker has its own copy of the descriptor
+            workers.append(
+                await asyncio.create_subprocess_exec(
+                    *command, "--concurrency", "3", env={**env, "TTS_HOME": str(home)}, stdout=log, stderr=log
+                )
+            )
+    queued = settings.model_copy(update={"redis_url": SecretStr(env["TTS_REDIS_URL"]), "engine": "edge"})
+    try:
+        async with open_pipeline(queued) as pipeline:
+            article = await pipeline.publish(ArticleDraft(title="边缘", text=_article(12), slug="edge"))
+            job = await pipeline.jobs.latest("edge", article.revision)
+            done = await asyncio.wait_for(pipeline.wait(job, poll=0.1), 120)
+        assert (done.status, done.engine, done.fallback) == (JobStatus.DONE, "edge", None)
+        assert len(edge_double.requests) == 12  # each chunk once,
+        assert edge_double.max_concurrent == 2  # two at a time across both workers: the bound, met and held
+    finally:
+        for proc in workers:
+            proc.send_signal(signal.SIGTERM)
+        for proc in workers:
+            await asyncio.wait_for(proc.wait(), 30)

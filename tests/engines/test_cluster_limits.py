@@ -176,7 +176,8 @@ async def test_a_killed_process_slot_comes_back_when_its_lease_expires(
         waited = time.monotonic() - killed
 
     assert result.duration > 0 and len(edge_double.attempts) == 1
-    assert waited < 1.0 + 0.5  # at most the lease (renewed up to a third of it before the kill) and a poll
+    # At most the lease (renewed up to a third of it before the kill) and a poll; slack for a busy machine.
+    assert waited < 1.0 + 1.5
 
 
 async def test_a_circuit_one_process_opens_is_open_for_all_then_one_trial_goes(
