@@ -178,13 +178,27 @@ def test_the_processes_keep_the_head_deadline(server: LiveServer) -> None:
     assert reply.startswith(b"HTTP/1.1 408 ") and time.monotonic() - start < HEAD_TIMEOUT + 2
 
 
-def test_a_dead_process_is_replaced_and_its_live_gauge_dropped(server: LiveServer) -> None:
+def job_of(home: Path, slug: str) -> dict:
+    """The article's one job, as the store has it."""
+    rows = read_rows(Settings(home=home), "SELECT * FROM jobs WHERE slug = :slug", slug=slug)
+    assert rows is not None and len(rows) == 1, rows
+    return rows[0]
+
+
+def test_a_killed_process_is_replaced_and_its_job_finished(server: LiveServer) -> None:
+    """kill -9 of the child running a job: the supervisor starts another, which takes the job over (as a
+    restarted server would); the dead child's live gauge goes, what it counted stays."""
     route = "/api/articles"
     key = ("tts_http_requests_total", (("method", "GET"), ("route", route), ("status", "200")))
     before = scrape(server.url)[key]
     pids = live_pids(server.home)
     assert len(pids) == 2, pids
-    victim = min(pids)
+    text = "".join(f"这是长文章的第{n}句话。" for n in range(1, 121))
+    article = {"title": "长文章", "text": text, "slug": "long"}
+    assert httpx.post(f"{server.url}/api/articles", json=article, headers=AUTH).status_code == 201
+    job = job_of(server.home, "long")
+    victim = int(job["owner"].split(":")[1])  # host:pid:nonce
+    assert victim in pids and job["status"] in ("queued", "running")
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while (now := live_pids(server.home)) == pids or len(now) < 2:
@@ -192,6 +206,11 @@ def test_a_dead_process_is_replaced_and_its_live_gauge_dropped(server: LiveServe
         time.sleep(0.1)
     assert victim not in now and len(now - pids) == 1  # its live gauge is gone; a new process took over
     assert scrape(server.url)[key] >= before  # what the dead process counted still counts
+    deadline = time.monotonic() + 60
+    while (job := job_of(server.home, "long"))["status"] != "done":
+        assert job["status"] != "failed" and time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert int(job["owner"].split(":")[1]) in now - pids  # the replacement finished it
 
 
 def test_a_start_up_failure_exits_non_zero(tmp_path: Path) -> None:

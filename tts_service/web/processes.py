@@ -31,6 +31,13 @@ from tts_service.metrics import MULTIPROC_ENV
 from tts_service.web.app import create_app
 from tts_service.web.server import head_deadline_protocol
 
+# Seconds a child has to answer the supervisor's health check before it is killed as hung. uvicorn's 5 s
+# is too short here: a child answers only once it has imported the service (numpy, jieba, the engines),
+# which takes 4 s on an idle 2-core machine and over 5 s on a busy one: children were killed while still
+# starting, again and again. The cost: a child that hangs, or dies just after a check began, is noticed
+# this much later.
+HEALTH_CHECK_SECONDS = 20
+
 
 def app_from_environment() -> FastAPI:
     """The app of one child process, from the settings in its environment (uvicorn's factory)."""
@@ -54,6 +61,7 @@ class ServiceConfig(uvicorn.Config):
             # As in build_server: JSON lines, and the app logs each request itself.
             log_config=uvicorn_log_config(access=settings.access_log),
             access_log=False,
+            timeout_worker_healthcheck=HEALTH_CHECK_SECONDS,
         )
         self.head_timeout = settings.header_timeout
 
