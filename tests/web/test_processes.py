@@ -193,7 +193,7 @@ def test_a_killed_process_is_replaced_and_its_job_finished(server: LiveServer) -
     before = scrape(server.url)[key]
     pids = live_pids(server.home)
     assert len(pids) == 2, pids
-    text = "".join(f"这是长文章的第{n}句话。" for n in range(1, 121))
+    text = "".join(f"这是长文章的第{n}句话。" for n in range(1, 61))
     article = {"title": "长文章", "text": text, "slug": "long"}
     assert httpx.post(f"{server.url}/api/articles", json=article, headers=AUTH).status_code == 201
     job = job_of(server.home, "long")
