@@ -1,4 +1,4 @@
-"""``tts-service serve --workers 2``: two real uvicorn processes on one socket, with the suite's Redis.
+"""``tts-service serve --workers 2``: two real uvicorn processes on one socket, with Redis and without.
 
 Which process answers a request is the kernel's choice, so the tests send each request on a fresh
 connection and read who answered from the processes' own metric files (prometheus-client's multiprocess
@@ -39,6 +39,8 @@ OLD, NEW = "旧的文字在这里。第二句不变。", "新的文字在这里�
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer) -> Iterator[LiveServer]:
+    """Two web processes sharing Redis (TTS_REDIS_URL): the per-client limits are counted there. With Redis,
+    synthesis (POST /api/tts too) is the task queue's, so one `tts-service worker` runs beside them."""
     redis_server.flush()
     live = LiveServer(
         tmp_path_factory.mktemp("two-processes"),
@@ -47,8 +49,25 @@ def server(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer) 
         TTS_REDIS_URL=redis_server.url,
         TTS_PUBLIC_TTS="1",
         TTS_PUBLIC_TTS_PER_MINUTE=str(LIMIT),
-        TTS_CHANGES_POLL=str(CHANGES_POLL),
         TTS_HEADER_TIMEOUT=str(HEAD_TIMEOUT),
+    ).start()
+    with (live.home / "worker.log").open("ab") as log:
+        cli = str(Path(sys.executable).with_name("tts-service"))
+        worker = subprocess.Popen([cli, "worker"], env=live.env, stdout=log, stderr=subprocess.STDOUT)
+    yield live
+    worker.terminate()
+    worker.wait(timeout=30)
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Two web processes without Redis: jobs run in-process, in whichever process starts them."""
+    live = LiveServer(
+        tmp_path_factory.mktemp("two-local-processes"),
+        workers=2,
+        TTS_ENGINE="espeak",
+        TTS_CHANGES_POLL=str(CHANGES_POLL),
     ).start()
     yield live
     live.stop()
@@ -141,27 +160,27 @@ def wait_for_audio(url: str, slug: str, text: str) -> None:
         time.sleep(0.2)
 
 
-def test_an_edit_through_one_process_shows_on_the_other(server: LiveServer) -> None:
+def test_an_edit_through_one_process_shows_on_the_other(local: LiveServer) -> None:
     article = {"title": "社区图书馆", "text": OLD, "slug": "lib"}
-    assert httpx.post(f"{server.url}/api/articles", json=article, headers=AUTH).status_code == 201
-    wait_for_audio(server.url, "lib", OLD)
-    page = f"{server.url}/articles/lib"
+    assert httpx.post(f"{local.url}/api/articles", json=article, headers=AUTH).status_code == 201
+    wait_for_audio(local.url, "lib", OLD)
+    page = f"{local.url}/articles/lib"
     # Both processes have the page in memory: each answered it at least twice (the second from memory).
-    before = until_both(server.home, "/articles/{slug}", lambda: httpx.get(page), at_least=2)
+    before = until_both(local.home, "/articles/{slug}", lambda: httpx.get(page), at_least=2)
     assert all(OLD[:4] in answer.text for answer in before)
 
-    edit = httpx.put(f"{server.url}/api/articles/lib", json={**article, "text": NEW}, headers=AUTH)
+    edit = httpx.put(f"{local.url}/api/articles/lib", json={**article, "text": NEW}, headers=AUTH)
     assert edit.status_code == 200
     edited = time.monotonic()
-    wait_for_audio(server.url, "lib", NEW)
+    wait_for_audio(local.url, "lib", NEW)
     # The page is settled again (audio and whole file made), so each process would serve it from memory.
     # Past the one staleness there is (a process sees another's writes within TTS_CHANGES_POLL), both
     # show the new text, not the copy they kept.
     time.sleep(max(0.0, edited + 2 * CHANGES_POLL - time.monotonic()))
-    after = until_both(server.home, "/articles/{slug}", lambda: httpx.get(page), at_least=2)
+    after = until_both(local.home, "/articles/{slug}", lambda: httpx.get(page), at_least=2)
     assert all(NEW[:4] in answer.text and OLD[:4] not in answer.text for answer in after)
     # One job per revision, made once, though pages were opened on both processes while it ran.
-    rows = read_rows(Settings(home=server.home), "SELECT revision, status FROM jobs WHERE slug = 'lib'")
+    rows = read_rows(Settings(home=local.home), "SELECT revision, status FROM jobs WHERE slug = 'lib'")
     assert sorted((row["revision"], row["status"]) for row in rows or []) == [(1, "done"), (2, "done")]
 
 
@@ -185,29 +204,29 @@ def job_of(home: Path, slug: str) -> dict:
     return rows[0]
 
 
-def test_a_killed_process_is_replaced_and_its_job_finished(server: LiveServer) -> None:
+def test_a_killed_process_is_replaced_and_its_job_finished(local: LiveServer) -> None:
     """kill -9 of the child running a job: the supervisor starts another, which takes the job over (as a
     restarted server would); the dead child's live gauge goes, what it counted stays."""
     route = "/api/articles"
     key = ("tts_http_requests_total", (("method", "GET"), ("route", route), ("status", "200")))
-    before = scrape(server.url)[key]
-    pids = live_pids(server.home)
+    before = scrape(local.url)[key]
+    pids = live_pids(local.home)
     assert len(pids) == 2, pids
     text = "".join(f"这是长文章的第{n}句话。" for n in range(1, 61))
     article = {"title": "长文章", "text": text, "slug": "long"}
-    assert httpx.post(f"{server.url}/api/articles", json=article, headers=AUTH).status_code == 201
-    job = job_of(server.home, "long")
+    assert httpx.post(f"{local.url}/api/articles", json=article, headers=AUTH).status_code == 201
+    job = job_of(local.home, "long")
     victim = int(job["owner"].split(":")[1])  # host:pid:nonce
     assert victim in pids and job["status"] in ("queued", "running")
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 30
-    while (now := live_pids(server.home)) == pids or len(now) < 2:
+    while (now := live_pids(local.home)) == pids or len(now) < 2:
         assert time.monotonic() < deadline, f"no replacement for {victim}: {now}"
         time.sleep(0.1)
     assert victim not in now and len(now - pids) == 1  # its live gauge is gone; a new process took over
-    assert scrape(server.url)[key] >= before  # what the dead process counted still counts
+    assert scrape(local.url)[key] >= before  # what the dead process counted still counts
     deadline = time.monotonic() + 60
-    while (job := job_of(server.home, "long"))["status"] != "done":
+    while (job := job_of(local.home, "long"))["status"] != "done":
         assert job["status"] != "failed" and time.monotonic() < deadline, job
         time.sleep(0.2)
     assert int(job["owner"].split(":")[1]) in now - pids  # the replacement finished it
