@@ -236,8 +236,9 @@ def read_rows(settings: Any, sql: str, **params: Any) -> list[dict[str, Any]] | 
 class LiveServer:
     """``tts-service serve`` in a subprocess on a free port: the real uvicorn, the real app."""
 
-    def __init__(self, home: Path, **env: str) -> None:
+    def __init__(self, home: Path, workers: int = 1, **env: str) -> None:
         self.home = home
+        self.workers = workers  # web processes (`serve --workers`)
         shipped = {k: v for k, v in os.environ.items() if not k.startswith("TTS_")}  # default engine etc.
         self.env = {**shipped, "TTS_HOME": str(home), "TTS_EDITOR_TOKEN": TOKEN, **env}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -255,7 +256,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
         self.log = (self.home / "server.log").open("ab")
         self.proc = subprocess.Popen(
-            [_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [_cli(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers)],
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -347,6 +347,11 @@ def test_serve_help_documents_host_and_port_defaults(env) -> None:
     assert "add [OPTIONS] FILE " in add.output  # click's convention: no braces, no lower case
 
 
+def test_serve_refuses_fewer_than_one_web_process(env) -> None:
+    result = run(env, "serve", "--workers", "0")
+    assert result.exit_code == 2 and "--workers" in result.output
+
+
 def test_cache_gc_refuses_a_negative_min_age(env) -> None:
     result = run(env, "cache", "gc", "--min-age", "-1")
     assert result.exit_code == 2 and "min-age" in result.output

@@ -68,11 +68,25 @@ def serve(
     port: Annotated[
         int | None, typer.Option(help=f"Port to listen on. Default: TTS_PORT, else {_PORT}.")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Web processes on the one socket (uvicorn's supervisor restarts any that dies). Not"
+            " TTS_WORKERS, which is synthesis and jobs within each process.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the reader pages and the API."""
-    from tts_service.web.server import serve as run_server
+    settings = Settings()
+    if workers == 1:  # one process, as always
+        from tts_service.web.server import serve as run_server
 
-    run_server(Settings(), host, port)
+        run_server(settings, host, port)
+        return
+    from tts_service.web.processes import serve_processes
+
+    serve_processes(settings, host or settings.host, port or settings.port, workers)
 
 
 def _save(doc: Document, slug: str | None, title: str | None = None, *, replace: bool = False) -> str:

@@ -1,10 +1,18 @@
-"""Prometheus metrics of one app: requests, synthesis time per engine, cache hits, job states."""
+"""Prometheus metrics of one app: requests, synthesis time per engine, cache hits, job states.
+
+One process (``tts-service serve``, the tests): each app counts in a registry of its own. Several web
+processes (``serve --workers N``): prometheus-client's multiprocess mode, where every process writes its
+values to files in ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics``, whichever process answers, adds up all
+of them.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from tts_service.states import JobStatus
 
@@ -12,17 +20,28 @@ from tts_service.states import JobStatus
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # A sentence takes from tens of milliseconds (espeak-ng) to tens of seconds (a slow network).
 SYNTHESIS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+# Where prometheus-client keeps the values of several processes. It reads this variable once, when it is
+# imported, to decide where values live: set, every process of the deployment shares its values there.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def shared_dir() -> str | None:
+    """The multiprocess directory this process writes its values to, or None (values in memory)."""
+    return os.environ.get(MULTIPROC_ENV) or None
 
 
 class Metrics:
     """The metrics of one app, in a registry of their own.
 
     Not the global default registry: every ``create_app`` (and tests build many) would register the same
-    names again, and two apps in one process would count into each other.
+    names again, and two apps in one process would count into each other. In multiprocess mode the
+    metrics are still made in this registry (one app per process there), but rendered from every
+    process's files.
     """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._shared_dir = shared_dir()
         self._requests = Counter(
             "tts_http_requests",
             "HTTP requests answered, by route template and status.",
@@ -48,7 +67,15 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
-        self._jobs = Gauge("tts_jobs", "Generation jobs by state.", ["state"], registry=self.registry)
+        # The store's counts, set by the process answering /metrics just before it renders: the freshest
+        # value is the most recent one, from a process still alive (dead ones are marked by the supervisor).
+        self._jobs = Gauge(
+            "tts_jobs",
+            "Generation jobs by state.",
+            ["state"],
+            registry=self.registry,
+            multiprocess_mode="livemostrecent",
+        )
         # The request series by (method, route, status): as many as the labels allow, no more.
         self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         for result in ("hit", "miss"):  # present (at 0) from the start, so rates work from the first scrape
@@ -80,5 +107,10 @@ class Metrics:
             self._jobs.labels(state).set(counts.get(state, 0))
 
     def render(self) -> bytes:
-        """Every metric in the Prometheus text format (its content type: ``CONTENT_TYPE_LATEST``)."""
-        return generate_latest(self.registry)
+        """Every metric in the Prometheus text format (its content type: ``CONTENT_TYPE_LATEST``); with
+        several processes, the sum of every process's counters and histograms."""
+        if self._shared_dir is None:
+            return generate_latest(self.registry)
+        collected = CollectorRegistry()  # fresh each time: a collector reads the files when asked
+        MultiProcessCollector(collected, path=self._shared_dir)  # type: ignore[no-untyped-call]
+        return generate_latest(collected)
