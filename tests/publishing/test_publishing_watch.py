@@ -87,6 +87,10 @@ async def test_a_failed_pass_is_reported_and_watching_goes_on(pipeline: Pipeline
         task.cancel()
 
 
+def _sigint_on() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.e2e
 def test_the_watch_command_follows_pregen_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     """The real command: a page appears when an article is added, its audio when another process (pregen)
@@ -99,7 +103,11 @@ def test_the_watch_command_follows_pregen_and_stops_on_ctrl_c(tmp_path: Path) ->
     tool.cli("list")
     log = (tmp_path / "watch.log").open("wb")
     command = [_cli(), "publish", str(out), "--watch", "--interval", "0.1", "-v"]
-    watcher = subprocess.Popen(command, env=tool.env, stdout=log, stderr=subprocess.STDOUT)
+    # As a terminal starts it: Ctrl-C on. (A suite run in the background, `make test &`, inherits SIGINT
+    # ignored, and a process that starts with SIGINT ignored rightly keeps ignoring it.)
+    watcher = subprocess.Popen(
+        command, env=tool.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_sigint_on
+    )
     try:
         deadline = time.monotonic() + 60
         article = tmp_path / "a.md"
