@@ -352,3 +352,12 @@ async def test_a_task_that_crashes_fails_its_job_with_a_reason(queued: Settings)
             outcomes = dict(running.chunk_worker.outcomes)
         assert (done.status, done.error) == (JobStatus.FAILED, "internal error during synthesis")
         assert outcomes == {"error": 1}
+
+
+async def test_a_reader_hears_at_once_why_a_chunk_could_not_be_made(queued: Settings) -> None:
+    async with open_pipeline(queued, edge=FlakyEdge()) as pipeline:
+        with worker(queued, CountingEngine(EspeakEngine()), edge=FlakyEdge()):
+            started = time.monotonic()
+            with pytest.raises(SynthesisError, match="edge-tts: connection lost mid-stream"):
+                await pipeline.speak("这一句合成失败。", "edge", None, Prosody())
+            assert time.monotonic() - started < 10  # the worker's report, not the 60 s wait

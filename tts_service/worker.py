@@ -117,7 +117,9 @@ class ChunkWorker:
         assert task.key is not None
         try:
             return await self._make(task)
-        except (SynthesisError, InvalidInput) as exc:
+        except Unavailable:
+            raise  # an outage: tried again, while the reader waits
+        except (SynthesisError, InvalidInput, StorageError) as exc:  # the reader's request says why
             await asyncio.to_thread(self.queue.fail, task.key, exc.message)
             return "failed"
 
