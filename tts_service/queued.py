@@ -178,7 +178,7 @@ class QueuedSynthesizer(Synthesizer):
     async def _synthesize_once(
         self, engine: Engine, voice: str, prosody: Prosody, spoken: str, key: str
     ) -> AudioRecord:
-        record = await self._stored(key)
+        record = await self.stored(key)
         if record is not None:
             return record
         task = task_for(None, key, spoken, engine.name, voice, prosody)
@@ -187,7 +187,7 @@ class QueuedSynthesizer(Synthesizer):
         while True:
             await asyncio.sleep(pause)
             pause = min(pause * 1.5, 0.25)
-            record = await self._stored(key)
+            record = await self.stored(key)
             if record is not None:
                 return record
             reason = await asyncio.to_thread(self.queue.failure, key)
@@ -199,9 +199,3 @@ class QueuedSynthesizer(Synthesizer):
     def _send(self, key: str, task: ChunkTask) -> None:
         self.queue.clear_failure(key)  # an old failure must not answer for this request
         self.queue.send([task], interactive=True)
-
-    async def _stored(self, key: str) -> AudioRecord | None:
-        record = (await self.store.audio_records([key])).get(key)
-        if record is not None and await asyncio.to_thread(self.cache.exists, key):
-            return record
-        return None

@@ -51,6 +51,13 @@ class Synthesizer:
                 self.metrics.cache(key in present)
         return present
 
+    async def stored(self, key: str) -> AudioRecord | None:
+        """The record of ``key`` if it is cached (recorded and its file or object present), else None."""
+        record = (await self.store.audio_records([key])).get(key)
+        if record is not None and await asyncio.to_thread(self.cache.exists, key):
+            return record
+        return None
+
     async def ensure(self, plan: Plan, chunk: SpokenChunk) -> AudioRecord:
         """Make sure a planned chunk is cached (synthesised now if it is not)."""
         engine = self.engines.get(plan.engine)
@@ -75,8 +82,8 @@ class Synthesizer:
     ) -> AudioRecord:
         # The caller saw the key missing, but another synthesis of it may have finished since (its in-flight
         # entry gone): look again now that this one holds the key, or the same audio would be made twice.
-        done = (await self.store.audio_records([key])).get(key)
-        if done is not None and await asyncio.to_thread(self.cache.exists, key):
+        done = await self.stored(key)
+        if done is not None:
             return done
         async with self._slots:
             started = time.perf_counter()
