@@ -51,9 +51,7 @@ import json
 import os
 import re
 import shlex
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -111,33 +109,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-class Worker:
-    """`tts-service worker --concurrency 1` in a subprocess, its log in its TTS_HOME."""
-
-    def __init__(self, home: Path, env: dict[str, str]) -> None:
-        home.mkdir(parents=True, exist_ok=True)
-        self.log_path = home / "worker.log"
-        self.log_path.write_bytes(b"")
-        self.log = self.log_path.open("ab")
-        cli = str(Path(sys.executable).with_name("tts-service"))
-        self.proc = subprocess.Popen(
-            [cli, "worker", "--concurrency", "1"],
-            env={**env, "TTS_HOME": str(home)},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
 class Servers:
     """The run's PostgreSQL, SeaweedFS and Redis; fresh state (database, prefix, empty Redis) per run."""
 
@@ -183,9 +154,12 @@ class Servers:
         return settings, env, database
 
     @contextmanager
-    def workers(self, count: int, env: dict[str, str]) -> Iterator[list[Worker]]:
+    def workers(self, count: int, env: dict[str, str]) -> Iterator[list[helpers.WorkerProcess]]:
         """``count`` workers, started, their voices loaded (each has listed itself in Redis)."""
-        started = [Worker(self.tmp / f"worker{n + 1}", env) for n in range(count)]
+        started = [
+            helpers.WorkerProcess(self.tmp / f"worker{n + 1}", env, "--concurrency", "1")
+            for n in range(count)
+        ]
         try:
             deadline = time.monotonic() + 180
             pids = {str(w.proc.pid) for w in started}
@@ -204,7 +178,7 @@ class Servers:
             for w in started:
                 w.stop()
 
-    def shares(self, workers: list[Worker], seconds: float = 10.0) -> list[int]:
+    def shares(self, workers: list[helpers.WorkerProcess], seconds: float = 10.0) -> list[int]:
         """Chunks each worker made (its heartbeat's outcomes, every 6 s), once they add up to what all
         made (the queue's outcome counts), or after ``seconds``."""
         deadline = time.monotonic() + seconds

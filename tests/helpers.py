@@ -9,6 +9,7 @@ import importlib.util
 import math
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -175,6 +176,38 @@ def queue_worker(
         yield running
     finally:
         running.stop(grace=5)
+
+
+class WorkerProcess:
+    """``tts-service worker`` in a subprocess with its own TTS_HOME, its log (emptied) there."""
+
+    def __init__(self, home: Path, env: dict[str, str], *args: str) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        self.home, self.log_path = home, home / "worker.log"
+        self.log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [_cli(), "worker", *args],
+            env={**env, "TTS_HOME": str(home)},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        """SIGTERM: the chunks in hand finish; killed if it has not stopped within a minute."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def kill(self) -> None:
+        """SIGKILL: nothing of the worker's runs again."""
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
 
 
 class CountingEngine:

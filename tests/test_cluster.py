@@ -19,6 +19,7 @@ import httpx
 import pytest
 from edge_double import EdgeDouble
 from helpers import AUTH, LiveServer, backend_env, decode, open_pipeline
+from helpers import WorkerProcess as Worker
 from pydantic import SecretStr
 
 from tts_service.article import ArticleDraft
@@ -38,37 +39,6 @@ exec {real} "$@"
 @pytest.fixture
 def backend() -> str:
     return "cloud"  # PostgreSQL and S3: what several machines share
-
-
-class Worker:
-    """`tts-service worker` in a subprocess with its own TTS_HOME."""
-
-    def __init__(self, home: Path, env: dict[str, str], *args: str) -> None:
-        home.mkdir(parents=True, exist_ok=True)
-        self.home, self.log_path = home, home / "worker.log"
-        self.log = self.log_path.open("ab")
-        cli = str(Path(sys.executable).with_name("tts-service"))
-        self.proc = subprocess.Popen(
-            [cli, "worker", *args],
-            env={**env, "TTS_HOME": str(home)},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-    def kill(self) -> None:
-        self.proc.kill()  # SIGKILL: nothing of the worker's runs again
-        self.proc.wait()
-        self.log.close()
 
 
 @pytest.fixture

@@ -157,15 +157,7 @@ class JobRunner:
 
     def _fallback(self, plan: Plan) -> tuple[str, str] | None:
         """The fallback engine and voice for a plan whose engine failed; None if there is none."""
-        name = self.fallback
-        if not name or name == plan.engine:
-            return None
-        try:
-            engine, voice = self.planner.resolve(name, None)
-        except InvalidInput as exc:
-            log.error("the fallback engine is misconfigured: %s", exc.message)
-            return None
-        return engine.name, voice
+        return fallback_for(self.planner, self.fallback, plan.engine)
 
     async def _synthesize_all(self, job: Job, plan: Plan, on_progress: ProgressFn | None) -> str | None:
         """Synthesise every chunk of ``plan`` not cached yet; the first failure's reason, or None."""
@@ -205,6 +197,19 @@ class JobRunner:
             return  # deleted while generating
         if current.revision == article.revision:
             await self.assembler.whole(current, plan)
+
+
+def fallback_for(planner: Planner, name: str | None, failed: str) -> tuple[str, str] | None:
+    """The engine ``name`` (TTS_FALLBACK_ENGINE) and its default voice, to read an article whose engine
+    ``failed``; None if there is none, it is the engine that failed, or it is misconfigured (logged)."""
+    if not name or name == failed:
+        return None
+    try:
+        engine, voice = planner.resolve(name, None)
+    except InvalidInput as exc:
+        log.error("the fallback engine is misconfigured: %s", exc.message)
+        return None
+    return engine.name, voice
 
 
 def _fallen_back(article: Article) -> tuple[str | None, str | None]:

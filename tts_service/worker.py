@@ -32,6 +32,7 @@ from sqlalchemy import text
 from tts_service.config import Settings
 from tts_service.engines import Engine, Prosody
 from tts_service.errors import InvalidInput, NotFound, StorageError, SynthesisError, TTSError, Unavailable
+from tts_service.generation import fallback_for
 from tts_service.job_chunks import JobChunks
 from tts_service.jobs import Job
 from tts_service.queued import QueuedJobs
@@ -210,15 +211,8 @@ class ChunkWorker:
         await self.queued.dispatch(await self.jobs.get(job.id), plan, interactive=False)
 
     def _fallback(self, job: Job) -> tuple[str, str] | None:
-        name = self.fallback
-        if not name or name == job.engine or job.fallback:
-            return None
-        try:
-            engine, voice = self.planner.resolve(name, None)
-        except InvalidInput as exc:
-            log.error("the fallback engine is misconfigured: %s", exc.message)
-            return None
-        return engine.name, voice
+        """The fallback for the job's engine; None once the job has fallen back already."""
+        return None if job.fallback else fallback_for(self.planner, self.fallback, job.engine)
 
     async def _fail(self, job: Job, reason: str) -> None:
         log.warning("job %d (%s) failed: %s", job.id, job.slug, reason)
