@@ -217,6 +217,7 @@ class CountingEngine:
         self.inner, self.delay = inner, delay  # delay: seconds each call takes first (a slow engine)
         self.name, self.version, self.voices = inner.name, inner.version, inner.voices
         self.default_voice, self.max_chunk_chars = inner.default_voice, inner.max_chunk_chars
+        self.reads_marks = getattr(inner, "reads_marks", False)  # as the engine it wraps (utterance.say)
         self.calls: list[str] = []
         self.finished: list[str] = []  # calls that ran to the end (not cancelled)
 

@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from pypinyin import lazy_pinyin
 
 from tts_service.errors import InvalidInput, TooLarge, invalid_input
+from tts_service.text import source
 from tts_service.text.document import Document
+from tts_service.text.source import Format
 from tts_service.text.unicode import check_text
 from tts_service.urls import MAX_URL_CHARS, site_of
 
@@ -31,6 +33,11 @@ class ArticleDraft(BaseModel):
         default=None,
         max_length=MAX_URL_CHARS,
         description="The page this article is (http or https), kept in canonical form; one article a page.",
+    )
+    format: Format = Field(
+        default="text",
+        description='How text is written: "text" (plain; 行{háng} sets one reading) or "ssml" (the SSML'
+        " subset in the README, opted into here only).",
     )
 
     @field_validator("title", "text", "byline", "engine", "voice", "url")
@@ -68,6 +75,12 @@ class ArticleDraft(BaseModel):
         """Raise TooLarge when the text is over the configured limit."""
         if len(self.text) > max_chars:
             raise TooLarge(f"article text is {len(self.text)} characters; the limit is {max_chars}")
+
+    def check_markup(self) -> None:
+        """Raise InvalidInput for an inline reading that names no syllable, InvalidSSML for SSML outside the
+        subset (its message names the element), before anything is stored."""
+        if not any(p.display.strip() for p in source.paragraphs(self.text, self.format)):
+            raise InvalidInput("text: nothing to show once the markup is read")
 
     def resolved_slug(self) -> str:
         """The given slug, or one made from the title's pinyin (国际合作 → guo-ji-he-zuo).
@@ -124,3 +137,4 @@ class Article:
     audio_engine: str | None = None
     audio_voice: str | None = None
     url: str | None = None  # the canonical URL of the page it is, if it is one
+    format: Format = "text"  # how ``text`` is written: plain with inline readings, or SSML (text/source.py)

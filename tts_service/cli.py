@@ -28,11 +28,12 @@ from tts_service.planning import spoken_form
 from tts_service.publishing.watch import POLL_SECONDS
 from tts_service.services import Services, open_services
 from tts_service.states import JobStatus
-from tts_service.text import segment, textfile
+from tts_service.text import marks, readings, textfile
 from tts_service.text.document import Document, parse_document
 from tts_service.text.lexicon import Lexicon, LexiconEntry
 from tts_service.text.pinyin import Syllable, lexicon_tokens
 from tts_service.text.pinyin import explain as explain_readings
+from tts_service.utterance import say
 
 if TYPE_CHECKING:
     from tts_service.crawl.pages import Outcome as CrawlOutcome
@@ -422,14 +423,14 @@ def synth(
     async def work(services: Services) -> float:
         settings = services.settings
         chosen, chosen_voice = services.pipeline.planner.resolve(engine, voice)
-        pieces = [c.text for p in segment.paragraphs(text) for c in segment.chunks(p, chosen.max_chunk_chars)]
+        plan = await services.pipeline.planner.plan_text(text, engine, voice, prosody)  # readings, lexicon
         slots = asyncio.Semaphore(settings.synthesis_slots)  # as many chunks at once as the service would run
 
-        async def one(piece: str) -> Synthesis:
+        async def one(spoken: str) -> Synthesis:
             async with slots:
-                return await chosen.synthesize(spoken_form(piece), chosen_voice, prosody)
+                return await say(chosen, spoken, chosen_voice, prosody)
 
-        results = await asyncio.gather(*(one(p) for p in pieces if p.strip()))
+        results = await asyncio.gather(*(one(c.spoken) for c in plan.spoken))
         if not results:
             raise InvalidInput("nothing to say: the text is empty")
         await asyncio.to_thread(out.write_bytes, b"".join(r.audio for r in results))
@@ -491,14 +492,18 @@ def _spoken_lines(lines: Iterator[str], marked: bool = False) -> Iterator[str]:
 
     lexicon = _run(work)
     for line in lines:
-        yield spoken_form(line.rstrip("\r\n"), lexicon, marked)
+        try:
+            written = readings.parse(line.rstrip("\r\n"))  # 行{háng}: this one reading
+        except InvalidInput as exc:
+            _usage_error(exc.message)
+        yield spoken_form(written.display, lexicon, marked, written.spans)
 
 
 @app.command()
 def normalize() -> None:
     """Read lines on stdin; write the spoken form of each (exactly what the engines read)."""
     for line in _spoken_lines(iter(sys.stdin)):
-        typer.echo(line)
+        typer.echo(marks.ANY_MARK.sub("", line))  # a reading set in the text is not part of what is read
 
 
 @app.command()

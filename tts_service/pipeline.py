@@ -108,6 +108,7 @@ class Pipeline:
     def check(self, draft: ArticleDraft) -> None:
         """Reject a draft before it is stored: too large (413), unknown engine or voice (422)."""
         draft.check_size(self.settings.max_article_chars)
+        draft.check_markup()
         self.planner.resolve(draft.engine, draft.voice)
 
     async def save(

@@ -16,9 +16,11 @@ from tts_service.cache import audio_key
 from tts_service.engines import Engine, EngineRegistry, Prosody, check_voice
 from tts_service.lru import ByteLRU, deep_size
 from tts_service.store import Store
-from tts_service.text import segment
+from tts_service.text import marks, segment, source
 from tts_service.text.lexicon import Lexicon
+from tts_service.text.markup import Span
 from tts_service.text.normalize import normalize
+from tts_service.text.source import Format
 from tts_service.text.unicode import unspeakable_removed
 
 _SPEAKABLE = re.compile(r"\w")
@@ -77,14 +79,18 @@ def _utf16(text: str) -> int:
 
 
 NO_LEXICON = Lexicon()
-# What a plan depends on: text, engine, engine version, voice, prosody, longest chunk, lexicon.
-PlanArgs = tuple[str, str, str, str, Prosody, int, Lexicon]
+# What a plan depends on: text, engine, engine version, voice, prosody, longest chunk, lexicon, text format.
+PlanArgs = tuple[str, str, str, str, Prosody, int, Lexicon, Format]
 
 
-def spoken_form(display: str, lexicon: Lexicon = NO_LEXICON, marked: bool = False) -> str:
-    """What the engine reads for a piece of display text: the lexicon, then normalisation. ``marked`` keeps
-    the lexicon's spoken forms between `lexicon.MARKS`, for explaining readings (never for an engine)."""
-    return " ".join(normalize(lexicon.apply(unspeakable_removed(display), marked)).split())
+def spoken_form(
+    display: str, lexicon: Lexicon = NO_LEXICON, marked: bool = False, spans: tuple[Span, ...] = ()
+) -> str:
+    """What the engine reads for a piece of display text: its spans written in (readings, spoken forms,
+    pauses, speed: `marks`), the lexicon, then normalisation. ``marked`` keeps the lexicon's spoken forms
+    between `lexicon.MARKS`, for explaining readings (never for an engine)."""
+    text = marks.marked(display, spans) if spans else display
+    return " ".join(normalize(lexicon.apply(unspeakable_removed(text), marked)).split())
 
 
 def _plan_size(args: PlanArgs, chunks: tuple[PlannedChunk, ...]) -> int:
@@ -99,16 +105,27 @@ def _plan_size(args: PlanArgs, chunks: tuple[PlannedChunk, ...]) -> int:
 
 
 def plan_chunks(
-    text: str, engine: str, version: str, voice: str, prosody: Prosody, max_chars: int, lexicon: Lexicon
+    text: str,
+    engine: str,
+    version: str,
+    voice: str,
+    prosody: Prosody,
+    max_chars: int,
+    lexicon: Lexicon,
+    fmt: Format = "text",
 ) -> tuple[PlannedChunk, ...]:
-    """Every piece of ``text`` in reading order, with its spoken form and (if it says anything) its key."""
+    """Every piece of ``text`` in reading order, with its display text, its spoken form and (if it says
+    anything) its key. ``fmt``: how the text is written (`source`); pages show only the display text."""
     planned: list[PlannedChunk] = []
-    for p_index, paragraph in enumerate(segment.paragraphs(text)):
+    for p_index, paragraph in enumerate(source.paragraphs(text, fmt)):
         # One sentence per chunk (or a piece of an over-long one), never several: the reader highlights,
         # and starts reading from, exactly the sentence the reader points at.
-        for s_index, sentence in enumerate(segment.sentences(paragraph)):
+        for s_index, sentence in enumerate(segment.sentences(paragraph.display)):
+            at = sentence.start
             for piece in segment.chunks(sentence.text, max_chars):
-                spoken = spoken_form(piece.text, lexicon)
+                spans = paragraph.within(at, at + len(piece.text))
+                at += len(piece.text)
+                spoken = spoken_form(piece.text, lexicon, spans=spans)
                 if _SPEAKABLE.search(spoken):
                     key = audio_key(engine, version, voice, prosody, spoken)
                     planned.append(SpokenChunk(p_index, (s_index,), piece.text, spoken, key))
@@ -145,16 +162,22 @@ class Planner:
         if using is None and article.audio_engine:
             using = (article.audio_engine, article.audio_voice)
         engine, voice = using if using is not None else (article.engine, article.voice)
-        return await self.plan_text(article.text, engine, voice, prosody)
+        return await self.plan_text(article.text, engine, voice, prosody, article.format)
 
     async def plan_text(
-        self, text: str, engine_name: str | None, voice_name: str | None, prosody: Prosody | None = None
+        self,
+        text: str,
+        engine_name: str | None,
+        voice_name: str | None,
+        prosody: Prosody | None = None,
+        fmt: Format = "text",
     ) -> Plan:
-        """Chunks and cache keys for any text, exactly as for an article (lexicon, normalisation)."""
+        """Chunks and cache keys for any text, exactly as for an article (markup, lexicon, normalisation)."""
         engine, voice = self.resolve(engine_name, voice_name)
         lexicon = Lexicon.of(await self.store.lexicon())
         prosody = prosody or Prosody()
-        args: PlanArgs = (text, engine.name, engine.version, voice, prosody, engine.max_chunk_chars, lexicon)
+        longest = engine.max_chunk_chars
+        args: PlanArgs = (text, engine.name, engine.version, voice, prosody, longest, lexicon, fmt)
         chunks = self._plans.get(args)
         if chunks is None:  # planning a 100,000-character article takes about a second
             chunks = self._plans.put(args, plan_chunks(*args))

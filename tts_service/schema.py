@@ -60,6 +60,8 @@ revisions = Table(
     # The engine and voice a revision's audio was actually made with, when its own engine failed.
     Column("audio_engine", Text),
     Column("audio_voice", Text),
+    # How the text is written: "text" (plain, with inline readings) or "ssml" (text/source.py).
+    Column("format", Text, nullable=False, server_default="text"),
     PrimaryKeyConstraint("article_id", "revision"),
 )
 

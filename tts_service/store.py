@@ -30,14 +30,14 @@ SaveCheck = Callable[[Connection, Article | None], None]
 
 _ARTICLE_SQL = """
     SELECT a.slug, a.revision, r.title, r.text, r.byline, r.date, r.engine, r.voice,
-           a.created_at, r.created_at, r.audio_engine, r.audio_voice, a.url
+           a.created_at, r.created_at, r.audio_engine, r.audio_voice, a.url, r.format
     FROM articles a JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision
 """
 # The same row with the article's id and update time first: what a page's cursor is made of.
 _PAGE_SQL = _ARTICLE_SQL.replace("SELECT", "SELECT a.id, a.updated_at,", 1)
 _REVISION_SQL = text("""
     SELECT a.slug, r.revision, r.title, r.text, r.byline, r.date, r.engine, r.voice,
-           a.created_at, r.created_at, r.audio_engine, r.audio_voice, a.url
+           a.created_at, r.created_at, r.audio_engine, r.audio_voice, a.url, r.format
     FROM articles a JOIN revisions r ON r.article_id = a.id
     WHERE a.slug = :slug AND r.revision = :revision
 """)
@@ -111,8 +111,8 @@ def _insert_revision(
     conn.execute(
         text(
             "INSERT INTO revisions (article_id, revision, title, byline, date, text, engine, voice,"
-            " created_at)"
-            " VALUES (:article_id, :revision, :title, :byline, :date, :text, :engine, :voice, :at)"
+            " created_at, format)"
+            " VALUES (:article_id, :revision, :title, :byline, :date, :text, :engine, :voice, :at, :format)"
         ),
         {
             "article_id": article_id,
@@ -124,6 +124,7 @@ def _insert_revision(
             "engine": draft.engine,
             "voice": draft.voice,
             "at": stamp,
+            "format": draft.format,
         },
     )
 

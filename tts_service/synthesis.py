@@ -17,6 +17,7 @@ from tts_service.engines import Engine, EngineRegistry, Prosody
 from tts_service.flight import SingleFlight
 from tts_service.planning import Plan, SpokenChunk
 from tts_service.store import AudioRecord, Store
+from tts_service.utterance import say
 
 
 class Metrics(Protocol):
@@ -87,7 +88,7 @@ class Synthesizer:
             return done
         async with self._slots:
             started = time.perf_counter()
-            result = await engine.synthesize(spoken, voice, prosody)
+            result = await say(engine, spoken, voice, prosody)  # marks in it: pauses, speed, readings
             if self.metrics:
                 self.metrics.observe_synthesis(engine.name, time.perf_counter() - started)
         # Audio that exists is kept even if everyone stops waiting now: storing it takes milliseconds, and

@@ -114,3 +114,13 @@ async def test_synthesis_threads_yield_to_serving(engine) -> None:
     loop = asyncio.get_running_loop()
     worker = await loop.run_in_executor(engine._executor, niceness)
     assert worker == min(19, niceness() + WORKER_NICENESS)  # this (serving) thread keeps its priority
+
+
+def test_an_inline_reading_sets_the_models_symbols(engine: LocalEngine) -> None:
+    from tts_service.text.markup import Kind, Span
+
+    plain = [s for symbols, _ in engine.symbols(spoken_form("银行")) for s in symbols]
+    set_ = spoken_form("银行", spans=(Span(1, 2, Kind.READING, "xing2"),))
+    read = [s for symbols, _ in engine.symbols(set_) for s in symbols]
+    assert "ang2" in plain and "ing2" not in plain  # 银行: yín háng
+    assert "ing2" in read and "ang2" not in read  # read as written: yín xíng

@@ -474,3 +474,22 @@ async def test_bad_list_parameters_are_422(client: httpx.AsyncClient, query: str
     response = await client.get(f"/api/articles?{query}")
     assert response.status_code == 422, response.text
     assert response.json()["code"]
+
+
+async def test_inline_readings_are_kept_in_the_text_and_never_shown(client: httpx.AsyncClient, espeak) -> None:
+    body = {**ARTICLE, "text": "他在银行{yin2 hang2}工作。\n\n行{háng}业的规矩，写作\\{x}。"}
+    article = (await create(client, body)).json()
+    assert (article["text"], article["format"]) == (body["text"], "text")
+    manifest = await wait_ready(client, "lib")
+    assert [c["text"] for c in manifest["chunks"]] == ["他在银行工作。", "行业的规矩，写作{x}。"]
+    page = (await client.get("/articles/lib")).text
+    assert "他在银行工作。" in page and "{yin2" not in page and "{háng}" not in page and "写作{x}" in page
+    # the plain-text engine got the readings as characters read that way
+    assert any(call.startswith("他在银") and call != "他在银行工作。" for call in espeak.calls)
+
+
+async def test_a_bad_inline_reading_is_refused_before_anything_is_stored(client: httpx.AsyncClient) -> None:
+    response = await create(client, {**ARTICLE, "text": "行{hagn2}业。"})
+    assert response.status_code == 422
+    assert "hagn2" in response.json()["message"]
+    assert (await client.get("/api/articles")).json() == []

@@ -75,6 +75,7 @@ class LocalEngine:
     voices: tuple[str, ...] = ("baker",)
     default_voice = "baker"
     max_chunk_chars = 80
+    reads_marks = True  # its front end takes the readings in spoken text (`text.marks`) as the pinyin
 
     def __init__(self, cache_dir: Path, *, workers: int = 1, threads: int = 2) -> None:
         assets = asset_dir()
@@ -102,8 +103,7 @@ class LocalEngine:
         prosody = prosody or Prosody()
         speed = 100 / (100 + prosody.rate)  # FastSpeech2 scales durations: below 1 speaks faster
         pieces = []
-        for clause, strength in clauses(tokens(text)):
-            symbols = phonemes.symbols(clause, self._table["pinyin_dict"])
+        for symbols, strength in self.symbols(text):
             ids = phonemes.ids(symbols, self._table["symbol_to_id"])
             audio = pcm.trim(self._models.synthesize(ids, speed=speed), SAMPLE_RATE)
             if audio.size:
@@ -112,6 +112,11 @@ class LocalEngine:
         body = np.concatenate(pieces[:-1]) if pieces else pcm.silence(0.2, SAMPLE_RATE)
         pad = pcm.silence(EDGE_PAD_SECONDS, SAMPLE_RATE)
         return np.concatenate([pad, body, pad]) * ((100 + prosody.volume) / 100)
+
+    def symbols(self, text: str) -> list[tuple[list[str], int]]:
+        """The model's input symbols for ``text``, one list per clause, with the break that ends it."""
+        table = self._table["pinyin_dict"]
+        return [(phonemes.symbols(clause, table), strength) for clause, strength in clauses(tokens(text))]
 
     async def warm(self) -> None:
         """Load the word dictionary, pinyin data and a worker's models now, so the first reader waits less."""

@@ -2,9 +2,9 @@
 engine, inside the spoken text itself, so they are part of the cache key like every other sound change.
 
 Each mark is private-use characters, which normalisation passes through and no engine ever sees:
-``READING`` + payload + ``END`` after a Han character sets its syllable; ``BREAK`` + payload + ``END`` is a
-pause in milliseconds; ``RATE`` + payload + ``END`` … ``RATE_END`` says a stretch at another speed. The payload
-is ASCII shifted into the private-use area (``PAYLOAD``), so digits in it are never read as numbers.
+``READING`` + payload + ``END`` after a Han character sets its syllable; ``BREAK`` + payload + ``END`` is
+a pause in milliseconds; ``RATE`` + payload + ``END`` … ``RATE_END`` is a stretch at another speed. The
+payload is ASCII shifted into the private-use area (``PAYLOAD``), so digits in it are never read as numbers.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def marked(display: str, spans: tuple[Span, ...]) -> str:
         elif span.kind == Kind.SPOKEN:
             spoken.setdefault(span.start, span)
         elif span.kind == Kind.BREAK:
-            before.setdefault(span.start, []).append(BREAK + _hide(str(min(int(span.value), MAX_BREAK_MS))) + END)
+            pause = min(int(span.value), MAX_BREAK_MS)
+            before.setdefault(span.start, []).append(BREAK + _hide(str(pause)) + END)
         else:
             before.setdefault(span.start, []).append(RATE + _hide(span.value) + END)
             before.setdefault(span.end, []).insert(0, RATE_END)
@@ -77,7 +78,7 @@ def readings(text: str) -> tuple[str, dict[int, str]]:
         before = text[at : match.start()]
         han += sum(is_han(c) for c in before)
         out.append(before)
-        if han and is_han(before[-1:] or (out[-2][-1:] if len(out) > 1 else "")):
+        if han:  # written straight after its character (`marked`); normalisation leaves Han text alone
             found[han - 1] = _show(match[1])
         at = match.end()
     out.append(text[at:])
@@ -124,7 +125,7 @@ _SAYS = re.compile(r"\w")
 
 
 def _pieces(spoken: str) -> list[str | tuple[str, int]]:
-    """Text between marks, and (BREAK, ms), (RATE, percent) or (RATE_END, 0) for each pause or speed change."""
+    """Text between marks, and (BREAK, ms), (RATE, percent) or (RATE_END, 0) for each pause or change."""
     pieces: list[str | tuple[str, int]] = []
     at = 0
     for match in _MARK.finditer(spoken):

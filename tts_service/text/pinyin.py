@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tts_service.text import lexicon, polyphones
+from tts_service.text import lexicon, marks, polyphones
 from tts_service.text.polyphones import Decision
 from tts_service.text.unicode import HAN
 
@@ -128,8 +128,23 @@ def _other_tokens(text: str, index: int) -> list[Token]:
 
 
 def tokens(text: str) -> list[Token]:
-    """Syllables and breaks for spoken text, tone sandhi applied."""
-    return apply_sandhi(lexical_tokens(text))
+    """Syllables and breaks for spoken text, tone sandhi applied; a reading the text sets (`marks`) is taken
+    as written, after sandhi: the editor wrote what is to be heard."""
+    text, readings = marks.readings(text)
+    items = apply_sandhi(lexical_tokens(text))
+    if readings:
+        _set_readings(items, readings)
+    return items
+
+
+def _set_readings(items: list[Token], readings: dict[int, str]) -> None:
+    """Give the n-th Han syllable the reading ``readings[n]``, where one is set."""
+    han = [i for i, t in enumerate(items) if isinstance(t, Syllable) and _HAN.match(t.text)]
+    for n, reading in readings.items():
+        if n < len(han):
+            s = items[han[n]]
+            assert isinstance(s, Syllable)
+            items[han[n]] = replace(s, pinyin=reading, decision=Decision(polyphones.How.INLINE, True))
 
 
 def lexicon_tokens(marked: str) -> list[Token]:

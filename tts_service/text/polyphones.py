@@ -61,6 +61,7 @@ ALONE_ONLY = "得着还种数量背系中结折奔干转倒当为冲落空扎吐
 class How(StrEnum):
     """Where a polyphone's reading came from."""
 
+    INLINE = "inline"  # the text itself sets it here: 行{háng}, or SSML's <phoneme>
     LEXICON = "lexicon"  # the editors' lexicon gave the text read here
     PHRASE = "phrase"  # pypinyin's phrase dictionary, with the project's overrides
     RULE = "rule"  # a context rule (`polyphone_rules.RULES`)

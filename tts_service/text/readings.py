@@ -18,7 +18,7 @@ from tts_service.errors import InvalidInput
 from tts_service.text.markup import Kind, Marked, Span, is_han
 
 # Pinyin-like braces: Latin letters (with tone marks and ü), tone digits, spaces, apostrophes.
-_BRACES = re.compile(r"(\\?)\{([a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüê1-5' ]{1,120})\}|\\\{")
+_BRACES = re.compile(r"(\\?)\{([a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüê0-9' ]{1,120})\}|\\\{")
 _LETTER = re.compile(r"[a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüê]")
 MAX_SYLLABLES = 20
 

@@ -63,7 +63,7 @@ async def _preview(request: Request, pipeline: Pipeline, csrf: str, form: Articl
         draft = form.draft(pipeline)
         slug = draft.resolved_slug()
         await _unused_slug(pipeline, form, slug)
-        plan = await pipeline.planner.plan_text(draft.text, draft.engine, draft.voice)
+        plan = await pipeline.planner.plan_text(draft.text, draft.engine, draft.voice, fmt=draft.format)
     except FormError as exc:
         return _form_page(request, pipeline, csrf, form, exc.message, exc.status)
     except InvalidInput as exc:  # a slug that cannot be made from the title

@@ -11,7 +11,8 @@ from tts_service.article import Article
 from tts_service.jobs import Job
 from tts_service.pipeline import ArticleAudio
 from tts_service.states import AudioStatus, JobStatus
-from tts_service.text import segment
+from tts_service.text import source
+from tts_service.text.source import Format
 from tts_service.web.audio_urls import audio_url
 
 
@@ -40,7 +41,8 @@ class ArticleSummary(BaseModel):
 
 
 class ArticleOut(ArticleSummary):
-    text: str
+    text: str  # as written: with its markup (inline readings, or SSML when format is "ssml")
+    format: Format
     created_at: str
     engine: str | None
     voice: str | None
@@ -52,6 +54,7 @@ class ArticleOut(ArticleSummary):
         return cls(
             **ArticleSummary.of(request, article).model_dump(),
             text=article.text,
+            format=article.format,
             created_at=article.created_at,
             engine=article.engine,
             voice=article.voice,
@@ -212,5 +215,5 @@ class EmbedOut(AudioOut):
 
     @classmethod
     def of(cls, request: Request, audio: ArticleAudio) -> EmbedOut:
-        paragraphs = segment.paragraphs(audio.article.text)
+        paragraphs = source.display(audio.article.text, audio.article.format)  # as the offsets count
         return cls(**AudioOut.of(request, audio).model_dump(), paragraphs=paragraphs)
