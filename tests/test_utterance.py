@@ -36,7 +36,9 @@ async def test_a_pause_is_silence_of_that_length(engine: CountingEngine) -> None
 async def test_a_slower_stretch_takes_longer(engine: CountingEngine) -> None:
     text = "这是一个需要慢慢读的句子。"
     normal = await say(engine, spoken_form(text), "cmn", Prosody())
-    slow = await say(engine, spoken_form(text, spans=(Span(0, len(text), Kind.RATE, "-50"),)), "cmn", Prosody())
+    slow = await say(
+        engine, spoken_form(text, spans=(Span(0, len(text), Kind.RATE, "-50"),)), "cmn", Prosody()
+    )
     assert slow.duration > normal.duration * 1.4
 
 

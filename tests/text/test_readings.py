@@ -67,7 +67,9 @@ def test_the_reading_reaches_the_syllables_and_only_there() -> None:
     assert plain == [("行", "xing2"), ("人", "ren2")]
 
 
-@pytest.mark.parametrize(("char", "read"), [("行", "hang2"), ("长", "zhang3"), ("重", "chong2"), ("乐", "yue4")])
+@pytest.mark.parametrize(
+    ("char", "read"), [("行", "hang2"), ("长", "zhang3"), ("重", "chong2"), ("乐", "yue4")]
+)
 def test_homophone_has_only_that_reading(char: str, read: str) -> None:
     plain = readings.homophone(char, read)
     assert plain != char  # a polyphone is replaced

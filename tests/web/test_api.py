@@ -476,7 +476,9 @@ async def test_bad_list_parameters_are_422(client: httpx.AsyncClient, query: str
     assert response.json()["code"]
 
 
-async def test_inline_readings_are_kept_in_the_text_and_never_shown(client: httpx.AsyncClient, espeak) -> None:
+async def test_inline_readings_are_kept_in_the_text_and_never_shown(
+    client: httpx.AsyncClient, espeak
+) -> None:
     body = {**ARTICLE, "text": "他在银行{yin2 hang2}工作。\n\n行{háng}业的规矩，写作\\{x}。"}
     article = (await create(client, body)).json()
     assert (article["text"], article["format"]) == (body["text"], "text")
