@@ -33,6 +33,15 @@ class InvalidInput(TTSError):
     code = "invalid_input"
 
 
+class InvalidSSML(InvalidInput):
+    """SSML that is malformed or outside the supported subset; the message names the element or attribute.
+    An InvalidInput, so that whatever reports bad input reports it too, but a 400: the request is not XML we
+    can read."""
+
+    status_code = 400
+    code = "invalid_ssml"
+
+
 def invalid_input(exc: ValidationError) -> InvalidInput:
     """One readable InvalidInput from a pydantic ValidationError ("title: String should have…")."""
     return InvalidInput("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
