@@ -33,10 +33,9 @@ class InvalidInput(TTSError):
     code = "invalid_input"
 
 
-class InvalidSSML(InvalidInput):
+class InvalidSSML(TTSError):
     """SSML that is malformed or outside the supported subset; the message names the element or attribute.
-    An InvalidInput, so that whatever reports bad input reports it too, but a 400: the request is not XML we
-    can read."""
+    Not an InvalidInput: handlers that catch those say other things (an engine or voice that is invalid)."""
 
     status_code = 400
     code = "invalid_ssml"
