@@ -33,6 +33,14 @@ class InvalidInput(TTSError):
     code = "invalid_input"
 
 
+class InvalidSSML(TTSError):
+    """SSML that is malformed or outside the supported subset; the message names the element or attribute.
+    Not an InvalidInput: handlers that catch those say other things (an engine or voice that is invalid)."""
+
+    status_code = 400
+    code = "invalid_ssml"
+
+
 def invalid_input(exc: ValidationError) -> InvalidInput:
     """One readable InvalidInput from a pydantic ValidationError ("title: String should have…")."""
     return InvalidInput("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
