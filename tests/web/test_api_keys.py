@@ -305,3 +305,16 @@ async def test_admin_and_metrics_show_every_keys_usage(make_client: ClientFactor
     assert 'tts_api_key_characters_total{key="reader-app"} 20.0' in metrics
     assert 'tts_api_key_cache_hits_total{key="reader-app"} 2.0' in metrics
     assert 'tts_api_key_requests_total{key="old-app"} 0.0' in metrics
+
+
+async def test_the_schema_documents_the_key_scheme_beside_the_editors(make_client: ClientFactory) -> None:
+    async with make_client() as client:
+        schema = (await client.get("/openapi.json")).json()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["ApiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key (`tts-service keys create`), or the editor token.",
+    }
+    assert schemes["HTTPBearer"]["description"] == "The editor token (TTS_EDITOR_TOKEN)."
+    assert schema["paths"]["/v1/echo"]["post"]["security"] == [{"ApiKey": []}]

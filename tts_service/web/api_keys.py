@@ -28,8 +28,11 @@ from tts_service.web.auth import bearer, guard, precheck
 from tts_service.web.ratelimit import RateLimiter
 from tts_service.web.shared_limits import SharedRateLimiter
 
+# Its own scheme name: the editor token's scheme (deps.py) keeps its description in the OpenAPI schema.
 _bearer = HTTPBearer(
-    auto_error=False, description="An API key (`tts-service keys create`), or the editor token."
+    scheme_name="ApiKey",
+    auto_error=False,
+    description="An API key (`tts-service keys create`), or the editor token.",
 )
 _UNSET = object()
 
