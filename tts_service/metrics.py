@@ -9,11 +9,14 @@ of them.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
+from tts_service.keys import ApiKey
 from tts_service.states import JobStatus
 
 # Anything else a client sends as a method is counted as "other", so that it cannot add label values.
@@ -114,3 +117,33 @@ class Metrics:
         collected = CollectorRegistry()  # fresh each time: a collector reads the files when asked
         MultiProcessCollector(collected, path=self._shared_dir)  # type: ignore[no-untyped-call]
         return generate_latest(collected)
+
+
+class _KeyUsage(Collector):
+    """API keys' usage as the store holds it: the whole deployment's, whichever process answers."""
+
+    def __init__(self, keys: Iterable[ApiKey]) -> None:
+        self.keys = list(keys)
+
+    def collect(self) -> Iterator[Metric]:
+        for name, help_text, field in (
+            ("tts_api_key_requests", "Requests made with each API key (and accepted).", "requests"),
+            ("tts_api_key_characters", "Characters of text spoken for each API key.", "chars"),
+            (
+                "tts_api_key_cache_hits",
+                "Chunks of each API key's requests served from the cache.",
+                "cache_hits",
+            ),
+        ):
+            family = CounterMetricFamily(name, help_text, labels=["key"])
+            for key in self.keys:
+                family.add_metric([key.name], getattr(key, field))
+            yield family
+
+
+def api_key_metrics(keys: Iterable[ApiKey]) -> bytes:
+    """The usage of ``keys`` (``ApiKeys.list``, revoked ones too: a counter that vanished would read as a
+    reset) in Prometheus's text format: ``tts_api_key_requests_total{key="name"}`` and the like."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_KeyUsage(keys))
+    return generate_latest(registry)

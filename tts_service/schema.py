@@ -8,6 +8,7 @@ databases; heartbeats and quota clocks are Unix seconds.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Float,
@@ -164,4 +165,26 @@ embed_usage = Table(
     Column("chars", Integer, nullable=False),
     Index("embed_usage_by_site", "site", "at"),
     Index("embed_usage_by_time", "at"),
+)
+
+# Apps' API keys (keys.py, migration 0004): the secret's SHA-256, never the secret; limits (NULL: none); and
+# usage, counted by increments in SQL so that every process adds to the same row. ``day`` (days since 1970,
+# UTC) and ``day_chars`` hold the characters of the current day, for the daily budget.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("hash", Text, nullable=False, unique=True),
+    Column("prefix", Text, nullable=False),
+    Column("rate_per_minute", Integer),
+    Column("chars_per_day", BigInteger),
+    Column("created_at", Text, nullable=False),
+    Column("revoked_at", Text),
+    Column("requests", BigInteger, nullable=False, server_default="0"),
+    Column("chars", BigInteger, nullable=False, server_default="0"),
+    Column("cache_hits", BigInteger, nullable=False, server_default="0"),
+    Column("day", Integer, nullable=False, server_default="0"),
+    Column("day_chars", BigInteger, nullable=False, server_default="0"),
+    sqlite_autoincrement=True,  # ids are never reused: a per-key rate limit never passes to a new key
 )

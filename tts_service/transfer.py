@@ -1,7 +1,8 @@
 """``tts-service migrate``: copy a deployment's state to another database and audio store, and prove it.
 
 SQLite + files to PostgreSQL + S3, or back, or any mix. Everything is copied: articles with every revision,
-the lexicon, jobs, sign-in sessions, embedding usage, the audio and whole-article records, and the audio.
+the lexicon, jobs, sign-in sessions, embedding usage, API keys (their hashes and usage), the audio and
+whole-article records, and the audio.
 
 - **Resumable.** Rows go in batches, each its own transaction, and a row already there (by its primary
   key) is left alone; audio already in the target with the recorded size is not sent again. Run it again
@@ -46,9 +47,11 @@ TABLES: tuple[Table, ...] = (
     schema.job_chunks,
     schema.sessions,
     schema.embed_usage,
+    schema.api_keys,
 )
 _AUDIO_TABLES = ("audio", "assemblies")
-_SERIAL = (("articles", "id"), ("jobs", "id"))  # PostgreSQL's sequences, moved past the copied ids
+# PostgreSQL's sequences, moved past the copied ids.
+_SERIAL = (("articles", "id"), ("jobs", "id"), ("api_keys", "id"))
 
 
 @dataclass

@@ -26,6 +26,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         source = home / f"{slug}.txt"
         source.write_text(f"{title}\n\n{text}\n", encoding="utf-8")
         live.cli("add", str(source), "--slug", slug)  # stored only: no audio until someone asks
+    # The API keys' table too, with a live key and a revoked one.
+    live.cli("keys", "create", "reader-app", "--rate", "60", "--chars-per-day", "100000")
+    live.cli("keys", "create", "old-app")
+    live.cli("keys", "revoke", "old-app")
     live.start()
     yield live
     live.stop()

@@ -19,6 +19,7 @@ from tts_service.catalog import MAX_QUERY_CHARS
 from tts_service.config import Settings
 from tts_service.errors import RateLimited, TooLarge
 from tts_service.jobs import Job
+from tts_service.keys import ApiKeys
 from tts_service.manifest import Manifest
 from tts_service.pipeline import Pipeline
 from tts_service.states import AudioStatus, JobStatus
@@ -120,6 +121,7 @@ async def _admin_page(
         "embed_url": await toolbar.versioned_url(request),
         "embed_origins": sorted(request.app.state.settings.embed_origin_list),
         "queue": await _queue(pipeline),
+        "api_keys": await ApiKeys(store).list(),
     }
     return page(request, "admin.html", context, status_code)
 

@@ -26,6 +26,7 @@ from tts_service.services import open_services
 from tts_service.sessions import SessionStore
 from tts_service.states import AudioStatus
 from tts_service.web import admin, api, audio, audio_urls, embed, feed, middleware, ops, pages, speak, toolbar
+from tts_service.web.api_keys import KeyLimits
 from tts_service.web.audio_memory import AudioMemory
 from tts_service.web.auth import FAILURES_PER_MINUTE, TokenGuard
 from tts_service.web.content import wants_json
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
         if app.state.redis is None
         else SharedRateLimiter(app.state.redis, "tts", settings.public_tts_per_minute)
     )
+    app.state.key_limits = KeyLimits(app.state.redis)  # each API key's requests per minute
     app.state.tts_gate = Gate(settings.synthesis_slots, settings.tts_queue, settings.tts_queue_seconds)
     # Wrong tokens, wherever they are tried; counted in Redis for the whole deployment when it has one.
     app.state.token_guard = TokenGuard(

@@ -98,6 +98,7 @@ _CORS_PATHS = re.compile(r"/api/(?!embed$).*|/audio/.*|/articles/[^/]+/audio\.mp
 _EMBED_PATH = "/api/embed"  # CORS of its own: the sites in TTS_EMBED_ORIGINS, by GET and POST
 _CORS_METHODS = ("GET", "HEAD")
 _CORS_EXPOSE = ("ETag", "Content-Range", "Accept-Ranges", "Content-Length", "Link", "X-Next-Cursor")
+_APP_PATHS = re.compile(r"/v1/.*")  # the API for apps, called with an API key (``BearerCors``)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -107,6 +108,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     if settings.cors_origin_list:
         app.add_middleware(ReadOnlyCors, origins=settings.cors_origin_list)
+        app.add_middleware(BearerCors, origins=settings.cors_origin_list)
     app.add_middleware(EmbedCors, origins=sorted(settings.embed_origin_list))
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     docs_paths = frozenset(path for path in docs if path is not None)
@@ -260,6 +262,46 @@ class ReadOnlyCors:
         ):
             await self.cors(scope, receive, send)
         else:
+            await self.app(scope, receive, send)
+
+
+class BearerCors:
+    """CORS for the API for apps (``/v1/*``): the origins in TTS_CORS_ORIGINS may call it by GET and POST,
+    with an ``Authorization`` header (the app's API key) and a JSON body, never with credentials (cookies).
+
+    A key in a browser is the app's to protect: the service cannot tell its page from another, so this
+    widens nothing a key does not already grant. A preflight from another origin is answered 403 with the
+    reason and no CORS headers, so the browser refuses the call and its developer sees why.
+    """
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        self.any_origin = "*" in origins
+        self.origins = frozenset(o.rstrip("/").lower() for o in origins)
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=("GET", "POST"),
+            allow_headers=("Authorization", "Content-Type"),
+            allow_credentials=False,
+            # What an app reads of the answer: the length of the audio, when to come back after a 429.
+            expose_headers=("Retry-After", "Content-Length", "X-Audio-Duration", "X-Request-ID"),
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _APP_PATHS.fullmatch(route_path(scope)):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        origin = (headers.get("origin") or "").rstrip("/").lower()
+        preflight = scope["method"] == "OPTIONS" and "access-control-request-method" in headers
+        if self.any_origin or origin in self.origins:
+            await self.cors(scope, receive, send)
+        elif preflight:
+            detail = f"{origin or 'this page'} may not call this API: it is not in TTS_CORS_ORIGINS"
+            await _refusal(Forbidden(detail), close=False)(scope, receive, send)
+        else:  # no CORS header at all (Starlette would still add the exposed ones)
             await self.app(scope, receive, send)
 
 

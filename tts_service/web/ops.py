@@ -20,7 +20,8 @@ from tts_service.cache import AudioStore
 from tts_service.config import Settings
 from tts_service.engines import ENGINE_NAMES, EngineRegistry
 from tts_service.errors import DatabaseDown, StorageError, SynthesisError, TTSError, Unauthorized, Unavailable
-from tts_service.metrics import Metrics
+from tts_service.keys import ApiKeys
+from tts_service.metrics import Metrics, api_key_metrics
 from tts_service.taskqueue import TaskQueue, queue_metrics
 from tts_service.web.auth import bearer, guard
 from tts_service.web.deps import SettingsDep, StoreDep
@@ -194,7 +195,7 @@ async def metrics(request: Request, settings: SettingsDep, store: StoreDep) -> R
             raise Unauthorized("missing or wrong metrics token")
     collected: Metrics = request.app.state.metrics
     collected.set_jobs(await store.job_counts())
-    body = collected.render()
+    body = collected.render() + api_key_metrics(await ApiKeys(store).list())  # the store's, for all
     queue: TaskQueue | None = request.app.state.pipeline.queue
     if queue is not None:  # the whole cluster's queue, as Redis holds it; left out while Redis is down
         try:
