@@ -4,8 +4,8 @@ Usage is counted on the key's row, by increments in SQL, so every process of a d
 numbers; ``day`` and ``day_chars`` are the characters spoken on one UTC day (``day``: days since 1970), for
 the key's daily budget, started again by the first charge of a new day.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
