@@ -157,16 +157,16 @@ class _AvFormat:
 
 
 _AV_FORMATS = {
-    # The chunks it is made from are 48 kbps MP3, and Opus at the same rate adds the least loss of the
-    # rates tried (benchmarks/bench_formats.py --quality): at 32 kbps a re-encoded voice differs from its
-    # source as much as the MP3 differs from the voice, and a test sweep came out 8 dB too loud for 0.2 s.
-    # When streamed, an Ogg page goes out every 200 ms instead of every second (FFmpeg's default), for 2 %
-    # more bytes: the muxer holds a finished page back until the next one, so up to two pages of sound
-    # wait for the next sentence.
-    "opus": _AvFormat("ogg", "libopus", 48_000, {"page_duration": "200000"}),
+    # Opus at the 48 kbps of the MP3 chunks it is made from: re-encoding speech then adds half the loss
+    # one more MP3 generation would (log-spectral distance 0.27 dB against 0.53, benchmarks/
+    # bench_formats.py --quality); 32 kbps adds nearly as much (0.44), and made a test sweep 8 dB too
+    # loud for 0.2 s. When streamed, an Ogg page goes out every 200 ms instead of every second (FFmpeg's
+    # default), for 1.7 % more bytes: the muxer holds a finished page back until the next one starts, so
+    # up to two pages of sound wait for the next sentence.
+    "opus": _AvFormat("ogg", "libopus", 48_000, streaming_options={"page_duration": "200000"}),
     "flac": _AvFormat("flac", "flac", options={"metadata_header_padding": "0"}),
     # ADTS: AAC-LC frames each with a header of its own, so the stream plays from any frame and needs no
-    # index at the end (as MP4 does). FFmpeg's AAC encoder overshoots: 48 kbps asked is ~59 kbps on speech.
+    # index at the end (as MP4 does). FFmpeg's AAC encoder overshoots: 48 kbps asked is 57 on speech.
     "aac": _AvFormat("adts", "aac", 48_000),
 }
 
