@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import av
+import miniaudio
 import numpy as np
 import pytest
 from scipy import signal
@@ -235,6 +236,15 @@ def test_streamed_flac_is_never_patched() -> None:
     """Streamed, the header is final when sent: STREAMINFO leaves length and MD5 unknown (0), as allowed."""
     outputs = _encode("flac", streaming=True, pieces=np.split(SIGNAL, CUTS))
     assert _streaminfo(outputs[0]) == (0, bytes(16))
+
+
+@pytest.mark.parametrize("streaming", [True, False], ids=["streaming", "whole"])
+def test_flac_decodes_bit_exact_outside_ffmpeg_too(streaming: bool) -> None:
+    """dr_flac (miniaudio), a decoder that shares no code with the FFmpeg that wrote the file."""
+    data = b"".join(_encode("flac", streaming=streaming, pieces=np.split(SIGNAL, CUTS)))
+    sound = miniaudio.flac_read_s16(data)
+    assert (sound.sample_rate, sound.nchannels) == (R, 1)
+    assert np.array_equal(np.array(sound.samples, dtype="<i2"), SIGNAL_S16)
 
 
 def test_opus_is_ogg_and_says_its_input_rate() -> None:
