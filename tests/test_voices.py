@@ -12,15 +12,18 @@ from edge_double import ENGLISH_VOICE
 
 from tts_service.config import Settings
 from tts_service.engines import ENGINE_NAMES, EngineRegistry
+from tts_service.engines import check_engine as registry_check_engine
 from tts_service.engines.edge import VOICES, EdgeEngine
 from tts_service.engines.espeak import EspeakEngine
 from tts_service.engines.local import LocalEngine
 from tts_service.errors import InvalidInput
 from tts_service.voices import (
     EDGE_LIST_FILE,
+    ENGINES,
     OPENAI_EDGE_VOICES,
     OPENAI_VOICES,
     VoiceCatalog,
+    check_engine,
     edge_voice,
     offered_voices,
     resolve_voice,
@@ -79,6 +82,15 @@ def test_every_engine_has_voices_and_one_default_its_engine_agrees_with() -> Non
     assert {v.gender for v in voices} == {"female", "male"}
     with pytest.raises(InvalidInput, match="unknown engine 'piper'; valid engines: local, espeak, edge"):
         SHIPPED.voices("piper")
+
+
+def test_the_catalog_knows_the_engines_the_registry_builds() -> None:
+    assert ENGINES == ENGINE_NAMES
+    for check in (check_engine, registry_check_engine):
+        assert check("edge") == "edge"
+        with pytest.raises(InvalidInput) as refused:
+            check("piper")
+        assert refused.value.message == "unknown engine 'piper'; valid engines: local, espeak, edge"
 
 
 def test_the_shipped_list_is_the_chinese_voices_accepted_before() -> None:

@@ -18,7 +18,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from tts_service.engines import ENGINE_NAMES, check_engine
 from tts_service.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -61,6 +60,17 @@ ESPEAK_VOICES = (
 )
 _OFFLINE = {"local": LOCAL_VOICES, "espeak": ESPEAK_VOICES}
 DEFAULTS = {"local": LOCAL_VOICES[0].id, "espeak": ESPEAK_VOICES[0].id, "edge": EDGE_DEFAULT}
+# The engines, in engines.ENGINE_NAMES's order (a test holds them equal): the engines import this module,
+# so it cannot import theirs.
+ENGINES = tuple(DEFAULTS)
+
+
+def check_engine(name: str) -> str:
+    """``name`` if it names an engine, else InvalidInput listing them (as engines.check_engine words it)."""
+    if name not in DEFAULTS:
+        raise InvalidInput(f"unknown engine {name!r}; valid engines: {', '.join(ENGINES)}")
+    return name
+
 
 # OpenAI's voices (its speech API's ``voice``), matched by character with a Mainland voice of each engine.
 # Edge has two standard Mandarin women's voices and four men's: OpenAI's female voices go to Xiaoxiao
@@ -190,7 +200,7 @@ class VoiceCatalog:
 
     def voices(self, engine: str | None = None) -> tuple[Voice, ...]:
         """The voices of ``engine`` (InvalidInput if there is no such engine), or of all, engine by engine."""
-        names = ENGINE_NAMES if engine is None else (check_engine(engine),)
+        names = ENGINES if engine is None else (check_engine(engine),)
         found: list[Voice] = []
         for name in names:
             voices = _OFFLINE[name] if name in _OFFLINE else self._edge_voices()
