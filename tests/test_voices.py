@@ -162,13 +162,23 @@ def test_the_catalog_reads_the_list_once(tmp_path: Path) -> None:
     assert "zh-CN-XiaochenNeural" in VoiceCatalog(tmp_path).ids("edge")
 
 
-def test_entries_without_a_friendly_name_or_with_a_bad_gender() -> None:
+def test_entries_without_a_friendly_name_or_with_a_bad_gender(caplog: pytest.LogCaptureFixture) -> None:
     plain = edge_voice({"ShortName": "zh-CN-XiaoruiNeural", "Gender": "Female", "Locale": "zh-CN"})
     assert (plain.name, plain.locale_name, plain.categories) == ("Xiaorui", "", ())
     with pytest.raises(ValueError, match="neither Female nor Male"):
-        edge_voice(entry("zh-CN-XiaoruiNeural", gender="Robot"))
-    with pytest.raises(ValueError, match="without ShortName, Locale and Gender"):
-        offered_voices([{"Locale": "zh-CN"}])
+        edge_voice(entry("zh-CN-XiaoruiNeural", gender="Neutral"))
+    # One unusable entry is left out, not the whole list.
+    listed = [
+        entry("zh-CN-XiaoruiNeural", gender="Neutral"),
+        {"Locale": "zh-CN"},
+        entry("zh-CN-XiaohanNeural"),
+    ]
+    with caplog.at_level(logging.WARNING, logger="tts_service.voices"):
+        assert [v.id for v in offered_voices(listed)] == ["zh-CN-XiaohanNeural"]
+    assert "leaving out an edge voice: zh-CN-XiaoruiNeural: Gender 'Neutral'" in caplog.text
+    assert "leaving out an edge voice: a voice without ShortName, Locale and Gender" in caplog.text
+    with pytest.raises(ValueError, match=r"no usable voice of a zh-\* locale"):
+        offered_voices(listed[:2])
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,7 @@ async def test_a_failed_fetch_says_why_and_keeps_the_list_in_place(
 async def test_a_list_without_chinese_voices_is_refused(edge_double: EdgeDouble, tmp_path: Path) -> None:
     edge_double.voice_list = [ENGLISH_VOICE]
     with pytest.raises(
-        Unreachable, match=r"unusable \(no voice of a zh-\* locale\); the current one is kept"
+        Unreachable, match=r"unusable \(no usable voice of a zh-\* locale\); the current one is kept"
     ):
         await refresh(tmp_path, seconds=5, connector_factory=edge_double.connector_factory)
     assert not (tmp_path / EDGE_LIST_FILE).exists()

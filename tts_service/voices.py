@@ -2,7 +2,8 @@
 
 The offline voices are described here (their engines take their ids from these records). Edge's come from
 Microsoft's voice list: the copy shipped in ``tts_service/data/edge_voices.json``, with the copy that
-``tts-service voices refresh`` keeps in TTS_HOME over it. Nothing here goes online: only the refresh does
+``tts-service voices refresh`` keeps in TTS_HOME over it (the shipped copy's ``source`` field and the
+README's Voices section say where it comes from). Nothing here goes online: only the refresh does
 (``tts_service/voices_refresh.py``).
 """
 
@@ -140,16 +141,23 @@ def edge_voice(entry: Mapping[str, Any]) -> Voice:
 def offered_voices(entries: object) -> tuple[Voice, ...]:
     """The voices of Microsoft's list (``voices`` of our file, or the bare list) that the service offers.
 
-    ValueError if the list is not one, or an offered voice is malformed; other locales are not read.
+    An offered entry that is not a usable voice (a gender other than female or male) is left out with a
+    warning; ValueError if the list is not one, or has no usable voice to offer. Other locales are not read.
     """
     if isinstance(entries, dict):
         entries = entries.get("voices")
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         raise ValueError("not a list of voices")
-    offered = [e for e in entries if str(e.get("Locale", "")).startswith(OFFERED_LOCALE_PREFIX)]
-    if not offered:
-        raise ValueError(f"no voice of a {OFFERED_LOCALE_PREFIX}* locale")
-    return tuple(edge_voice(entry) for entry in offered)
+    voices: list[Voice] = []
+    for entry in entries:
+        if str(entry.get("Locale", "")).startswith(OFFERED_LOCALE_PREFIX):
+            try:
+                voices.append(edge_voice(entry))
+            except ValueError as exc:
+                log.warning("leaving out an edge voice: %s", exc)
+    if not voices:
+        raise ValueError(f"no usable voice of a {OFFERED_LOCALE_PREFIX}* locale")
+    return tuple(voices)
 
 
 @functools.cache
