@@ -42,7 +42,7 @@ class Voice:
     gender: str  # "female" or "male"
     engine: str
     offline: bool  # works without internet access
-    default: bool = False  # the engine's voice when none is asked for
+    default: bool = False  # the engine's voice when none is asked for (the catalog sets it)
     categories: tuple[str, ...] = ()  # Microsoft's content categories: News, Novel, Dialect…
     personalities: tuple[str, ...] = ()  # Microsoft's voice personalities: Warm, Lively…
 
