@@ -171,14 +171,16 @@ def test_entries_without_a_friendly_name_or_with_a_bad_gender(caplog: pytest.Log
     listed = [
         entry("zh-CN-XiaoruiNeural", gender="Neutral"),
         {"Locale": "zh-CN"},
+        entry("zh-CN-XiaomoNeural", VoiceTag=["News"]),
         entry("zh-CN-XiaohanNeural"),
     ]
     with caplog.at_level(logging.WARNING, logger="tts_service.voices"):
         assert [v.id for v in offered_voices(listed)] == ["zh-CN-XiaohanNeural"]
     assert "leaving out an edge voice: zh-CN-XiaoruiNeural: Gender 'Neutral'" in caplog.text
     assert "leaving out an edge voice: a voice without ShortName, Locale and Gender" in caplog.text
+    assert "leaving out an edge voice: zh-CN-XiaomoNeural: VoiceTag ['News'] is not an object" in caplog.text
     with pytest.raises(ValueError, match=r"no usable voice of a zh-\* locale"):
-        offered_voices(listed[:2])
+        offered_voices(listed[:3])
 
 
 @pytest.mark.parametrize(

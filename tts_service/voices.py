@@ -124,6 +124,8 @@ def edge_voice(entry: Mapping[str, Any]) -> Voice:
     friendly = _FRIENDLY.fullmatch(str(entry.get("FriendlyName", "")))
     name = friendly["name"] if friendly else short.removeprefix(f"{locale}-").removesuffix("Neural")
     tags = entry.get("VoiceTag") or {}
+    if not isinstance(tags, dict):
+        raise ValueError(f"{short}: VoiceTag {tags!r} is not an object")
     return Voice(
         id=short,
         name=name,
