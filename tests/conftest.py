@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import edge_tts.communicate
+import edge_tts.voices
 import httpx
 import pytest
 from edge_double import EdgeDouble
@@ -36,6 +37,7 @@ async def edge_double(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[EdgeDoub
     # edge-tts passes its module-level certifi context to ws_connect, overriding the connector's;
     # swapping it (undone at teardown) for one trusting the test CA leaves no global residue.
     monkeypatch.setattr(edge_tts.communicate, "_SSL_CTX", double.client_ssl_context())
+    monkeypatch.setattr(edge_tts.voices, "_SSL_CTX", double.client_ssl_context())  # list_voices has its own
     # A 403 makes edge-tts adjust its process-wide clock skew; put it back after each test.
     monkeypatch.setattr(DRM, "clock_skew_seconds", DRM.clock_skew_seconds)
     await double.start()

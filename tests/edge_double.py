@@ -14,6 +14,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources import files
 from typing import Any
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
@@ -28,6 +29,8 @@ from tts_service.audio import frames, mp3
 EDGE_HOST = "speech.platform.bing.com"
 WS_PATH = "/consumer/speech/synthesize/readaloud/edge/v1"
 REQUIRED_QUERY = ("TrustedClientToken", "Sec-MS-GEC", "ConnectionId")
+VOICE_LIST_PATH = "/consumer/speech/synthesize/readaloud/voices/list"
+VOICE_LIST_QUERY = ("trustedclienttoken", "Sec-MS-GEC", "Sec-MS-GEC-Version")
 SSML_NS = "{http://www.w3.org/2001/10/synthesis}"
 SAMPLE_RATE = 24_000
 SECONDS_PER_CHAR = 0.2
@@ -162,6 +165,10 @@ class EdgeDouble:
         self.delay = 0.0  # seconds each request is held before it is answered
         self.retry_after = 1  # seconds, in the Retry-After header of a THROTTLED answer
         self.max_concurrent = 0  # most requests being answered at once
+        # What GET voices/list answers (the voices of the shipped list and one of another language, unless
+        # a test sets another), and the query and headers of every such request, refused ones included.
+        self.voice_list: Any = [*_shipped_voice_entries(), ENGLISH_VOICE]
+        self.voice_list_requests: list[tuple[dict[str, str], dict[str, str]]] = []
         self._active = 0
         self._faults: deque[Fault] = deque()
         self._persistent: Fault | None = None
@@ -191,6 +198,7 @@ class EdgeDouble:
         self.ca.issue_cert(EDGE_HOST).configure_cert(server_context)
         app = web.Application()
         app.router.add_get(WS_PATH, self._handle)
+        app.router.add_get(VOICE_LIST_PATH, self._voice_list)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -225,6 +233,21 @@ class EdgeDouble:
             async for _ in ws:  # wait for the client to close (after turn.end, or after giving up on a stall)
                 pass
         return ws
+
+    async def _voice_list(self, request: web.Request) -> web.Response:
+        """The voice list as Microsoft serves it (a JSON array), or a handshake fault's HTTP error."""
+        self.voice_list_requests.append((dict(request.query), dict(request.headers)))
+        missing = [name for name in VOICE_LIST_QUERY if not request.query.get(name)]
+        if missing:
+            self.protocol_errors.append(f"voice list without query parameters {missing}")
+            raise web.HTTPBadRequest(text=f"missing query parameters {missing}")
+        fault = self._faults.popleft() if self._faults else self._persistent
+        if fault in _HANDSHAKE_FAULTS:
+            headers = {"Retry-After": str(self.retry_after)} if fault is Fault.THROTTLED else None
+            raise _HANDSHAKE_FAULTS[fault](headers=headers)
+        if isinstance(self.voice_list, bytes):  # a test's broken answer, sent as it is
+            return web.Response(body=self.voice_list, content_type="application/json")
+        return web.json_response(self.voice_list)
 
     async def _answer(self, request: web.Request, fault: Fault | None) -> web.WebSocketResponse:
         """Refuse the handshake, or read the request and stream back a tone (or ``fault``'s take on one)."""
@@ -295,6 +318,25 @@ class EdgeDouble:
         await ws.send_str(_text_message(request_id, "audio.metadata", {"Metadata": [boundary]}))
         await ws.send_bytes(_audio_frame(request_id, stream_id, b""))
         await ws.send_str(_text_message(request_id, "turn.end", {}))
+
+
+ENGLISH_VOICE = {
+    "Name": "Microsoft Server Speech Text to Speech Voice (en-US, EmmaMultilingualNeural)",
+    "ShortName": "en-US-EmmaMultilingualNeural",
+    "Gender": "Female",
+    "Locale": "en-US",
+    "SuggestedCodec": "audio-24khz-48kbitrate-mono-mp3",
+    "FriendlyName": "Microsoft Emma Online (Natural) - English (United States)",
+    "Status": "GA",
+    "VoiceTag": {"ContentCategories": ["General"], "VoicePersonalities": ["Friendly", "Positive"]},
+}
+
+
+def _shipped_voice_entries() -> list[dict[str, Any]]:
+    """The entries of the voice list shipped with the package: Microsoft's own, as Microsoft sends them."""
+    text = (files("tts_service") / "data" / "edge_voices.json").read_text(encoding="utf-8")
+    entries: list[dict[str, Any]] = json.loads(text)["voices"]
+    return entries
 
 
 def _audio_for(fault: Fault | None, audio: bytes) -> bytes:

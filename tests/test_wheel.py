@@ -27,6 +27,7 @@ PACKAGE_FILES = {  # what the wheel must carry besides the code: (folder in the 
     "templates": "tts_service/templates",
     "tts_service/static": "tts_service/static",
     "tts_service/demo": "tts_service/demo",
+    "tts_service/data": "tts_service/data",  # Microsoft's voice list, as shipped (tts_service/voices.py)
 }
 
 pytestmark = pytest.mark.e2e
@@ -129,10 +130,11 @@ def server(installed: Installed) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def served(installed: Installed, server: str) -> Served:
-    """Seed the demo, then fetch the home page, the demo's page and a static file from the installed app."""
+    """Seed the demo, then fetch the home page, the demo's page, a static file and the voice list from the
+    installed app."""
     cli = installed.venv / "bin" / "tts-service"
     seed = _run(cli, "seed", cwd=installed.work, env=installed.env)
-    paths = {"index": "/", "demo": "/articles/demo", "css": "/static/reader.css"}
+    paths = {"index": "/", "demo": "/articles/demo", "css": "/static/reader.css", "voices": "/api/voices"}
     pages = {name: httpx.get(server + path, timeout=30) for name, path in paths.items()}
     # The demo page starts its audio job (espeak: seconds); wait until it is done, wherever its audio goes.
     deadline = time.monotonic() + 120
@@ -144,7 +146,7 @@ def served(installed: Installed, server: str) -> Served:
     return Served(seed, pages, frozenset(_files(installed.package, bytecode=True)))
 
 
-def test_the_wheel_carries_templates_static_files_and_demo(installed: Installed) -> None:
+def test_the_wheel_carries_templates_static_files_demo_and_data(installed: Installed) -> None:
     with zipfile.ZipFile(installed.wheel) as wheel:
         names = set(wheel.namelist())
     for source, target in PACKAGE_FILES.items():
@@ -174,6 +176,9 @@ def test_the_installed_server_serves_its_pages(installed: Installed, served: Ser
     assert '<html lang="zh-CN"' in demo.text and "<article" in demo.text
     assert css.status_code == 200
     assert css.text == (REPO_ROOT / "tts_service" / "static" / "reader.css").read_text(encoding="utf-8")
+    voices = served.pages["voices"]  # the edge voices come from the voice list inside the package
+    assert voices.status_code == 200, voices.text[:2000]
+    assert sum(voice["engine"] == "edge" for voice in voices.json()["voices"]) == 14
 
 
 def test_the_installed_state_is_in_the_user_data_dir(installed: Installed, served: Served) -> None:

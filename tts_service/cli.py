@@ -1,5 +1,5 @@
 """Command line: serve, add, delete, import, seed, pregen, crawl, publish, prune, synth, normalize, pinyin,
-lexicon, cache; db and migrate (cli_db); worker (cli_worker); keys (cli_keys)."""
+lexicon, cache; db and migrate (cli_db); worker (cli_worker); keys (cli_keys); voices (cli_voices)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from tts_service.cli_db import db_app, migrate
 from tts_service.cli_errors import user_errors
 from tts_service.cli_help import Group
 from tts_service.cli_keys import keys_app
+from tts_service.cli_voices import voices_app
 from tts_service.cli_worker import worker
 from tts_service.config import Settings
 from tts_service.engines import Prosody, Synthesis, parse_rate
@@ -533,6 +534,7 @@ cache_app = typer.Typer(
 app.add_typer(cache_app, name="cache")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(voices_app, name="voices")
 app.command()(migrate)
 app.command()(worker)
 

@@ -22,11 +22,13 @@ def _espeak(settings: Settings) -> Engine:
 def _edge(settings: Settings) -> Engine:
     from tts_service.engines.edge import EdgeEngine
     from tts_service.engines.resilience import ClusterResilient, Resilient
+    from tts_service.voices import VoiceCatalog
 
     # Microsoft's service throttles, resets and stalls now and then: retry with backoff, bound how many
     # requests are in flight, and stop calling it for a while when it keeps failing. With TTS_REDIS_URL,
     # the bound and the breaker hold for the whole deployment (every web and worker process).
-    engine = EdgeEngine(timeout=settings.edge_timeout)
+    # Voices new in a list refreshed into TTS_HOME (`tts-service voices refresh`) are accepted too.
+    engine = EdgeEngine(timeout=settings.edge_timeout, voices=VoiceCatalog(settings.home).ids("edge"))
     redis_url = settings.redis_url.get_secret_value().strip() if settings.redis_url is not None else ""
     if redis_url:
         return ClusterResilient(

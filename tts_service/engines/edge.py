@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -15,23 +15,11 @@ from edge_tts.exceptions import EdgeTTSException, NoAudioReceived, WebSocketErro
 from tts_service.audio import chunk, frames, mp3, pcm
 from tts_service.engines.base import Prosody, Synthesis, check_voice
 from tts_service.errors import SynthesisError
+from tts_service.voices import EDGE_DEFAULT, shipped_edge_ids
 
-VOICES: tuple[str, ...] = (
-    "zh-CN-XiaoxiaoNeural",
-    "zh-CN-XiaoyiNeural",
-    "zh-CN-YunjianNeural",
-    "zh-CN-YunxiNeural",
-    "zh-CN-YunxiaNeural",
-    "zh-CN-YunyangNeural",
-    "zh-CN-liaoning-XiaobeiNeural",
-    "zh-CN-shaanxi-XiaoniNeural",
-    "zh-HK-HiuGaaiNeural",
-    "zh-HK-HiuMaanNeural",
-    "zh-HK-WanLungNeural",
-    "zh-TW-HsiaoChenNeural",
-    "zh-TW-HsiaoYuNeural",
-    "zh-TW-YunJheNeural",
-)
+# Microsoft's Chinese voices in the list shipped with the package (tts_service/voices.py says why only
+# those): accepted by every installation, whatever a refreshed list in TTS_HOME adds.
+VOICES: tuple[str, ...] = shipped_edge_ids()
 TICKS_PER_SECOND = 10_000_000  # edge-tts reports boundary offsets and durations in 100 ns ticks
 # How far the words may run past the audio before it counts as cut short. Edge's voices end in silence,
 # so a whole turn never ends inside its last word; the slack only absorbs rounding at the frame level.
@@ -123,12 +111,18 @@ class EdgeEngine:
     name = "edge"
     version = f"edge-tts-{edge_tts.__version__}"
     voices = VOICES
-    default_voice = VOICES[0]
+    default_voice = EDGE_DEFAULT
     max_chunk_chars = 300
 
     def __init__(
-        self, *, timeout: float = 30, connector_factory: Callable[[], aiohttp.BaseConnector] | None = None
+        self,
+        *,
+        timeout: float = 30,
+        connector_factory: Callable[[], aiohttp.BaseConnector] | None = None,
+        voices: Iterable[str] = (),
     ) -> None:
+        """``voices``: more to accept than VOICES (those of a refreshed list); VOICES always are."""
+        self.voices = tuple(sorted({*VOICES, *voices}))
         self._timeout = timeout
         # edge-tts's ClientSession owns and closes the connector, so each request needs a new one.
         self._connector_factory = connector_factory

@@ -9,6 +9,7 @@ import subprocess
 from tts_service.audio import chunk, mp3, pcm, wav
 from tts_service.engines.base import Prosody, Synthesis, check_voice
 from tts_service.errors import SynthesisError
+from tts_service.voices import ESPEAK_VOICES
 
 _BASE_WPM = 175  # espeak-ng's default speed
 _BASE_PITCH = 50  # espeak-ng's default pitch, on its 0-99 scale
@@ -59,8 +60,8 @@ class EspeakEngine:
     """Engine ``espeak``: espeak-ng ``cmn`` voice, WAV on stdout, normalised and encoded to MP3 with LAME."""
 
     name = "espeak"
-    voices: tuple[str, ...] = ("cmn", "cmn-latn-pinyin")
-    default_voice = "cmn"
+    voices: tuple[str, ...] = tuple(voice.id for voice in ESPEAK_VOICES)
+    default_voice = voices[0]
     max_chunk_chars = 120
 
     def __init__(self, binary: str = "espeak-ng") -> None:

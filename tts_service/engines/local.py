@@ -26,6 +26,7 @@ from tts_service.engines.baker_model import (
 from tts_service.engines.base import Prosody, Synthesis, check_voice
 from tts_service.text import phonemes
 from tts_service.text.pinyin import Break, Syllable, Token, tokens
+from tts_service.voices import LOCAL_VOICES
 
 # Bump when the front end or the post-processing changes how the same text sounds.
 FRONTEND_VERSION = 2
@@ -72,8 +73,8 @@ class LocalEngine:
     """Engine ``local``: a female Mandarin voice (Baker corpus), 24 kHz, entirely on this machine."""
 
     name = "local"
-    voices: tuple[str, ...] = ("baker",)
-    default_voice = "baker"
+    voices: tuple[str, ...] = tuple(voice.id for voice in LOCAL_VOICES)
+    default_voice = voices[0]
     max_chunk_chars = 80
     reads_marks = True  # its front end takes the readings in spoken text (`text.marks`) as the pinyin
 

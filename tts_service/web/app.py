@@ -25,8 +25,22 @@ from tts_service.metrics import Metrics
 from tts_service.services import open_services
 from tts_service.sessions import SessionStore
 from tts_service.states import AudioStatus
-from tts_service.web import admin, api, audio, audio_urls, embed, feed, middleware, ops, pages, speak, toolbar
+from tts_service.voices import VoiceCatalog
 from tts_service.web.api_keys import KeyLimits
+from tts_service.web import (
+    admin,
+    api,
+    audio,
+    audio_urls,
+    embed,
+    feed,
+    middleware,
+    ops,
+    pages,
+    speak,
+    toolbar,
+    voices,
+)
 from tts_service.web.audio_memory import AudioMemory
 from tts_service.web.auth import FAILURES_PER_MINUTE, TokenGuard
 from tts_service.web.content import wants_json
@@ -99,6 +113,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
         None if app.state.redis is None else SharedRateLimiter(app.state.redis, "tokens", FAILURES_PER_MINUTE)
     )
     app.state.metrics = Metrics()
+    app.state.voices = VoiceCatalog(settings.home)  # read when first asked for, as the edge engine reads it
     app.mount("/static", StaticFiles(directory=resources.static_dir()), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
@@ -109,6 +124,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.include_router(feed.router)
     app.include_router(admin.router)
     app.include_router(ops.router)
+    app.include_router(voices.router)
     audio.install_hot_path(app)  # first: every middleware below wraps it
     middleware.install(app, settings)
     app.add_exception_handler(TTSError, _handle_error)

@@ -21,11 +21,11 @@ def _accepts(accept: str, media_type: str) -> bool:
 
 
 def wants_json(path: str, accept: str = "") -> bool:
-    """JSON for the API, the audio store and the operations endpoints, always. For an article's audio,
-    captions and the feed, unless a browser navigates there (its Accept names text/html): a reader who
-    follows a dead link gets a page, a player gets JSON. Pages are for people, except for a client that
-    asks for JSON and not HTML (an app that hit an unknown route)."""
-    if path.startswith(("/api/", "/audio/")) or path in _OPS:
+    """JSON for the APIs (ours, and OpenAI's shapes under /v1/), the audio store and the operations
+    endpoints, always. For an article's audio, captions and the feed, unless a browser navigates there (its
+    Accept names text/html): a reader who follows a dead link gets a page, a player gets JSON. Pages are for
+    people, except for a client that asks for JSON and not HTML (an app that hit an unknown route)."""
+    if path.startswith(("/api/", "/v1/", "/audio/")) or path in _OPS:
         return True
     html = _accepts(accept, "text/html")
     if path.endswith((".mp3", ".vtt", ".xml")):
