@@ -28,13 +28,15 @@ from tts_service.manifest import Manifest
 from tts_service.planning import Plan, Planner
 from tts_service.queued import QueuedJobs, QueuedSynthesizer
 from tts_service.quotas import Quotas
-from tts_service.snippet import speak
+from tts_service.snippet import whole
+from tts_service.speech import Speech, prepare
 from tts_service.states import AudioStatus, JobStatus
 from tts_service.store import AssemblyRecord, SaveCheck, Store
 from tts_service.synthesis import Metrics, Synthesizer
 from tts_service.taskqueue import TaskQueue
 from tts_service.text import segment
 from tts_service.text.blocks import collapse
+from tts_service.text.source import Format
 from tts_service.urls import canonical_url, page_slug
 
 log = logging.getLogger(__name__)
@@ -238,12 +240,28 @@ class Pipeline:
             return None
         return await self.assembler.whole(article, manifest.plan)
 
+    async def speech(
+        self,
+        text: str,
+        engine: str | None,
+        voice: str | None,
+        prosody: Prosody,
+        *,
+        fmt: Format = "text",
+        limit: int | None = None,
+    ) -> Speech:
+        """A short text planned for speaking now, piece by piece (``speech.Speech.pieces``); at most
+        ``limit`` characters (default TTS_TTS_MAX_CHARS)."""
+        limit = limit or self.settings.tts_max_chars
+        return await prepare(
+            self.planner, self.synthesizer, text, engine, voice, prosody, fmt=fmt, limit=limit
+        )
+
     async def speak(
-        self, text: str, engine: str | None, voice: str | None, prosody: Prosody
+        self, text: str, engine: str | None, voice: str | None, prosody: Prosody, *, fmt: Format = "text"
     ) -> tuple[bytes, float]:
         """A short text's MP3 and its length in seconds, made now (``POST /api/tts``)."""
-        limit = self.settings.tts_max_chars
-        return await speak(self.planner, self.synthesizer, text, engine, voice, prosody, limit=limit)
+        return await whole(await self.speech(text, engine, voice, prosody, fmt=fmt))
 
     async def delete(self, slug: str) -> None:
         """Delete an article: stop its jobs first, then remove it with its revisions and jobs."""

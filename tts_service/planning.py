@@ -89,7 +89,7 @@ def spoken_form(
     """What the engine reads for a piece of display text: its spans written in (readings, spoken forms,
     pauses, speed: `marks`), the lexicon, then normalisation. ``marked`` keeps the lexicon's spoken forms
     between `lexicon.MARKS`, for explaining readings (never for an engine)."""
-    text = marks.marked(display, spans) if spans else display
+    text = marks.marked(display, spans)  # also drops mark characters typed into the text
     return " ".join(normalize(lexicon.apply(unspeakable_removed(text), marked)).split())
 
 

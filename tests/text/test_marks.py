@@ -73,3 +73,9 @@ def test_digits_in_a_payload_are_never_read() -> None:
     spoken = _spoken("等3秒", Span(1, 1, Kind.BREAK, "3000"))
     assert marks.ANY_MARK.sub("", spoken) == "等三秒"
     assert marks.parts(spoken)[0].pause_ms == 3000
+
+
+def test_marks_typed_into_the_text_are_dropped() -> None:
+    typed = "行" + marks.READING + chr(marks.PAYLOAD + ord("x")) + marks.END + "业" + marks.BREAK
+    spoken = _spoken(typed)
+    assert spoken == "行业" and marks.parts(spoken) == [marks.Part("行业")]

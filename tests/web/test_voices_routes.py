@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import json
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 from fastapi import FastAPI
+from helpers import AUTH
 
 from tts_service.config import Settings
 from tts_service.voices import EDGE_LIST_FILE
-from tts_service.web.voices import MODELS_CREATED
+from tts_service.web.openai import MODELS_CREATED
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An app calling with a credential: /v1 wants a key (or the editor token); /api/voices wants none."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=AUTH) as http:
+        yield http
+
+
+async def test_v1_wants_a_key_and_api_voices_does_not(app: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as anonymous:
+        assert (await anonymous.get("/api/voices")).status_code == 200
+        for path in ("/v1/models", "/v1/models/tts-1", "/v1/audio/voices"):
+            refused = await anonymous.get(path)
+            assert refused.status_code == 401, path
+            assert refused.json()["error"]["code"] == "invalid_api_key"
+
 
 VOICE_FIELDS = {
     *("id", "name", "language", "locale", "locale_name", "gender"),
@@ -54,12 +76,14 @@ async def test_both_paths_answer_alike_and_filter_by_engine(client: httpx.AsyncC
         assert len(api.json()["voices"]) == count
 
 
-@pytest.mark.parametrize("path", ["/api/voices", "/v1/audio/voices"])
-async def test_an_unknown_engine_is_422_naming_the_engines(client: httpx.AsyncClient, path: str) -> None:
-    response = await client.get(path, params={"engine": "piper"})
+async def test_an_unknown_engine_is_refused_naming_the_engines(client: httpx.AsyncClient) -> None:
+    message = "unknown engine 'piper'; valid engines: local, espeak, edge"
+    response = await client.get("/api/voices", params={"engine": "piper"})
     assert response.status_code == 422
-    assert response.json()["code"] == "invalid_input"
-    assert response.json()["message"] == "unknown engine 'piper'; valid engines: local, espeak, edge"
+    assert (response.json()["code"], response.json()["message"]) == ("invalid_input", message)
+    response = await client.get("/v1/audio/voices", params={"engine": "piper"})  # OpenAI's shape: a 400
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == message
 
 
 async def test_a_refreshed_list_in_home_is_offered(settings: Settings, client: httpx.AsyncClient) -> None:
@@ -95,7 +119,7 @@ async def test_one_model_and_an_unknown_one_in_openais_error_shape(client: httpx
     assert unknown.status_code == 404
     assert unknown.json() == {
         "error": {
-            "message": "No such model (the name is not repeated back); the models are "
+            "message": "no such model; the models are "
             "tts-1, tts-1-hd, local, espeak, edge",
             "type": "invalid_request_error",
             "param": None,

@@ -21,6 +21,7 @@ MAX_BREAK_MS = 10_000
 _PAYLOAD = "[\ue120-\ue17e]+"
 _MARK = re.compile(f"([{READING}{BREAK}{RATE}])({_PAYLOAD}){END}|{RATE_END}")
 _READING = re.compile(f"{READING}({_PAYLOAD}){END}")
+RESERVED = re.compile("[\ue010-\ue17f]")  # the characters marks are made of
 ANY_MARK = re.compile(f"[{READING}{BREAK}{RATE}]{_PAYLOAD}{END}|{RATE_END}")
 
 
@@ -62,6 +63,8 @@ def marked(display: str, spans: tuple[Span, ...]) -> str:
             out.append(f" {spoken[i].value} " if spoken[i].value else "")
             skip_to = spoken[i].end
             continue
+        if RESERVED.match(char):
+            continue  # a mark typed into the text would be read as one: never
         out.append(char + (READING + _hide(read[i]) + END if i in read else ""))
     out += before.get(len(display), ())
     return "".join(out)

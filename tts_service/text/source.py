@@ -12,6 +12,14 @@ Format = Literal["text", "ssml"]
 FORMATS: tuple[Format, ...] = ("text", "ssml")
 
 
+def sniff(text: str) -> Format:
+    """How a request's input is written: SSML when it starts with ``<speak>`` (after an XML declaration),
+    else plain text (where inline readings work too)."""
+    from tts_service.text import ssml
+
+    return "ssml" if ssml.is_ssml(text) else "text"
+
+
 def paragraphs(source: str, fmt: Format = "text") -> list[Marked]:
     """The paragraphs of ``source``, each with its display text and spans; InvalidInput (or InvalidSSML)
     for markup that cannot be read."""

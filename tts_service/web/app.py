@@ -26,7 +26,6 @@ from tts_service.services import open_services
 from tts_service.sessions import SessionStore
 from tts_service.states import AudioStatus
 from tts_service.voices import VoiceCatalog
-from tts_service.web.api_keys import KeyLimits
 from tts_service.web import (
     admin,
     api,
@@ -35,12 +34,14 @@ from tts_service.web import (
     embed,
     feed,
     middleware,
+    openai,
     ops,
     pages,
     speak,
     toolbar,
     voices,
 )
+from tts_service.web.api_keys import KeyLimits
 from tts_service.web.audio_memory import AudioMemory
 from tts_service.web.auth import FAILURES_PER_MINUTE, TokenGuard
 from tts_service.web.content import wants_json
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, engines: dict[str, Engine] |
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(speak.router)
+    app.include_router(openai.router)
     app.include_router(embed.router)
     app.include_router(toolbar.router)
     app.include_router(audio.router)
@@ -159,6 +161,8 @@ async def _handle_invalid(request: Request, exc: Exception) -> Response:
     """
     assert isinstance(exc, RequestValidationError)
     errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    if openai.is_openai(request):
+        return openai.invalid_body(errors)
     message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
     if wants_json(request.url.path, request.headers.get("accept", "")):
         body = {"detail": errors, "code": "invalid_input", "message": message}
@@ -204,6 +208,8 @@ async def _handle_error(request: Request, exc: Exception) -> Response:
     if exc.status_code >= 500:  # a full queue is the design working, not a fault to alert on
         level = logging.INFO if isinstance(exc, Busy) else logging.ERROR
         log.log(level, "request %s failed: %s", request.url.path, exc.message)
+    if openai.is_openai(request):
+        return openai.error_response(exc)
     if wants_json(request.url.path, request.headers.get("accept", "")):
         return JSONResponse(exc.body(), exc.status_code, headers=exc.headers)
     return pages.error_page(request, exc)

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, field_validator
 
-from tts_service.config import Settings
 from tts_service.engines import Prosody, parse_rate
-from tts_service.errors import Forbidden, InvalidInput, RateLimited, TooLarge, Unauthorized
+from tts_service.errors import Forbidden, InvalidInput, RateLimited, Unauthorized
 from tts_service.gate import Gate
-from tts_service.pipeline import Pipeline
+from tts_service.snippet import whole
+from tts_service.text import source
 from tts_service.text.unicode import check_text
 from tts_service.web.api_keys import ApiCaller, charge, identify, note_cache_hits
 from tts_service.web.auth import AuthFirst, precheck
@@ -78,21 +78,6 @@ async def _caller(request: Request) -> ApiCaller:
     return ApiCaller(editor=False)
 
 
-async def _cached_chunks(pipeline: Pipeline, settings: Settings, body: SpeakIn) -> int:
-    """How many of the text's chunks are cached already (recorded in the store): a key's cache hits. Refuses
-    first what ``Pipeline.speak`` would refuse, so that a key is never charged for a refused request."""
-    if len(body.text) > settings.tts_max_chars:
-        raise TooLarge(
-            f"text is {len(body.text)} characters; the limit for /api/tts is {settings.tts_max_chars}"
-        )
-    # The plan speak is about to make (it comes from the planner's memory then); a bad voice is refused here.
-    plan = await pipeline.planner.plan_text(body.text, body.engine, body.voice, Prosody(rate=body.rate))
-    if not plan.spoken:
-        raise InvalidInput("nothing to say: the text has no words")
-    records = await pipeline.store.audio_records(chunk.key for chunk in plan.spoken)
-    return sum(1 for chunk in plan.spoken if chunk.key in records)
-
-
 @router.post("/tts", response_class=Response, responses=_AUDIO)
 async def tts(
     request: Request,
@@ -107,10 +92,10 @@ async def tts(
         # an engine the operator did not choose for them.
         who = "requests with an API key" if caller.key is not None else "public requests"
         raise Forbidden(f"{who} use the default engine ({pipeline.engines.default})")
-    hits = 0
-    if caller.key is not None:  # its rate was checked with its token; its daily budget once it has a worker
-        hits = await _cached_chunks(pipeline, settings, body)
-    elif not caller.editor:
+    # Planned first: whatever is refused (too long, nothing to say, a bad voice or SSML) costs a key nothing.
+    prosody, fmt = Prosody(rate=body.rate), source.sniff(body.text)  # <speak>…: the SSML subset
+    speech = await pipeline.speech(body.text, body.engine, body.voice, prosody, fmt=fmt)
+    if caller.key is None and not caller.editor:  # a key's rate was checked with its token
         limiter: RateLimiter | SharedRateLimiter = request.app.state.tts_limiter
         wait = await limiter.allow(request.client.host if request.client else "unknown")
         if wait:
@@ -120,13 +105,13 @@ async def tts(
 
     async def work() -> tuple[bytes, float]:
         async with gate.enter():  # a bounded queue: a burst gets 503 now, not audio nobody waits for
-            await charge(request, caller, len(body.text))  # here: a request refused above costs nothing
-            return await pipeline.speak(body.text, body.engine, body.voice, Prosody(rate=body.rate))
+            await charge(request, caller, len(body.text))  # its daily budget, once it has a worker
+            return await whole(speech)
 
     try:
         audio, seconds = await unless_disconnected(request, work())
     except ClientGone:
         return Response(status_code=CLIENT_GONE)  # nobody reads it; the access log records the 499
-    await note_cache_hits(request, caller, hits)
+    await note_cache_hits(request, caller, speech.hits)
     headers = {"X-Audio-Duration": f"{seconds:.3f}", "Cache-Control": "no-store"}
     return Response(audio, media_type="audio/mpeg", headers=headers)
