@@ -29,7 +29,7 @@ def one(body: str) -> Marked:
 def said(paragraph: Marked) -> str:
     """The spoken text planning gives the paragraph: its spans written in as marks, then lexicon and
     normalisation."""
-    return spoken_form(marks.marked(paragraph.display, paragraph.spans))
+    return spoken_form(paragraph.display, spans=paragraph.spans)
 
 
 # --- is_ssml ---------------------------------------------------------------------------------------------

@@ -495,3 +495,27 @@ async def test_a_bad_inline_reading_is_refused_before_anything_is_stored(client:
     assert response.status_code == 422
     assert "hagn2" in response.json()["message"]
     assert (await client.get("/api/articles")).json() == []
+
+
+async def test_an_ssml_article_shows_its_text_and_says_its_markup(client: httpx.AsyncClient, espeak) -> None:
+    text = (
+        '<speak><p>世卫组织即<sub alias="世界卫生组织">WHO</sub>。</p>'
+        '<p>电话<say-as interpret-as="telephone">12345</say-as>，<break time="800ms"/>'
+        '<phoneme alphabet="x-pinyin" ph="hang2">行</phoneme>业。</p></speak>'
+    )
+    article = (await create(client, {**ARTICLE, "text": text, "format": "ssml"})).json()
+    assert (article["text"], article["format"]) == (text, "ssml")
+    manifest = await wait_ready(client, "lib")
+    assert [c["text"] for c in manifest["chunks"]] == ["世卫组织即WHO。", "电话12345，行业。"]
+    page = (await client.get("/articles/lib")).text
+    assert "电话12345，行业。" in page and "say-as" not in page and "&lt;" not in page
+    said = " ".join(espeak.calls)
+    assert "世界卫生组织" in said and "幺二三四五" in said and "行业" not in said  # 行 read háng: 航业
+
+
+async def test_ssml_outside_the_subset_is_400_naming_it(client: httpx.AsyncClient) -> None:
+    body = {**ARTICLE, "text": "<speak>你好<audio src='x.mp3'/></speak>", "format": "ssml"}
+    response = await create(client, body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_ssml" and "audio" in response.json()["message"]
+    assert (await client.get("/api/articles")).json() == []

@@ -9,10 +9,11 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError, field_validator
 
 from tts_service.article import Article, ArticleDraft
-from tts_service.errors import InvalidInput, TooLarge
+from tts_service.errors import InvalidInput, InvalidSSML, TooLarge
 from tts_service.pipeline import Pipeline
 from tts_service.planning import Plan
 from tts_service.text.document import Document
+from tts_service.text.source import Format
 
 _RULES = {  # what each field must be, for the message when it is not
     "title": "标题须为 1 到 300 个字符（不含控制字符）",
@@ -41,6 +42,7 @@ class ArticleForm(BaseModel):
     date: str = ""
     text: str = ""
     voice_choice: str = ""  # "" (the service's default), "engine:" (its default voice) or "engine:voice"
+    format: Format = "text"  # how the text is written: kept on every edit, so SSML never turns into text
 
     @field_validator("text")
     @classmethod
@@ -61,6 +63,7 @@ class ArticleForm(BaseModel):
             date=article.date or "",
             text=article.text,
             voice_choice=choice,
+            format=article.format,
         )
 
     @classmethod
@@ -79,12 +82,17 @@ class ArticleForm(BaseModel):
             "date": self.date.strip() or None,
             "engine": engine or None,
             "voice": voice or None,
+            "format": self.format,
         }
         try:
             draft = ArticleDraft.model_validate(fields)
         except ValidationError as exc:
             bad = dict.fromkeys(str(e["loc"][0]) for e in exc.errors())
             raise FormError("；".join(_RULES.get(f, f"{f} 无效") for f in bad) + "。") from None
+        try:
+            draft.check_markup()
+        except (InvalidInput, InvalidSSML) as exc:
+            raise FormError(f"正文的读音标注或 SSML 有误：{exc.message}") from None
         try:
             pipeline.check(draft)
         except TooLarge:
