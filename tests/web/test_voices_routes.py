@@ -118,8 +118,7 @@ async def test_one_model_and_an_unknown_one_in_openais_error_shape(client: httpx
     assert unknown.status_code == 404
     assert unknown.json() == {
         "error": {
-            "message": "no such model; the models are "
-            "tts-1, tts-1-hd, local, espeak, edge",
+            "message": "no such model; the models are tts-1, tts-1-hd, local, espeak, edge",
             "type": "invalid_request_error",
             "param": None,
             "code": "model_not_found",
