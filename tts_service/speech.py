@@ -24,7 +24,10 @@ from tts_service.planning import Plan, Planner
 from tts_service.synthesis import Synthesizer
 from tts_service.text.source import Format
 
-AHEAD = 3  # chunks made ahead of the one being sent: the engine stays busy, a client that leaves costs little
+# Chunks in the making beyond the one being sent: enough to keep every synthesis slot busy between sends (3
+# left the stream 8% slower than making the whole file; 8 matches it: BENCHMARKS.md), few enough that one long
+# request does not queue its whole text ahead of other readers, and that a client who leaves costs little.
+AHEAD = 8
 
 
 @dataclass(frozen=True)

@@ -519,3 +519,18 @@ async def test_ssml_outside_the_subset_is_400_naming_it(client: httpx.AsyncClien
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_ssml" and "audio" in response.json()["message"]
     assert (await client.get("/api/articles")).json() == []
+
+
+async def test_api_tts_takes_ssml_and_inline_readings(client: httpx.AsyncClient, espeak) -> None:
+    async def seconds(text: str) -> float:
+        response = await client.post("/api/tts", json={"text": text}, headers=AUTH)
+        assert response.status_code == 200, response.text
+        return float(response.headers["x-audio-duration"])
+
+    plain = await seconds("先说这个。再说那个。")
+    paused = await seconds('<speak>先说这个。<break time="1500ms"/>再说那个。</speak>')
+    assert 1.2 < paused - plain < 1.8
+    await seconds("行{hang2}业。")
+    assert espeak.calls[-1] not in ("行业。", "行业") and espeak.calls[-1].endswith("业。")
+    refused = await client.post("/api/tts", json={"text": "<speak><voice>x</voice></speak>"}, headers=AUTH)
+    assert refused.status_code == 400 and "voice" in refused.json()["message"]
