@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ssl
 import sys
+from typing import Any
 
 import edge_tts.communicate
 from edge_double import connector_to
@@ -23,9 +24,9 @@ def main() -> None:
     plain_init = edge.EdgeEngine.__init__
 
     def reaching_the_double(
-        self: edge.EdgeEngine, *, timeout: float = 30, connector_factory: object = None
+        self: edge.EdgeEngine, *, connector_factory: object = None, **options: Any
     ) -> None:
-        plain_init(self, timeout=timeout, connector_factory=lambda: connector_to(port, context))
+        plain_init(self, connector_factory=lambda: connector_to(port, context), **options)
 
     edge.EdgeEngine.__init__ = reaching_the_double  # type: ignore[method-assign]
     app(["worker", *sys.argv[3:]])
