@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from tts_service.text import readings, segment
+from tts_service.text import readings, segment, ssml
 from tts_service.text.markup import Marked
 
 Format = Literal["text", "ssml"]
@@ -15,8 +15,6 @@ FORMATS: tuple[Format, ...] = ("text", "ssml")
 def sniff(text: str) -> Format:
     """How a request's input is written: SSML when it starts with ``<speak>`` (after an XML declaration),
     else plain text (where inline readings work too)."""
-    from tts_service.text import ssml
-
     return "ssml" if ssml.is_ssml(text) else "text"
 
 
@@ -24,8 +22,6 @@ def paragraphs(source: str, fmt: Format = "text") -> list[Marked]:
     """The paragraphs of ``source``, each with its display text and spans; InvalidInput (or InvalidSSML)
     for markup that cannot be read."""
     if fmt == "ssml":
-        from tts_service.text import ssml
-
         return [p for p in ssml.parse(source) if p.display.strip()]
     return [readings.parse(p) for p in segment.paragraphs(source)]
 

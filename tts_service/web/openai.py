@@ -125,7 +125,7 @@ def _engine(model: str) -> str | None:
 async def create_speech(request: Request, body: SpeechIn, caller: Caller, pipeline: PipelineDep) -> Response:
     """Speak ``input``: audio sent sentence by sentence as it is made (chunked), or as server-sent events."""
     engine = pipeline.planner.resolve(_engine(body.model), None)[0].name
-    voice = resolve_voice(engine, check_text(body.voice))
+    voice = resolve_voice(engine, check_text(body.voice), request.app.state.voices)  # refreshed lists count
     if len(body.input) > MAX_INPUT:
         raise InvalidRequest(f"input is {len(body.input)} characters; the limit is {MAX_INPUT}", "input")
     text = check_text(body.input)
