@@ -8,22 +8,13 @@ import hashlib
 from collections.abc import Iterator
 
 import pytest
+from helpers import START, Clock
 from sqlalchemy import inspect, text
 
 from tts_service.config import Settings
 from tts_service.errors import Conflict, InvalidInput, NotFound, RateLimited, TooLarge, Unauthorized
 from tts_service.keys import DAY, ApiKeys, looks_like_key
 from tts_service.store import Store
-
-START = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC: 6,400 s before midnight
-
-
-class Clock:
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(params=["local", "postgres"])

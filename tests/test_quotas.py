@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from helpers import START, Clock
 from sqlalchemy import event, text
 
 from tts_service.article import ArticleDraft
@@ -17,15 +18,6 @@ from tts_service.quotas import DAY, Quotas, new_chars
 from tts_service.store import Store
 
 SITE, OTHER = "https://news.example", "https://gov.example"
-START = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC: 6,400 s before midnight
-
-
-class Clock:
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(params=["local", "postgres"])
