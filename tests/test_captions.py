@@ -38,3 +38,10 @@ def test_webvtt_document() -> None:
         "00:59:59.999 --> 01:02:03.250",
         "再见 --&gt; 了",
     ]
+
+
+def test_word_timestamps_rise_inside_the_cue_and_escape_markup() -> None:
+    cue = Cue(1.0, 3.0, "a<b今天", (("a<b", 1.0), ("今", 1.5), ("天", 1.5), ("x", 3.5)))
+    text = webvtt([cue]).split("\n")[4]
+    # 1.0 is the cue's own start, a repeated 1.5 is not a rise and 3.5 lies past its end: no timestamps.
+    assert text == "a&lt;b<00:00:01.500>今天x"

@@ -52,3 +52,25 @@ def test_speeds_compound_within_range() -> None:
     assert with_rate(Prosody(rate=20), 50).rate == 80
     assert with_rate(Prosody(rate=-40), -50).rate == -50
     assert with_rate(Prosody(rate=80), 50).rate == 100
+
+
+async def test_an_engine_without_timings_gets_syllables_spread_over_its_sound(engine: CountingEngine) -> None:
+    made = await say(engine, "你好，世界。", "cmn", Prosody())
+    assert made.timing is not None and made.timing.source == "proportional"
+    assert [(m.start, m.end) for m in made.timing.marks] == [(0, 1), (1, 2), (3, 4), (4, 5)]
+    first, last = made.timing.marks[0], made.timing.marks[-1]
+    assert 0.04 < first.at < 0.3  # the sound starts after the codec's delay, not at 0
+    assert last.until <= made.duration
+
+
+async def test_marks_after_a_pause_move_by_the_pause(engine: CountingEngine) -> None:
+    text = "先说这个。再说那个。"
+    plain = await say(engine, spoken_form(text), "cmn", Prosody())
+    spoken = spoken_form(text, spans=(Span(5, 5, Kind.BREAK, "1500"),))
+    paused = await say(engine, spoken, "cmn", Prosody())
+    assert paused.timing is not None and plain.timing is not None
+    assert [spoken[m.start : m.end] for m in paused.timing.marks] == list("先说这个再说那个")
+    before, after = paused.timing.marks[3], paused.timing.marks[4]
+    assert 1.4 < after.at - before.until < 2.0  # the pause, and the stretches' own edges
+    assert paused.timing.marks[0].at == pytest.approx(plain.timing.marks[0].at, abs=0.05)
+    assert paused.timing.marks[-1].until <= paused.duration

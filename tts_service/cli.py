@@ -591,6 +591,39 @@ def cache_gc(
     )
 
 
+@cache_app.command("backfill-marks")
+def cache_backfill_marks(
+    slug: Annotated[list[str] | None, typer.Argument(help="Articles to do (default: all).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what lacks a timing; make nothing.")
+    ] = False,
+) -> None:
+    """Give cached audio made before word timings were kept (or with an older version) its timing."""
+    from tts_service.backfill import BackfillReport, backfill
+
+    async def work(services: Services) -> BackfillReport:
+        pipeline = services.pipeline
+        done = functools.partial(typer.echo, err=True)
+        return await backfill(
+            services.store, pipeline.planner, pipeline.synthesizer, slug or (), dry_run=dry_run, progress=done
+        )
+
+    report = _run(work)
+    for failure in report.failed:
+        typer.echo(f"failed {failure}")
+    lacking = report.checked - report.current
+    typer.echo(
+        f"checked {report.checked} chunks: {report.current} had a timing, {lacking} did not"
+        + (
+            ""
+            if dry_run
+            else f"; {report.retimed} timed, {report.replaced} made again, {len(report.failed)} failed"
+        )
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
 def _listed(article: Article) -> dict[str, str | int | None]:
     """What ``list --json`` tells of an article: the API list's fields, but the page URL it has, if any."""
     fields = ("slug", "title", "byline", "date", "revision", "updated_at", "url")

@@ -10,6 +10,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Protocol
 
 from tts_service.cache import AudioStore
@@ -18,6 +19,8 @@ from tts_service.flight import SingleFlight
 from tts_service.planning import Plan, SpokenChunk
 from tts_service.store import AudioRecord, Store
 from tts_service.utterance import say
+
+RETIME_TOLERANCE = 0.001  # seconds: a chunk made again this close to its stored length sounds the same
 
 
 class Metrics(Protocol):
@@ -111,6 +114,20 @@ class Synthesizer:
         record = AudioRecord(key, stored.size, result.duration, stored.sha256, marks)
         await self.store.record_audio(record, engine, voice)
         return record
+
+    async def retime(self, plan: Plan, chunk: SpokenChunk, recorded: AudioRecord) -> bool:
+        """Make a cached chunk again for its word timing (`tts-service cache backfill-marks`), and record
+        the timing; True if the audio came out as long as the stored one, which then stays (its URL is
+        cached for a year, so its bytes must not change); False if not, and the new audio replaced it."""
+        engine = self.engines.get(plan.engine)
+        async with self._slots:
+            result = await say(engine, chunk.spoken, plan.voice, plan.prosody)
+        marks = result.timing.to_json() if result.timing else None
+        if abs(result.duration - recorded.duration) <= RETIME_TOLERANCE:
+            await self.store.record_audio(replace(recorded, marks=marks), engine.name, plan.voice)
+            return True
+        await self._keep(chunk.key, result, marks, engine.name, plan.voice)
+        return False
 
     def tasks(self) -> list[asyncio.Task[AudioRecord]]:
         """The syntheses in flight, and those still winding down."""

@@ -280,3 +280,46 @@ async def test_concurrent_requests(engine: EdgeEngine, edge_double: EdgeDouble) 
 
     assert [r.duration for r in results] == pytest.approx([0.2, 0.4, 0.6], abs=0.1)
     assert sorted(r.text for r in edge_double.requests) == sorted(texts)
+
+
+async def test_word_boundaries_are_asked_for_and_come_back_as_words(
+    engine: EdgeEngine, edge_double: EdgeDouble
+) -> None:
+    text = "今天天气很好，我们去公园。"
+    result = await engine.synthesize(text, "zh-CN-XiaoxiaoNeural", Prosody())
+    (request,) = edge_double.requests
+    options = request.config["context"]["synthesis"]["audio"]["metadataoptions"]
+    assert options["wordBoundaryEnabled"] == "true"  # edge-tts's default since 7.2 is sentences only
+    assert result.source == "boundaries"
+    assert [w.text for w in result.words] == ["今天", "天气", "很好", "我们", "去公", "园"]
+    lead = mp3.CODEC_DELAY / 24000
+    assert result.words[3].start == pytest.approx(lead + 7 * 0.2)  # the comma takes its 0.2 s
+    assert all(w.end <= result.duration for w in result.words)
+
+
+async def test_without_word_boundaries_the_words_are_spread_by_syllable(
+    engine: EdgeEngine, edge_double: EdgeDouble
+) -> None:
+    """edge-tts issues #420 and #459: the service sends no WordBoundary. The chunk still gets a timing."""
+    from tts_service.utterance import say
+
+    edge_double.word_boundaries = False
+    made = await say(engine, "今天天气很好，我们去公园。", "zh-CN-XiaoxiaoNeural", Prosody())
+    assert made.words == ()
+    assert made.timing is not None and made.timing.source == "proportional"
+    assert len(made.timing.marks) == 11
+    assert made.timing.marks[-1].until <= made.duration
+
+
+async def test_chunk_timing_through_the_double_maps_words_to_the_chunk(engine: EdgeEngine) -> None:
+    from tts_service.planning import spoken_form
+    from tts_service.text.markup import Kind, Span
+    from tts_service.utterance import say
+
+    spoken = spoken_form("银行行长说话。", spans=(Span(2, 3, Kind.READING, "hang2"),))
+    made = await say(engine, spoken, "zh-CN-XiaoxiaoNeural", Prosody())
+    assert made.timing is not None and made.timing.source == "boundaries"
+    marks = made.timing.marks
+    # The engine was handed a homophone for 行 (and no mark): its words still land on the chunk's text.
+    assert [spoken[m.start : m.end].replace("\ue010", "")[:2] for m in marks][0] == "银行"
+    assert marks[0].at < marks[1].at < marks[-1].at

@@ -124,3 +124,49 @@ def test_an_inline_reading_sets_the_models_symbols(engine: LocalEngine) -> None:
     read = [s for symbols, _ in engine.symbols(set_) for s in symbols]
     assert "ang2" in plain and "ing2" not in plain  # 银行: yín háng
     assert "ing2" in read and "ang2" not in read  # read as written: yín xíng
+
+
+async def test_words_come_from_the_models_durations(engine: LocalEngine) -> None:
+    text = "今天下午，W3C发布了新标准。"
+    result = await engine.synthesize(text, "baker", Prosody())
+    assert result.source == "model"
+    assert "".join(w.text for w in result.words) == "今天下午W3C发布了新标准"  # W: one word, three syllables
+    assert all(0 < w.start < w.end <= result.duration for w in result.words)
+    assert all(a.end <= b.start for a, b in zip(result.words, result.words[1:], strict=False))
+    # The comma's pause (0.18 s, besides the trims' margins) lies between 午 and W.
+    assert result.words[4].start - result.words[3].end > 0.15
+
+
+def test_rendering_with_and_without_times_is_the_same_audio(engine: LocalEngine) -> None:
+    samples, words = engine.render_timed("你好，世界。")
+    assert np.array_equal(samples, engine.render("你好，世界。"))
+    assert [w.text for w in words] == list("你好世界")
+    assert words[-1].end <= samples.size / 24000
+
+
+async def test_predicted_starts_after_pauses_are_within_40_ms_of_the_heard_onsets(
+    engine: LocalEngine,
+) -> None:
+    """Issue 20's bound, on a fixed article (the demo's opening, written for the project): at every pause
+    from punctuation inside a chunk, the mark of the next character against where speech starts again,
+    found from the audio's energy. `benchmarks/bench_timing.py` reports the distribution."""
+    from tts_service.audio import mp3, onsets, pcm
+    from tts_service.utterance import say
+
+    text = (
+        "本报讯 11月20日上午9:30，青禾区图书馆在一楼服务大厅举行无障碍阅读服务启动仪式。"
+        "从即日起，读者浏览新闻、公告和馆藏书目时，都可以点击语音播报按钮，让文字变成清晰、平稳的普通话朗读。"
+        "这项服务的起点，要追溯到2025年春天的一次读者座谈会。"
+    )
+    errors: list[float] = []
+    for sentence in text.split("。")[:-1]:
+        spoken = spoken_form(sentence + "。")
+        made = await say(engine, spoken, "baker", Prosody())
+        assert made.timing is not None and made.timing.source == "model"
+        pairs = zip(made.timing.marks, made.timing.marks[1:], strict=False)
+        after = [m.at for b, m in pairs if any(c in "，：；" for c in spoken[b.end : m.start])]
+        found, missed = onsets.errors(after, pcm.from_int16(mp3.decode(made.audio)), mp3.SAMPLE_RATE)
+        assert missed == 0
+        errors += found
+    assert len(errors) >= 5
+    assert max(abs(e) for e in errors) <= 0.040, errors

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import pytest
 from helpers import ARTICLE, AUTH, create, decode, wait_ready
+
+from tts_service.audio import mp3
 
 
 @pytest.fixture
@@ -534,3 +537,45 @@ async def test_api_tts_takes_ssml_and_inline_readings(client: httpx.AsyncClient,
     assert espeak.calls[-1] not in ("行业。", "行业") and espeak.calls[-1].endswith("业。")
     refused = await client.post("/api/tts", json={"text": "<speak><voice>x</voice></speak>"}, headers=AUTH)
     assert refused.status_code == 400 and "voice" in refused.json()["message"]
+
+
+async def test_each_chunk_has_word_marks_in_its_file_and_the_whole_file(client: httpx.AsyncClient) -> None:
+    await create(client, {"title": "数字", "text": "2019年，我们开馆。\n第二段只有一句。", "slug": "marks"})
+    manifest = await wait_ready(client, "marks")
+    assert manifest["url"] is not None
+    first = manifest["chunks"][0]
+    assert first["timing"] == "proportional"  # espeak reports no timings: its syllables are spread
+    texts = [first["text"][m["offsets"][0] - first["offsets"][0] : m["offsets"][1] - first["offsets"][0]]
+             for m in first["marks"]]  # fmt: skip
+    assert texts == ["2019", "年，", "我", "们", "开", "馆。"]
+    for chunk in manifest["chunks"]:
+        marks = chunk["marks"]
+        assert (
+            marks[0]["offsets"][0] == chunk["offsets"][0] and marks[-1]["offsets"][1] == chunk["offsets"][1]
+        )
+        assert all(a["offsets"][1] == b["offsets"][0] for a, b in zip(marks, marks[1:], strict=False))
+        assert all(a["end"] <= b["start"] for a, b in zip(marks, marks[1:], strict=False))
+        assert 0 < marks[0]["start"] and marks[-1]["end"] <= chunk["duration"]
+        for mark in marks:  # the whole file's times: the chunk's span there, moved by its codec delay
+            shift = chunk["start"] - mp3.LEAD_SECONDS
+            assert mark["article_start"] == pytest.approx(shift + mark["start"], abs=0.002)
+            assert (
+                chunk["start"] - 0.05 <= mark["article_start"] <= mark["article_end"] <= chunk["end"] + 0.05
+            )
+
+
+async def test_captions_carry_word_timestamps_when_asked(client: httpx.AsyncClient) -> None:
+    await create(client, {"title": "字幕", "text": "今天开馆，欢迎大家。", "slug": "cues"})
+    manifest = await wait_ready(client, "cues")
+    plain = (await client.get("/api/articles/cues/captions.vtt")).text
+    assert "<00:" not in plain and "今天开馆，欢迎大家。" in plain
+    timed = (await client.get("/api/articles/cues/captions.vtt?words=1")).text
+    cue = timed.split("\n")[4]
+    stamps = re.findall(r"<(\d\d):(\d\d):(\d\d)\.(\d\d\d)>", cue)
+    assert re.sub(r"<[^>]+>", "", cue) == "今天开馆，欢迎大家。"
+    assert len(stamps) == 8  # one before each character (the first starts a little after the cue)
+    seconds = [int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000 for h, m, s, ms in stamps]
+    assert seconds == sorted(seconds) and len(set(seconds)) == len(seconds)
+    chunk = manifest["chunks"][0]
+    assert chunk["start"] < seconds[0] and seconds[-1] < chunk["end"]
+    assert seconds[1] == pytest.approx(chunk["marks"][1]["article_start"], abs=0.001)

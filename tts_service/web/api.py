@@ -153,15 +153,23 @@ _VTT: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/articles/{slug}/captions.vtt", name="article_captions", response_model=None, responses=_VTT)
-async def article_captions(slug: str, store: StoreDep, pipeline: PipelineDep) -> PlainTextResponse:
-    """WebVTT with one cue per sentence, showing the text as the page shows it; 409 until audio is ready."""
+async def article_captions(
+    slug: str,
+    store: StoreDep,
+    pipeline: PipelineDep,
+    words: Annotated[bool, Query(description="each word's time as a WebVTT inline timestamp")] = False,
+) -> PlainTextResponse:
+    """WebVTT with one cue per sentence, showing the text as the page shows it; 409 until audio is ready.
+    ``?words=1`` puts each word's time in the cue text (``<00:00:01.250>``) for karaoke-style captions."""
     audio = await pipeline.audio(await store.get_article(slug), start=False)
     manifest, whole = audio.manifest, audio.whole
     if manifest.status == AudioStatus.EMPTY:
         raise NotFound(f"article {slug!r} has nothing to speak, so it has no audio and no captions")
     if whole is None:
         raise NotReady(f"the audio of {slug!r} is {manifest.status}; captions follow when it is ready")
-    text = captions.webvtt(captions.sentence_cues(manifest.plan.spoken, whole.spans))
+    chunks = manifest.plan.spoken
+    timed = captions.chunk_words(chunks, whole.spans, manifest.records) if words else None
+    text = captions.webvtt(captions.sentence_cues(chunks, whole.spans, timed))
     return PlainTextResponse(text, media_type="text/vtt; charset=utf-8")
 
 
