@@ -49,7 +49,8 @@ def main() -> None:
         for case, split in load_split_cases(path):
             splits.setdefault(split, []).append(case)
     splits["all"] = [c for cases in list(splits.values()) for c in cases]
-    print("| split | scored | wrong | flagged | recall (wrong flagged) | precision (flags wrong) | flagged share |")
+    print("| split | scored | wrong | flagged | recall (wrong flagged) | precision (flags wrong) ", end="")
+    print("| flagged share |")
     print("|---|---|---|---|---|---|---|")
     for split, cases in splits.items():
         wrong, caught, flagged, total = counts(cases)
