@@ -20,6 +20,7 @@ from tts_service.cli_db import db_app, migrate
 from tts_service.cli_errors import user_errors
 from tts_service.cli_help import Group
 from tts_service.cli_keys import keys_app
+from tts_service.cli_proof import proof
 from tts_service.cli_voices import voices_app
 from tts_service.cli_worker import worker
 from tts_service.config import Settings
@@ -537,6 +538,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(voices_app, name="voices")
 app.command()(migrate)
 app.command()(worker)
+app.command()(proof)
 
 
 @cache_app.command("verify")

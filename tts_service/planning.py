@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tts_service.article import Article
@@ -104,6 +105,28 @@ def _plan_size(args: PlanArgs, chunks: tuple[PlannedChunk, ...]) -> int:
     return sys.getsizeof(args) + deep_size(args[0], chunks) + utf8
 
 
+@dataclass(frozen=True)
+class Piece:
+    """One piece of an article's display text as planning cuts it, with the spans over it."""
+
+    paragraph: int
+    sentence: int
+    start: int  # where the piece starts in its paragraph's display text
+    text: str
+    spans: tuple[Span, ...]
+
+
+def pieces(text: str, max_chars: int, fmt: Format = "text") -> Iterator[Piece]:
+    """Every piece of ``text`` in reading order: one sentence, or a piece of an over-long one, never several
+    (the reader highlights, and starts reading from, exactly the sentence the reader points at)."""
+    for p_index, paragraph in enumerate(source.paragraphs(text, fmt)):
+        for s_index, sentence in enumerate(segment.sentences(paragraph.display)):
+            at = sentence.start
+            for piece in segment.chunks(sentence.text, max_chars):
+                yield Piece(p_index, s_index, at, piece.text, paragraph.within(at, at + len(piece.text)))
+                at += len(piece.text)
+
+
 def plan_chunks(
     text: str,
     engine: str,
@@ -117,20 +140,13 @@ def plan_chunks(
     """Every piece of ``text`` in reading order, with its display text, its spoken form and (if it says
     anything) its key. ``fmt``: how the text is written (`source`); pages show only the display text."""
     planned: list[PlannedChunk] = []
-    for p_index, paragraph in enumerate(source.paragraphs(text, fmt)):
-        # One sentence per chunk (or a piece of an over-long one), never several: the reader highlights,
-        # and starts reading from, exactly the sentence the reader points at.
-        for s_index, sentence in enumerate(segment.sentences(paragraph.display)):
-            at = sentence.start
-            for piece in segment.chunks(sentence.text, max_chars):
-                spans = paragraph.within(at, at + len(piece.text))
-                at += len(piece.text)
-                spoken = spoken_form(piece.text, lexicon, spans=spans)
-                if _SPEAKABLE.search(spoken):
-                    key = audio_key(engine, version, voice, prosody, spoken)
-                    planned.append(SpokenChunk(p_index, (s_index,), piece.text, spoken, key))
-                else:
-                    planned.append(PlannedChunk(p_index, (s_index,), piece.text, spoken, None))
+    for piece in pieces(text, max_chars, fmt):
+        spoken = spoken_form(piece.text, lexicon, spans=piece.spans)
+        where = (piece.paragraph, (piece.sentence,), piece.text, spoken)
+        if _SPEAKABLE.search(spoken):
+            planned.append(SpokenChunk(*where, audio_key(engine, version, voice, prosody, spoken)))
+        else:
+            planned.append(PlannedChunk(*where, None))
     return tuple(planned)
 
 

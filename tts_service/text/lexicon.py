@@ -1,4 +1,9 @@
-"""Pronunciation lexicon: editors' written → spoken substitutions, applied before normalisation."""
+"""Pronunciation lexicon: editors' written → spoken substitutions, applied before normalisation.
+
+A spoken form may set readings as article text does (`readings`): ``银行{yin2 hang2}``, or ``行{hang2}`` for
+one character of the word. They become reading marks (`marks`): the local voice takes the pinyin, other
+engines a character read that way (`marks.plain`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field, field_validator
 
+from tts_service.errors import InvalidInput
 from tts_service.lru import Args, cached, deep_size
+from tts_service.text import marks, readings
 from tts_service.text.unicode import check_text
 
 # Private-use characters around a lexicon's spoken forms, when asked for: normalisation passes them through
@@ -64,6 +71,28 @@ class LexiconEntry(BaseModel):
             raise ValueError("must be non-empty text on one line")
         return value
 
+    @field_validator("spoken")
+    @classmethod
+    def _readings(cls, value: str) -> str:
+        """Readings in the spoken form must name syllables (`readings.parse`), as in article text."""
+        try:
+            readings.parse(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+
+def rendered(spoken: str) -> str:
+    """A spoken form as the text it puts in: its readings as reading marks (an entry stored before readings
+    were checked, whose braces do not parse, stays as written)."""
+    if "{" not in spoken:
+        return spoken
+    try:
+        marked = readings.parse(spoken)
+    except InvalidInput:
+        return spoken
+    return marks.marked(marked.display, marked.spans)
+
 
 def _edge(written: str, at_start: bool) -> str:
     """A Latin or digit edge must not sit inside a longer word: "AI" is not in "CHAIN"."""
@@ -85,4 +114,4 @@ def _compile(entries: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str], dic
     pattern = re.compile("|".join(alternatives))
     # The re module keeps its last 512 patterns too: each edit of the lexicon would leave one there.
     re.purge()
-    return pattern, dict(entries)
+    return pattern, {written: rendered(spoken) for written, spoken in entries}

@@ -56,27 +56,62 @@ def syllables(written: str) -> tuple[str, ...]:
 def parse(paragraph: str) -> Marked:
     """One paragraph of article text → its display text and reading spans; InvalidInput for a reading that
     names no syllable, or more syllables than Han characters stand before it."""
+    return _scan(paragraph)[0]
+
+
+# Where a reading's braces stand in the source: [start, end) of "{…}", with the span it gives.
+_Braces = tuple[Span, int, int]
+
+
+def _scan(paragraph: str) -> tuple[Marked, list[int], list[_Braces]]:
+    """`parse`, with where each display character stands in the source and where each reading's braces do
+    (for `set_reading`, which must edit the source at exactly one display character)."""
     display: list[str] = []
     spans: list[Span] = []
+    where: list[int] = []  # the source index of each display character
+    braces: list[_Braces] = []
     at, length = 0, 0  # where the source was consumed to; the display text's length so far
     for match in _BRACES.finditer(paragraph):
         before = paragraph[at : match.start()]
         display.append(before)
+        where.extend(range(at, match.start()))
         length += len(before)
         at = match.end()
         if match[0] == "\\{" or match[1]:  # an escaped brace is text, without its backslash
             literal = match[0][1:]
             display.append(literal)
+            where.extend(range(match.start() + 1, match.end()))
             length += len(literal)
             continue
         shown = "".join(display)
         if not _LETTER.search(match[2]) or not (shown and is_han(shown[-1])):
             display.append(match[0])  # {1}, A{b}: not a reading
+            where.extend(range(match.start(), match.end()))
             length += len(match[0])
             continue
         spans.append(_reading(shown, match[0], syllables(match[2])))
+        braces.append((spans[-1], match.start(), match.end()))
     display.append(paragraph[at:])
-    return Marked("".join(display), tuple(spans))
+    where.extend(range(at, len(paragraph)))
+    return Marked("".join(display), tuple(spans)), where, braces
+
+
+def set_reading(paragraph: str, index: int, read: str) -> str:
+    """The paragraph's source with the display character at ``index`` (a Han character) read ``read`` there:
+    the syllable changed inside a reading that already covers it, else ``{read}`` written straight after
+    it. InvalidInput if that character is not Han or ``read`` is no syllable."""
+    marked, where, braces = _scan(paragraph)
+    read = syllable(read)
+    if not (0 <= index < len(marked.display) and is_han(marked.display[index])):
+        raise InvalidInput(f"character {index} of the paragraph is not a Han character")
+    for span, start, end in braces:
+        if span.start <= index < span.end:
+            han = [i for i in range(span.start, span.end) if is_han(marked.display[i])]
+            said = span.value.split()
+            said[han.index(index)] = read
+            return f"{paragraph[:start]}{{{' '.join(said)}}}{paragraph[end:]}"
+    after = where[index] + 1
+    return f"{paragraph[:after]}{{{read}}}{paragraph[after:]}"
 
 
 def _reading(shown: str, written: str, read: tuple[str, ...]) -> Span:

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
+from tts_service import proofing
 from tts_service.catalog import MAX_QUERY_CHARS
 from tts_service.config import Settings
 from tts_service.errors import RateLimited, TooLarge
@@ -25,7 +26,7 @@ from tts_service.pipeline import Pipeline
 from tts_service.states import AudioStatus, JobStatus
 from tts_service.store import Store
 from tts_service.text.lexicon import LexiconEntry
-from tts_service.web import admin_articles, admin_revisions, session, toolbar
+from tts_service.web import admin_articles, admin_proof, admin_revisions, session, toolbar
 from tts_service.web.admin_page import NOTICES, back, page, redirect, signed_in
 from tts_service.web.auth import AuthFirst, guard
 from tts_service.web.deps import PipelineDep, SettingsDep, StoreDep
@@ -102,7 +103,8 @@ async def _admin_page(
     rows = []
     for article in found.articles:
         audio = await pipeline.audio(article, start=False, with_job=True)
-        rows.append((article, audio.manifest.plan, audio_status(audio.manifest, audio.job)))
+        flagged = len((await proofing.proof(pipeline, article, audio.manifest.plan)).flagged)
+        rows.append((article, audio.manifest.plan, audio_status(audio.manifest, audio.job), flagged))
     lexicon = sorted((await store.lexicon()).items())
     following = None
     if found.next_cursor is not None:
@@ -289,3 +291,4 @@ async def remove_lexicon(request: Request, store: StoreDep, written: Annotated[s
 # Writing articles and their revisions: modules of their own, under /admin with the same checks.
 router.include_router(admin_articles.router)
 router.include_router(admin_revisions.router)
+router.include_router(admin_proof.router)

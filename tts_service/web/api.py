@@ -15,6 +15,7 @@ from tts_service.errors import NotFound, NotReady, SlugTaken, TooLarge
 from tts_service.pipeline import Pipeline
 from tts_service.states import AudioStatus
 from tts_service.text.lexicon import LexiconEntry
+from tts_service.web import api_proof
 from tts_service.web.auth import AuthFirst
 from tts_service.web.deps import Editor, PipelineDep, SettingsDep, StoreDep
 from tts_service.web.schemas import ERRORS, ArticleOut, ArticleSummary, AudioOut, JobOut
@@ -194,3 +195,6 @@ async def put_lexicon(
 async def delete_lexicon(written: str, store: StoreDep) -> Response:
     await store.remove_lexicon(written)
     return Response(status_code=204)
+
+
+router.include_router(api_proof.router)  # proofreading: GET /api/articles/{slug}/pronunciation
