@@ -7,6 +7,7 @@ import asyncio
 import enum
 import json
 import math
+import re
 import socket
 import ssl
 import sys
@@ -165,6 +166,9 @@ class EdgeDouble:
         self.delay = 0.0  # seconds each request is held before it is answered
         self.retry_after = 1  # seconds, in the Retry-After header of a THROTTLED answer
         self.max_concurrent = 0  # most requests being answered at once
+        # Whether WordBoundary events come when the client asks for them; False plays the service that
+        # sends none (edge-tts issues #420 and #459).
+        self.word_boundaries = True
         # What GET voices/list answers (the voices of the shipped list and one of another language, unless
         # a test sets another), and the query and headers of every such request, refused ones included.
         self.voice_list: Any = [*_shipped_voice_entries(), ENGLISH_VOICE]
@@ -270,7 +274,8 @@ class EdgeDouble:
             assert request.transport is not None
             request.transport.abort()  # as a reset looks to the client: no close frame, no TLS close_notify
         elif fault in (None, Fault.TRUNCATED):
-            await self._end_turn(ws, request_id, stream_id, record.text)
+            words = self.word_boundaries and _wants_words(record.config)
+            await self._end_turn(ws, request_id, stream_id, record.text, words)
         return ws
 
     async def _receive(
@@ -305,8 +310,17 @@ class EdgeDouble:
         self.requests.append(record)
         return ssml_headers["X-RequestId"], uuid.uuid4().hex.upper(), record
 
-    async def _end_turn(self, ws: web.WebSocketResponse, request_id: str, stream_id: str, text: str) -> None:
-        """The sentence boundary for all of ``text``, the empty closing audio message and turn.end."""
+    async def _end_turn(
+        self, ws: web.WebSocketResponse, request_id: str, stream_id: str, text: str, words: bool
+    ) -> None:
+        """The word boundaries (one message each, as the service sends them) if ``words``, else the sentence
+        boundary for all of ``text``; then the empty closing audio message and turn.end."""
+        if words:
+            for boundary in word_boundaries(text):
+                await ws.send_str(_text_message(request_id, "audio.metadata", {"Metadata": [boundary]}))
+            await ws.send_bytes(_audio_frame(request_id, stream_id, b""))
+            await ws.send_str(_text_message(request_id, "turn.end", {}))
+            return
         boundary = {
             "Type": "SentenceBoundary",
             "Data": {
@@ -318,6 +332,32 @@ class EdgeDouble:
         await ws.send_str(_text_message(request_id, "audio.metadata", {"Metadata": [boundary]}))
         await ws.send_bytes(_audio_frame(request_id, stream_id, b""))
         await ws.send_str(_text_message(request_id, "turn.end", {}))
+
+
+_WORD = re.compile(r"[\u4e00-\u9fff]{1,2}|[A-Za-z0-9]+")
+
+
+def word_boundaries(text: str) -> list[dict[str, Any]]:
+    """WordBoundary metadata for ``text`` as the tone says it: a word (two Han characters, or a run of
+    letters or digits) starts where its first character's SECONDS_PER_CHAR begins and lasts 90% of its
+    characters' time; punctuation is said as silence time, with no event. Offsets count in the audio as
+    it decodes (and plays), which starts with the encoder's delay, as the service's offsets are taken."""
+    events = []
+    lead = mp3.CODEC_DELAY / SAMPLE_RATE
+    for match in _WORD.finditer(text):
+        offset = round((lead + match.start() * SECONDS_PER_CHAR) * TICKS_PER_SECOND)
+        duration = round(len(match.group()) * SECONDS_PER_CHAR * 0.9 * TICKS_PER_SECOND)
+        data = {"Text": escape(match.group()), "Length": len(match.group()), "BoundaryType": "WordBoundary"}
+        events.append(
+            {"Type": "WordBoundary", "Data": {"Offset": offset, "Duration": duration, "text": data}}
+        )
+    return events
+
+
+def _wants_words(config: dict[str, Any]) -> bool:
+    """Whether speech.config asked for word boundaries (edge-tts sends the flag as a string)."""
+    options = config.get("context", {}).get("synthesis", {}).get("audio", {}).get("metadataoptions", {})
+    return bool(options.get("wordBoundaryEnabled") == "true")
 
 
 ENGLISH_VOICE = {

@@ -76,6 +76,7 @@ audio = Table(
     Column("voice", Text, nullable=False),
     Column("created_at", Text, nullable=False),
     Column("sha256", Text),  # what `tts-service cache verify` checks each file against
+    Column("marks", Text),  # the audio's word timing, `timing.Timing.to_json` (versioned)
 )
 
 lexicon = Table(

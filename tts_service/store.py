@@ -43,7 +43,7 @@ _REVISION_SQL = text("""
 """)
 # Letters in any case: SQLite's LIKE folds ASCII letters; on PostgreSQL, ILIKE folds them (and more).
 _SEARCH = "(r.title {like} :q ESCAPE '\\' OR a.slug {like} :q ESCAPE '\\' OR r.byline {like} :q ESCAPE '\\')"
-_AUDIO_IN = text("SELECT key, size, duration, sha256 FROM audio WHERE key IN :keys").bindparams(
+_AUDIO_IN = text("SELECT key, size, duration, sha256, marks FROM audio WHERE key IN :keys").bindparams(
     bindparam("keys", expanding=True)
 )
 _ASSEMBLY_SQL = "SELECT key, size, duration, spans, sha256 FROM assemblies"
@@ -55,6 +55,7 @@ class AudioRecord:
     size: int
     duration: float
     sha256: str | None = None
+    marks: str | None = None  # the word timing as stored (`timing.Timing.from_json` reads it)
 
 
 @dataclass(frozen=True)
@@ -357,11 +358,11 @@ class Store:
 
     async def record_audio(self, record: AudioRecord, engine: str, voice: str) -> None:
         sql = text(
-            "INSERT INTO audio (key, size, duration, sha256, engine, voice, created_at)"
-            " VALUES (:key, :size, :duration, :sha256, :engine, :voice, :at)"
+            "INSERT INTO audio (key, size, duration, sha256, marks, engine, voice, created_at)"
+            " VALUES (:key, :size, :duration, :sha256, :marks, :engine, :voice, :at)"
             " ON CONFLICT (key) DO UPDATE SET size = excluded.size, duration = excluded.duration,"
-            " sha256 = excluded.sha256, engine = excluded.engine, voice = excluded.voice,"
-            " created_at = excluded.created_at"
+            " sha256 = excluded.sha256, marks = excluded.marks, engine = excluded.engine,"
+            " voice = excluded.voice, created_at = excluded.created_at"
         )
         params = {**record.__dict__, "engine": engine, "voice": voice, "at": now()}
         await self.write(lambda c: c.execute(sql, params))

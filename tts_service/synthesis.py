@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from tts_service.cache import AudioStore
-from tts_service.engines import Engine, EngineRegistry, Prosody
+from tts_service.engines import Engine, EngineRegistry, Prosody, Synthesis
 from tts_service.flight import SingleFlight
 from tts_service.planning import Plan, SpokenChunk
 from tts_service.store import AudioRecord, Store
@@ -93,18 +93,22 @@ class Synthesizer:
                 self.metrics.observe_synthesis(engine.name, time.perf_counter() - started)
         # Audio that exists is kept even if everyone stops waiting now: storing it takes milliseconds, and
         # making it again would take the engine's time.
-        keeping = asyncio.ensure_future(self._keep(key, result.audio, result.duration, engine.name, voice))
+        marks = result.timing.to_json() if result.timing else None
+        keeping = asyncio.ensure_future(self._keep(key, result, marks, engine.name, voice))
         try:
             return await asyncio.shield(keeping)
         except asyncio.CancelledError:
             await keeping
             raise
 
-    async def _keep(self, key: str, audio: bytes, duration: float, engine: str, voice: str) -> AudioRecord:
-        stored = await asyncio.to_thread(self.cache.write, key, audio)
+    async def _keep(
+        self, key: str, result: Synthesis, marks: str | None, engine: str, voice: str
+    ) -> AudioRecord:
+        stored = await asyncio.to_thread(self.cache.write, key, result.audio)
         # Recorded only once the whole file or object is in place (renamed, or the PUT answered): a record
-        # always means complete audio. A failed write raises before this, so no record is made.
-        record = AudioRecord(key, stored.size, duration, stored.sha256)
+        # always means complete audio. A failed write raises before this, so no record is made. The word
+        # timing is recorded with it: it belongs to this very audio.
+        record = AudioRecord(key, stored.size, result.duration, stored.sha256, marks)
         await self.store.record_audio(record, engine, voice)
         return record
 

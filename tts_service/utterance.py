@@ -8,12 +8,16 @@ so the same cache key) always sounds the same whichever process makes it.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import numpy as np
 
+from tts_service import timing
 from tts_service.audio import chunk, mp3, pcm
 from tts_service.engines.base import Engine, Prosody, Synthesis
-from tts_service.text import marks
+from tts_service.errors import SynthesisError
+from tts_service.text import alignment, marks
+from tts_service.timing import Timing
 
 
 def engine_text(engine: Engine, text: str) -> str:
@@ -33,28 +37,59 @@ def with_rate(prosody: Prosody, rate: int) -> Prosody:
 
 
 async def say(engine: Engine, spoken: str, voice: str, prosody: Prosody) -> Synthesis:
-    """Synthesise a chunk's spoken text. With pauses or speed changes in it, each stretch is made on its own
-    and the audio joined, with silence where a pause stands."""
+    """Synthesise a chunk's spoken text, with its word timing (over ``spoken``). With pauses or speed
+    changes in it, each stretch is made on its own and the audio joined, with silence where a pause stands."""
     parts = marks.parts(spoken) if marks.ANY_MARK.search(spoken) else [marks.Part(spoken)]
     if len(parts) == 1 and not parts[0].pause_ms and not parts[0].rate:
         text = await asyncio.to_thread(engine_text, engine, parts[0].text)  # the first call loads a table
-        return await engine.synthesize(text, voice, prosody)
-    results: list[tuple[Synthesis | None, int]] = []
+        whole = await engine.synthesize(text, voice, prosody)
+        return replace(whole, timing=await asyncio.to_thread(_timed, whole, text, spoken))
+    results: list[tuple[Synthesis | None, int, str, str]] = []
     for part in parts:
         text = await asyncio.to_thread(engine_text, engine, part.text) if part.text.strip() else ""
         made = await engine.synthesize(text, voice, with_rate(prosody, part.rate)) if text else None
-        results.append((made, part.pause_ms))
-    audio = await asyncio.to_thread(_join, results, prosody.volume)
-    return Synthesis(audio=audio, duration=mp3.duration(audio))
+        results.append((made, part.pause_ms, text, part.text))
+    audio, joined = await asyncio.to_thread(_join, results, spoken, prosody.volume)
+    return Synthesis(audio=audio, duration=mp3.duration(audio), source=joined.source, timing=joined)
 
 
-def _join(results: list[tuple[Synthesis | None, int]], volume: int) -> bytes:
-    """The stretches' audio in order, each followed by its pause, as one MP3 (blocking)."""
+def _timed(made: Synthesis, engine_text: str, text: str, samples: np.ndarray | None = None) -> Timing:
+    """The timing of one engine result over ``text`` (what ``engine_text`` was made from): the words the
+    engine reported, or its syllables spread over where its audio sounds (blocking: may decode)."""
+    placed = timing.from_words(made.words, engine_text, text, made.source) if made.words else None
+    if placed is not None:
+        return placed
+    if samples is None:
+        try:
+            samples = pcm.from_int16(mp3.decode(made.audio))
+        except SynthesisError:  # not audio this service can decode: spread over all of it
+            return timing.proportional(text, 0.0, made.duration)
+    lo, hi = pcm.trim_bounds(samples, mp3.SAMPLE_RATE, keep=0.0)
+    return timing.proportional(text, lo / mp3.SAMPLE_RATE, hi / mp3.SAMPLE_RATE)
+
+
+def _join(
+    results: list[tuple[Synthesis | None, int, str, str]], spoken: str, volume: int
+) -> tuple[bytes, Timing]:
+    """The stretches' audio in order, each followed by its pause, as one MP3, and the timing of all of it
+    over ``spoken`` (blocking)."""
     rate = mp3.SAMPLE_RATE
     pieces: list[np.ndarray] = []
-    for made, pause_ms in results:
+    placed: list[Timing] = []
+    at, skip = mp3.CODEC_DELAY, 0  # the joined file's encoder delay; speakable characters so far
+    sources = set()
+    for made, pause_ms, text, part_text in results:
         if made is not None:
-            pieces.append(pcm.from_int16(mp3.decode(made.audio)))
+            samples = pcm.from_int16(mp3.decode(made.audio))
+            part = _timed(made, text, part_text, samples)
+            placed.append(timing.moved(part, part_text, spoken, skip, at / rate))
+            sources.add(part.source)
+            pieces.append(samples)
+            at += samples.size
+        skip += len(alignment.speakable(part_text))
         if pause_ms:
             pieces.append(pcm.silence(pause_ms / 1000, rate))
-    return chunk.encode(np.concatenate(pieces) if pieces else pcm.silence(0.1, rate), rate, volume=volume)
+            at += pieces[-1].size
+    audio = chunk.encode(np.concatenate(pieces) if pieces else pcm.silence(0.1, rate), rate, volume=volume)
+    source = sources.pop() if len(sources) == 1 else "proportional"  # mixed: as good as the weakest part
+    return audio, timing.joined(source, placed)

@@ -17,6 +17,7 @@ BITRATE = 48
 # Where a LAME-encoded stream's audio starts once decoded: LAME's 576-sample encoder delay plus the
 # decoder's 529 (measured with lameenc and miniaudio).
 CODEC_DELAY = 1105
+LEAD_SECONDS = CODEC_DELAY / SAMPLE_RATE  # so a chunk file's first input sample plays this far in
 # LAME scales its input by 0.95: the decoded MP3 plays 0.45 dB quieter than the PCM that went in
 # (measured with lameenc on sines and speech; miniaudio and mpg123 decode the same level).
 ENCODER_GAIN_DB = -0.45

@@ -12,14 +12,22 @@ FADE_SECONDS = 0.005
 
 def trim(samples: np.ndarray, rate: int, threshold_db: float = -45.0, keep: float = 0.02) -> np.ndarray:
     """Cut leading and trailing silence (quieter than ``threshold_db`` below the peak), keeping ``keep`` s."""
+    lo, hi = trim_bounds(samples, rate, threshold_db, keep)
+    return samples[lo:hi]
+
+
+def trim_bounds(
+    samples: np.ndarray, rate: int, threshold_db: float = -45.0, keep: float = 0.02
+) -> tuple[int, int]:
+    """Where `trim` cuts: [start, end) of the samples it keeps (an empty range for silence)."""
     if samples.size == 0:
-        return samples
+        return 0, 0
     level = np.abs(samples)
     loud = np.flatnonzero(level > level.max() * 10 ** (threshold_db / 20))
     if loud.size == 0:
-        return samples[:0]
+        return 0, 0
     margin = int(keep * rate)
-    return samples[max(0, loud[0] - margin) : loud[-1] + 1 + margin]
+    return max(0, int(loud[0]) - margin), min(samples.size, int(loud[-1]) + 1 + margin)
 
 
 def fade(samples: np.ndarray, rate: int) -> np.ndarray:

@@ -39,6 +39,7 @@ _OPS: dict[int, str] = {
     code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")
 }
 _MEL_OUTPUT = 1  # FastSpeech2 outputs: mel before post-net, mel after post-net, durations, f0, energy
+_DURATIONS_OUTPUT = 2  # frames per input id (int32, speed already applied): they sum to the mel's frames
 
 
 def asset_dir() -> Path:
@@ -302,6 +303,10 @@ class BakerModels:
 
     def mel(self, ids: Sequence[int], speed: float = 1.0) -> np.ndarray:
         """Post-net mel, shape [1, frames, 80]; ``speed`` multiplies durations (0.5 speaks twice as fast)."""
+        return self.mel_and_durations(ids, speed)[0]
+
+    def mel_and_durations(self, ids: Sequence[int], speed: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """`mel`, and the frames the model gave each input id (what word timings are made from)."""
         self._check(ids, speed)
         model = self._pair().acoustic
         inputs = {d["name"]: d["index"] for d in model.get_input_details()}
@@ -318,8 +323,10 @@ class BakerModels:
         for name, value in values.items():
             model.set_tensor(inputs[name], value)
         _invoke(model, f"acoustic model (more than {MAX_FRAMES} frames, ~25 s, fails: split the text)")
-        mel: np.ndarray = model.get_tensor(model.get_output_details()[_MEL_OUTPUT]["index"])
-        return mel
+        outputs = model.get_output_details()
+        mel: np.ndarray = model.get_tensor(outputs[_MEL_OUTPUT]["index"])
+        durations: np.ndarray = model.get_tensor(outputs[_DURATIONS_OUTPUT]["index"])[0]
+        return mel, durations
 
     def vocode(self, mel: np.ndarray) -> np.ndarray:
         """Float32 mono samples at SAMPLE_RATE, HOP per frame, for a [1, frames, 80] mel spectrogram."""
@@ -347,6 +354,11 @@ class BakerModels:
     def synthesize(self, ids: Sequence[int], speed: float = 1.0) -> np.ndarray:
         """Float32 mono samples at SAMPLE_RATE for phoneme ids; ``speed`` < 1 is faster, as in ``mel``."""
         return self.vocode(self.mel(ids, speed))
+
+    def synthesize_timed(self, ids: Sequence[int], speed: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """`synthesize`, and the frames each id takes (HOP samples a frame, in order from the start)."""
+        mel, durations = self.mel_and_durations(ids, speed)
+        return self.vocode(mel), durations
 
 
 def _invoke(model: Interpreter, what: str) -> None:

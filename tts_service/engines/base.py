@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from tts_service.errors import InvalidInput
+from tts_service.timing import Source, Timing, Word
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,17 @@ def parse_rate(value: str | int) -> int:
 
 @dataclass(frozen=True)
 class Synthesis:
-    """MP3 audio and its duration in seconds."""
+    """MP3 audio and its duration in seconds.
+
+    An engine that knows when it said what reports ``words`` (times into ``audio`` as decoded) and where
+    they come from; `utterance.say` turns them into the chunk's ``timing``.
+    """
 
     audio: bytes
     duration: float
+    words: tuple[Word, ...] = ()
+    source: Source = "proportional"
+    timing: Timing | None = None
 
 
 @runtime_checkable

@@ -15,6 +15,7 @@ from edge_tts.exceptions import EdgeTTSException, NoAudioReceived, WebSocketErro
 from tts_service.audio import chunk, frames, mp3, pcm
 from tts_service.engines.base import Prosody, Synthesis, check_voice
 from tts_service.errors import SynthesisError
+from tts_service.timing import Word
 from tts_service.voices import EDGE_DEFAULT, shipped_edge_ids
 
 # Microsoft's Chinese voices in the list shipped with the package (tts_service/voices.py says why only
@@ -45,11 +46,13 @@ def transcode(audio: bytes, volume: int) -> bytes:
 
 @dataclass(frozen=True)
 class _Turn:
-    """What one edge-tts stream delivered: the MP3, where its last word ends (ticks) and if turn.end came."""
+    """What one edge-tts stream delivered: the MP3, where its last word ends (ticks), if turn.end came, and
+    the words with their times (WordBoundary events; none when the service sends none)."""
 
     audio: bytes
     spoken_until: int
     ended: bool
+    words: tuple[Word, ...] = ()
 
 
 def truncation(audio: bytes, spoken_until: int) -> str | None:
@@ -143,6 +146,9 @@ class EdgeEngine:
             connector=connector,
             connect_timeout=math.ceil(self._timeout),  # edge-tts insists on whole seconds
             receive_timeout=math.ceil(self._timeout),
+            # Since edge-tts 7.2 the default is SentenceBoundary, and then no word comes (edge-tts #420):
+            # ask for words. When none come anyway (#459), `utterance.say` spreads the syllables instead.
+            boundary="WordBoundary",
         )
         try:
             turn = await self._receive(communicate)
@@ -160,11 +166,14 @@ class EdgeEngine:
         if problem is not None:
             raise SynthesisError(f"edge-tts: audio truncated: {problem}")
         audio = await asyncio.to_thread(transcode, turn.audio, prosody.volume)
-        return Synthesis(audio=audio, duration=mp3.duration(audio))
+        # The words' offsets count from the start of Edge's audio as decoded; `transcode` drops one codec
+        # delay there and the new encoding adds one back, so they hold for the transcoded file as they are.
+        return Synthesis(audio=audio, duration=mp3.duration(audio), words=turn.words, source="boundaries")
 
     async def _receive(self, communicate: edge_tts.Communicate) -> _Turn:
         """Run the stream to its end, collecting the audio and the end of the last spoken word."""
         chunks: list[bytes] = []
+        words: list[Word] = []
         spoken_until = 0
         loop = asyncio.get_running_loop()
         # aiohttp drops sock_read once the WebSocket is upgraded, so edge-tts's receive_timeout never
@@ -175,8 +184,12 @@ class EdgeEngine:
                 if message["type"] == "audio":
                     chunks.append(message["data"])
                 else:
-                    spoken_until = max(spoken_until, round(message["offset"] + message["duration"]))
+                    offset, duration = message["offset"], message["duration"]
+                    spoken_until = max(spoken_until, round(offset + duration))
+                    if message["type"] == "WordBoundary":
+                        start = offset / TICKS_PER_SECOND
+                        words.append(Word(message["text"], start, start + duration / TICKS_PER_SECOND))
         # aiohttp ends a WebSocket that loses its connection as quietly as a closed one, so edge-tts
         # stops without an error. Only turn.end zeroes edge-tts's count of the turn's audio bytes.
         ended = communicate.state["chunk_audio_bytes"] == 0
-        return _Turn(b"".join(chunks), spoken_until, ended)
+        return _Turn(b"".join(chunks), spoken_until, ended, tuple(words))

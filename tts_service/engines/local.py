@@ -16,6 +16,7 @@ import numpy as np
 from tts_service.audio import chunk, mp3, pcm
 from tts_service.engines.baker_model import (
     ACOUSTIC_FILE,
+    HOP,
     MAPPER_FILE,
     SAMPLE_RATE,
     VOCODER_FILE,
@@ -26,6 +27,7 @@ from tts_service.engines.baker_model import (
 from tts_service.engines.base import Prosody, Synthesis, check_voice
 from tts_service.text import phonemes
 from tts_service.text.pinyin import Break, Syllable, Token, tokens
+from tts_service.timing import Word
 from tts_service.voices import LOCAL_VOICES
 
 # Bump when the front end or the post-processing changes how the same text sounds.
@@ -69,6 +71,35 @@ def clauses(items: list[Token]) -> list[tuple[list[Token], int]]:
     return out
 
 
+def _clause_words(
+    clause: list[Token],
+    owned: list[tuple[int, int | None]],
+    durations: np.ndarray,
+    lo: int,
+    hi: int,
+    at: int,
+) -> list[Word]:
+    """The characters of one clause and when they are said, in seconds of the joined audio: a syllable
+    spans its symbols' frames; the clause's audio was cut to [lo, hi) and starts ``at`` samples in."""
+    ends = np.cumsum(durations) * HOP
+    spans: dict[int, list[int]] = {}
+    for (_, owner), end, frames in zip(owned, ends, durations, strict=True):
+        if owner is not None:
+            span = spans.setdefault(owner, [int(end - frames * HOP), int(end)])
+            span[1] = int(end)
+    words: list[Word] = []
+    for owner, (start, end) in spans.items():
+        syllable = clause[owner]
+        assert isinstance(syllable, Syllable)
+        first = (at + min(max(start - lo, 0), hi - lo)) / SAMPLE_RATE
+        last = (at + min(max(end - lo, 0), hi - lo)) / SAMPLE_RATE
+        if not syllable.first and words:  # W is said dá bu liú: one character, three syllables
+            words[-1] = Word(words[-1].text, words[-1].start, last)
+        else:
+            words.append(Word(syllable.text, first, last))
+    return words
+
+
 class LocalEngine:
     """Engine ``local``: a female Mandarin voice (Baker corpus), 24 kHz, entirely on this machine."""
 
@@ -82,6 +113,7 @@ class LocalEngine:
         assets = asset_dir()
         self._models = BakerModels(cache_dir, num_threads=threads, assets=assets)
         self._table = json.loads((assets / MAPPER_FILE).read_text(encoding="utf-8"))
+        self._ids: dict[str, int] = self._table["symbol_to_id"]
         # One interpreter pair per worker thread: LiteRT interpreters are not thread-safe.
         self._executor = ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="local-tts", initializer=lower_priority
@@ -92,27 +124,42 @@ class LocalEngine:
     async def synthesize(self, text: str, voice: str, prosody: Prosody) -> Synthesis:
         check_voice(self, voice)
         loop = asyncio.get_running_loop()
-        audio = await loop.run_in_executor(self._executor, functools.partial(self._render_mp3, text, prosody))
-        return Synthesis(audio=audio, duration=mp3.duration(audio))
+        render = functools.partial(self._render_mp3, text, prosody)
+        audio, words = await loop.run_in_executor(self._executor, render)
+        return Synthesis(audio=audio, duration=mp3.duration(audio), words=words, source="model")
 
-    def _render_mp3(self, text: str, prosody: Prosody) -> bytes:
-        # Normalising is pure gain and limiting, so the silent edge padding stays silent.
-        return chunk.encode(self.render(text, prosody), SAMPLE_RATE, volume=prosody.volume)
+    def _render_mp3(self, text: str, prosody: Prosody) -> tuple[bytes, tuple[Word, ...]]:
+        # Normalising is pure gain and limiting, so the silent edge padding stays silent; the encoder puts
+        # the first sample CODEC_DELAY samples into the decoded file, so the words move by as much.
+        samples, words = self.render_timed(text, prosody)
+        delay = mp3.CODEC_DELAY / SAMPLE_RATE
+        moved = tuple(Word(w.text, w.start + delay, w.end + delay) for w in words)
+        return chunk.encode(samples, SAMPLE_RATE, volume=prosody.volume), moved
 
     def render(self, text: str, prosody: Prosody | None = None) -> np.ndarray:
         """Float samples at 24 kHz for ``text`` (blocking; runs on a worker thread)."""
+        return self.render_timed(text, prosody)[0]
+
+    def render_timed(self, text: str, prosody: Prosody | None = None) -> tuple[np.ndarray, list[Word]]:
+        """`render`, and when each character is said in those samples: the acoustic model's durations,
+        moved exactly as each clause's audio is trimmed, faded, padded and joined with pauses."""
         prosody = prosody or Prosody()
         speed = 100 / (100 + prosody.rate)  # FastSpeech2 scales durations: below 1 speaks faster
-        pieces = []
-        for symbols, strength in self.symbols(text):
-            ids = phonemes.ids(symbols, self._table["symbol_to_id"])
-            audio = pcm.trim(self._models.synthesize(ids, speed=speed), SAMPLE_RATE)
-            if audio.size:
-                pause = pcm.silence(PAUSE_SECONDS.get(strength, 0.08), SAMPLE_RATE)
-                pieces += [pcm.fade(audio, SAMPLE_RATE), pause]
-        body = np.concatenate(pieces[:-1]) if pieces else pcm.silence(0.2, SAMPLE_RATE)
         pad = pcm.silence(EDGE_PAD_SECONDS, SAMPLE_RATE)
-        return np.concatenate([pad, body, pad]) * ((100 + prosody.volume) / 100)
+        pieces, words, at = [pad], [], pad.size
+        for clause, strength in clauses(tokens(text)):
+            owned = phonemes.owned_ids(phonemes.owned_symbols(clause, self._table["pinyin_dict"]), self._ids)
+            audio, durations = self._models.synthesize_timed([i for i, _ in owned], speed=speed)
+            lo, hi = pcm.trim_bounds(audio, SAMPLE_RATE)
+            if hi <= lo:
+                continue
+            words += _clause_words(clause, owned, durations, lo, hi, at)
+            pause = pcm.silence(PAUSE_SECONDS.get(strength, 0.08), SAMPLE_RATE)
+            pieces += [pcm.fade(audio[lo:hi], SAMPLE_RATE), pause]
+            at += hi - lo + pause.size
+        body = pieces[:-1] if len(pieces) > 1 else [pad, pcm.silence(0.2, SAMPLE_RATE)]
+        samples = np.concatenate([*body, pad]) * ((100 + prosody.volume) / 100)
+        return samples, words
 
     def symbols(self, text: str) -> list[tuple[list[str], int]]:
         """The model's input symbols for ``text``, one list per clause, with the break that ends it."""

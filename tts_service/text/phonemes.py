@@ -34,10 +34,18 @@ def split_syllable(pinyin: str, table: Mapping[str, Sequence[str]]) -> tuple[str
 
 def symbols(tokens: Sequence[Token], table: Mapping[str, Sequence[str]]) -> list[str]:
     """The symbol sequence for one model input."""
-    out = ["sil"]
+    return [symbol for symbol, _ in owned_symbols(tokens, table)]
+
+
+def owned_symbols(
+    tokens: Sequence[Token], table: Mapping[str, Sequence[str]]
+) -> list[tuple[str, int | None]]:
+    """The symbol sequence for one model input, each with the index in ``tokens`` of the syllable it says
+    (None for silence and prosody marks): what the model's durations per symbol are timed against."""
+    out: list[tuple[str, int | None]] = [("sil", None)]
     pending: str | None = None  # the mark to put before the next syllable
     last_word: int | None = None
-    for token in tokens:
+    for index, token in enumerate(tokens):
         if isinstance(token, Break):
             mark = _MARK_FOR_BREAK[token.strength]
             pending = mark if pending is None or mark > pending else pending
@@ -47,20 +55,27 @@ def symbols(tokens: Sequence[Token], table: Mapping[str, Sequence[str]]) -> list
             log.warning("no symbols for syllable %r; skipped", token.pinyin)
             continue
         if len(out) > 1:
-            out.append(pending or ("#0" if token.word == last_word else "#1"))
-        out.extend(parts)
+            out.append((pending or ("#0" if token.word == last_word else "#1"), None))
+        out.extend((part, index) for part in parts)
         pending, last_word = None, token.word
-    out.append("sil")
+    out.append(("sil", None))
     return out
 
 
 def ids(symbol_list: Sequence[str], symbol_to_id: Mapping[str, int]) -> list[int]:
     """Ids for symbols, ending with ``eos``; unknown symbols are skipped with a warning."""
-    result = []
-    for symbol in symbol_list:
+    return [i for i, _ in owned_ids([(s, None) for s in symbol_list], symbol_to_id)]
+
+
+def owned_ids(
+    owned: Sequence[tuple[str, int | None]], symbol_to_id: Mapping[str, int]
+) -> list[tuple[int, int | None]]:
+    """`ids` of `owned_symbols`, each still with its syllable's index (``eos`` has none)."""
+    result: list[tuple[int, int | None]] = []
+    for symbol, owner in owned:
         if symbol in symbol_to_id:
-            result.append(symbol_to_id[symbol])
+            result.append((symbol_to_id[symbol], owner))
         else:
             log.warning("symbol %r is not in the model's table; skipped", symbol)
-    result.append(symbol_to_id["eos"])
+    result.append((symbol_to_id["eos"], None))
     return result

@@ -50,6 +50,7 @@ class Syllable:
     word: int
     spelled: bool = False  # a letter or digit read out one by one: no 一 sandhi
     decision: Decision | None = None
+    first: bool = True  # False for the second and later syllables of one character (W: dá bu liú)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,10 @@ def _other_tokens(text: str, index: int) -> list[Token]:
     for char in text:
         upper = char.upper()
         if upper in LETTERS:
-            tokens.extend(Syllable(char, p, index, spelled=True) for p in LETTERS[upper])
+            syllables = LETTERS[upper]
+            tokens.extend(
+                Syllable(char, p, index, spelled=True, first=n == 0) for n, p in enumerate(syllables)
+            )
         elif char.isdigit() and char.isascii():
             tokens.append(Syllable(char, DIGITS[int(char)], index, spelled=True))
         elif char in BREAKS:

@@ -7,12 +7,16 @@ from typing import Any
 from fastapi import Request
 from pydantic import BaseModel, Field
 
+from tts_service import timing
 from tts_service.article import Article
+from tts_service.audio import mp3
 from tts_service.jobs import Job
 from tts_service.pipeline import ArticleAudio
 from tts_service.states import AudioStatus, JobStatus
+from tts_service.store import AudioRecord
 from tts_service.text import source
 from tts_service.text.source import Format
+from tts_service.timing import Source
 from tts_service.web.audio_urls import audio_url
 
 
@@ -63,6 +67,16 @@ class ArticleOut(ArticleSummary):
         )
 
 
+class MarkOut(BaseModel):
+    """When one stretch of a chunk's text (a character, or a word or number said as one) is heard."""
+
+    offsets: list[int]  # [start, end) in the paragraph, in UTF-16 code units, as the chunk's offsets count
+    start: float  # seconds into the chunk's own file (its ``url``) as it plays
+    end: float
+    article_start: float | None  # seconds into the whole-article file, once it exists
+    article_end: float | None
+
+
 class ChunkOut(BaseModel):
     index: int
     paragraph: int
@@ -76,6 +90,11 @@ class ChunkOut(BaseModel):
     offsets: list[
         int
     ]  # [start, end) of the text in its paragraph, in UTF-16 code units (as JavaScript counts)
+    # Contiguous marks that cover ``offsets`` in reading order; [] until the chunk has audio.
+    marks: list[MarkOut] = []
+    # Where the marks' times come from: the voice's own model, the service's word boundaries, or
+    # syllables spread over the audio (an engine without timings, or audio made before they were kept).
+    timing: Source | None = None
 
 
 class ErrorItem(BaseModel):
@@ -177,6 +196,7 @@ class AudioOut(BaseModel):
             record = manifest.records.get(chunk.key)
             url = audio_url(request, chunk.key) if record else None
             start, end = whole.spans[index] if whole else (None, None)
+            source, marks = _marks(chunk.text, chunk.spoken, record, offsets[index][0], start)
             chunks.append(
                 ChunkOut(
                     index=index,
@@ -189,6 +209,8 @@ class AudioOut(BaseModel):
                     start=start,
                     end=end,
                     offsets=list(offsets[index]),
+                    marks=marks,
+                    timing=source,
                 )
             )
         return cls(
@@ -205,6 +227,36 @@ class AudioOut(BaseModel):
             chunks=chunks,
             job=JobOut.of(request, job) if job else None,
         )
+
+
+def _marks(
+    text: str, spoken: str, record: AudioRecord | None, offset: int, whole_start: float | None
+) -> tuple[Source | None, list[MarkOut]]:
+    """A chunk's marks for the API: UTF-16 offsets in its paragraph (``offset``: where the chunk's stripped
+    text starts), times in its own file and, once it exists, in the whole-article file."""
+    if record is None:
+        return None, []
+    display = text.strip()
+    source, marks = timing.chunk_marks(display, spoken, record.marks, record.duration, mp3.LEAD_SECONDS)
+    out = []
+    for mark in marks:
+        a = offset + _utf16(display[: mark.start])
+        b = a + _utf16(display[mark.start : mark.end])
+        shift = None if whole_start is None else whole_start - mp3.LEAD_SECONDS
+        out.append(
+            MarkOut(
+                offsets=[a, b],
+                start=round(mark.at, 3),
+                end=round(mark.until, 3),
+                article_start=None if shift is None else round(shift + mark.at, 3),
+                article_end=None if shift is None else round(shift + mark.until, 3),
+            )
+        )
+    return source, out
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 class EmbedOut(AudioOut):
