@@ -348,6 +348,67 @@ def test_pointing_with_a_click_reads_from_the_sentence(visit: Visit, site: HostS
     assert page.evaluate(HIGHLIGHTED) == chunk["text"]
 
 
+WORD = (
+    "(() => { const h = CSS.highlights.get('tts-word');"
+    " return h ? [...h].map((r) => r.toString().replace(/\\s+/g, ' ').trim()).join('|') : null; })()"
+)
+
+
+def text_of(chunk: dict, mark: dict) -> str:
+    """A mark's text, cut from its chunk's (both count UTF-16 code units from the paragraph's start)."""
+    units = chunk["text"].encode("utf-16-le")
+    start, end = (offset - chunk["offsets"][0] for offset in mark["offsets"])
+    return units[2 * start : 2 * end].decode("utf-16-le").strip()
+
+
+def test_the_word_being_read_is_highlighted_in_the_host_page(
+    visit: Visit, site: HostSite, manifests: dict
+) -> None:
+    page = open_page(visit, site, "strict")
+    tool(page, "语音播报").click()
+    playing(page)
+    wait_until(page, f"{WORD} !== null")
+    heard = page.evaluate(f"({{t: {AUDIO}.currentTime, word: {WORD}}})")
+    chunk = manifests["strict"]["chunks"][int(sentence_index(page) or -1)]
+    near = {  # the marks heard around that time in the whole-article file (a frame's lag either way)
+        text_of(chunk, m)
+        for m in chunk["marks"]
+        if m["article_start"] - 0.06 <= heard["t"] < m["article_end"] + 0.06
+    }
+    assert heard["word"] in near, (heard, near)
+    tool(page, "逐词高亮").click()  # off: gone at once, and kept
+    expect(tool(page, "逐词高亮")).to_have_attribute("aria-pressed", "false")
+    wait_until(page, "!CSS.highlights.has('tts-word')")
+    assert json.loads(page.evaluate("localStorage.getItem('tts-toolbar')"))["words"] is False
+
+
+def test_pointing_at_a_word_reads_from_it(visit: Visit, site: HostSite, manifests: dict) -> None:
+    """指读 with the pointer, 连读 off (each sentence's own file): playback starts at the word's mark."""
+    page = open_page(visit, site, "typical")
+    chunk = manifests["typical"]["chunks"][4]
+    marks = [m for m in chunk["marks"] if text_of(chunk, m).strip("，。、；：！？“”")]
+    mark = marks[len(marks) // 2]
+    assert mark["start"] > 0.5  # well into the sentence
+    tool(page, "连读").click()
+    tool(page, "指读").click()
+    found = page.evaluate(  # where the toolbar maps the mark in the page's own text, checked against it
+        """offsets => { const r = ttsService.toolbar.highlighter.wordRange(4, offsets);
+                        const b = r.getBoundingClientRect();
+                        return {text: r.toString(), x: b.left + b.width / 2, y: b.top + b.height / 2}; }""",
+        mark["offsets"],
+    )
+    assert found["text"].strip() == text_of(chunk, mark)
+    page.evaluate(
+        f"""() => {AUDIO}.addEventListener('playing', () => {{ window.began = {AUDIO}.currentTime; }},
+                                             {{once: true}})"""
+    )
+    page.mouse.click(found["x"], found["y"])
+    wait_until(page, "window.began !== undefined", timeout=20_000)
+    assert sentence_index(page) == "4"
+    assert page.evaluate(f"{AUDIO}.src") == chunk["url"]
+    assert abs(page.evaluate("window.began") - mark["start"]) < 0.2
+
+
 def sizes(page: Page, root: str, outside: str) -> dict[str, list[float]]:
     """Font sizes (px) of the article's text elements, and of elements outside the article."""
     return page.evaluate(

@@ -63,6 +63,20 @@ async def test_size_choice_without_javascript(client: httpx.AsyncClient) -> None
     assert '<html lang="zh-CN" class="size-l scheme-contrast">' in (await client.get("/articles/a")).text
 
 
+async def test_word_highlighting_choice_without_javascript(client: httpx.AsyncClient) -> None:
+    await client.post("/api/articles", json={"title": "标题", "text": "正文。", "slug": "a"}, headers=AUTH)
+    page = " ".join((await client.get("/articles/a")).text.split())  # attributes one space apart
+    assert 'value="on" aria-pressed="true" aria-label="逐词高亮开">开</button>' in page  # on by default
+    response = await client.post("/prefs", data={"words": "off", "next": "/articles/a"})
+    assert response.status_code == 303 and "tts_words=off" in response.headers["set-cookie"]
+    page = " ".join((await client.get("/articles/a")).text.split())
+    assert '<html lang="zh-CN" class="size-m scheme-auto words-off">' in page
+    assert 'value="off" aria-pressed="true" aria-label="逐词高亮关">关</button>' in page
+    assert "set-cookie" not in (await client.post("/prefs", data={"words": "maybe"})).headers
+    client.cookies.set("tts_words", "maybe")  # unknown: the default
+    assert '<html lang="zh-CN" class="size-m scheme-auto">' in (await client.get("/articles/a")).text
+
+
 @pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "https://evil.example/"])
 async def test_prefs_never_redirects_off_site(client: httpx.AsyncClient, target: str) -> None:
     response = await client.post("/prefs", data={"size": "s", "next": target})

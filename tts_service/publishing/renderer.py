@@ -36,8 +36,9 @@ ASSETS = ("reader.css", "local-prefs.js", "player-core.js", "reader.js", "favico
 CHOICES = {
     "size": {"s": "小", "m": "中", "l": "大", "xl": "特大"},
     "scheme": {"auto": "标准", "contrast": "高对比"},
+    "words": {"on": "开", "off": "关"},
 }
-DEFAULTS = {"size": "m", "scheme": "auto"}
+DEFAULTS = {"size": "m", "scheme": "auto", "words": "on"}
 # The app's policy (web/middleware.py) as far as a <meta> can carry it: frame-ancestors is for headers only.
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'{media};"

@@ -1,10 +1,10 @@
-// 字体 and 配色 on the static site (tts-service publish): kept in localStorage, since no server reads a
+// 字体, 配色 and 逐词高亮 on the static site (tts-service publish): kept in localStorage, since no server reads a
 // cookie there. Loaded in <head> without defer, so a chosen size and scheme apply before the first paint.
 // Without JavaScript the buttons stay hidden and the page has the default size and colours.
 "use strict";
 
 (function () {
-  const CHOICES = { size: ["s", "m", "l", "xl"], scheme: ["auto", "contrast"] };
+  const CHOICES = { size: ["s", "m", "l", "xl"], scheme: ["auto", "contrast"], words: ["on", "off"] };
   const key = (name) => `tts_${name}`;
   const root = document.documentElement;
 
@@ -17,8 +17,11 @@
     try { localStorage.setItem(key(name), value); } catch { /* applies now, not kept */ }
   }
 
+  // The page has the classes of size and scheme always; words-off is added when chosen (reader.js alike).
   function apply(name, value) {
-    root.className = root.className.replace(new RegExp(`\\b${name}-\\S+`), `${name}-${value}`);
+    const pattern = new RegExp(`\\b${name}-\\S+`);
+    if (pattern.test(root.className)) root.className = root.className.replace(pattern, `${name}-${value}`);
+    else root.classList.add(`${name}-${value}`);
   }
 
   for (const name of Object.keys(CHOICES)) {
@@ -27,9 +30,11 @@
   }
 
   function showPressed(name) {
-    for (const button of document.querySelectorAll(`button[data-pref="${name}"]`)) {
-      button.setAttribute("aria-pressed", String(root.classList.contains(`${name}-${button.value}`)));
-    }
+    const buttons = [...document.querySelectorAll(`button[data-pref="${name}"]`)];
+    const current = buttons.find((b) => root.classList.contains(`${name}-${b.value}`));
+    // A choice with no class on the page (words on, the default) leaves the page's own aria-pressed as it is.
+    if (!current) return;
+    for (const button of buttons) button.setAttribute("aria-pressed", String(button === current));
   }
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -40,6 +45,7 @@
         apply(name, button.value);
         keep(name, button.value);
         showPressed(name);
+        document.dispatchEvent(new CustomEvent("tts-prefs", { detail: name }));  // reader.js's player
       });
     }
     for (const name of Object.keys(CHOICES)) showPressed(name);

@@ -37,7 +37,7 @@ def _prefs(request: Request) -> dict[str, str]:
 
 
 def render(request: Request, name: str, context: Context, status_code: int = 200) -> HTMLResponse:
-    """A template rendered with the reader's preferences (size, scheme) in its context."""
+    """A template rendered with the reader's preferences (size, scheme, words) in its context."""
     context = {"prefs": _prefs(request), "choices": {k: v[1] for k, v in PREFS.items()}, **context}
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, context, status_code=status_code)
@@ -145,13 +145,14 @@ async def favicon() -> FileResponse:
 async def set_prefs(
     size: Annotated[str | None, Form()] = None,
     scheme: Annotated[str | None, Form()] = None,
+    words: Annotated[str | None, Form()] = None,
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Keep a reading preference in a cookie and go back: how the controls work without JavaScript."""
     # Only same-site paths: "//host" and "/\\host" would send the reader elsewhere.
     target = next if next.startswith("/") and next[1:2] not in ("/", "\\") else "/"
     response = RedirectResponse(target, status_code=303)
-    for name, value in (("size", size), ("scheme", scheme)):
+    for name, value in (("size", size), ("scheme", scheme), ("words", words)):
         cookie, values, _ = PREFS[name]
         if value in values:
             response.set_cookie(cookie, value, max_age=_YEAR, samesite="lax", httponly=False)

@@ -1,4 +1,5 @@
-"""Reading preferences (text size, colour scheme): kept in cookies, applied when the server renders."""
+"""Reading preferences (text size, colour scheme, word highlighting): kept in cookies, applied when the server
+renders."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from starlette.requests import cookie_parser
 PREFS = {
     "size": ("tts_size", {"s": "小", "m": "中", "l": "大", "xl": "特大"}, "m"),
     "scheme": ("tts_scheme", {"auto": "标准", "contrast": "高对比"}, "auto"),
+    # 逐词高亮: the word being read, highlighted inside the sentence (the player's, during playback).
+    "words": ("tts_words", {"on": "开", "off": "关"}, "on"),
 }
 DEFAULTS = {name: default for name, (_, _, default) in PREFS.items()}
 

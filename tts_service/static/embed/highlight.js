@@ -1,6 +1,8 @@
 // Where each sentence of the audio is in the host page, and the sentence being read shown there without
 // rewriting the page: the CSS Custom Highlight API (highlight "tts-sentence"), or, where a browser lacks
 // it, <mark> elements that are taken out again exactly (the page's own text nodes keep their identity).
+// The word being read is found by the same mapping (wordRange); the player shows it as "tts-word", and
+// only with the API (no <mark> for words: a browser without it shows the sentence alone).
 "use strict";
 
 (function (ns) {
@@ -64,6 +66,18 @@
     }
   }
 
+  // A Range over characters [start, end) of a paragraph read by pageText.read, or null.
+  function charRange({ nodes, offsets }, start, end) {
+    try {
+      const range = new Range();
+      range.setStart(nodes[start], offsets[start]);
+      range.setEnd(nodes[end - 1], offsets[end - 1] + 1);
+      return range;
+    } catch {  // the page changed its text since it was read
+      return null;
+    }
+  }
+
   class Highlighter {
     // own: the page's paragraphs (pageText.read); options.bottom(): the height the toolbar covers at the
     // bottom of the viewport (大字幕), kept clear when a sentence is scrolled into view.
@@ -74,6 +88,8 @@
       this.marks = HIGHLIGHTS ? null : new Marks();
     }
 
+    // Each span keeps at, where the stored paragraph starts in the page's own: a mark's offsets count in
+    // the stored one, as the sentence's do.
     map(manifest) {
       const bases = match(this.own, manifest.paragraphs);
       this.spans = manifest.chunks.map((chunk) => {
@@ -81,22 +97,20 @@
         if (!base) return null;
         const [paragraph, at] = base;
         const [start, end] = [at + chunk.offsets[0], at + chunk.offsets[1]];
-        return start < end && end <= this.own[paragraph].text.length ? { paragraph, start, end } : null;
+        return start < end && end <= this.own[paragraph].text.length ? { paragraph, start, end, at } : null;
       });
     }
 
     range(index) {
       const span = this.spans[index];
-      if (!span) return null;
-      const { nodes, offsets } = this.own[span.paragraph];
-      try {
-        const range = new Range();
-        range.setStart(nodes[span.start], offsets[span.start]);
-        range.setEnd(nodes[span.end - 1], offsets[span.end - 1] + 1);
-        return range;
-      } catch {  // the page changed its text since it was read
-        return null;
-      }
+      return span ? charRange(this.own[span.paragraph], span.start, span.end) : null;
+    }
+
+    // The Range of a mark's text ([start, end) in the stored paragraph) of sentence index, or null.
+    wordRange(index, [start, end]) {
+      const span = this.spans[index];
+      if (!span || start < span.start - span.at || end > span.end - span.at || end <= start) return null;
+      return charRange(this.own[span.paragraph], span.at + start, span.at + end);
     }
 
     show(index) {
@@ -144,8 +158,10 @@
       scrollBy({ top: rect.top - Math.max(8, bottom / 3), behavior: smooth ? "smooth" : "auto" });
     }
 
-    // The sentence at a point of the page (a click), or the next one in its paragraph; -1 if none.
-    indexAt(node, offset) {
+    // The sentence at a point of the page (a click), or the next one in its paragraph, and the offset of
+    // the point in that sentence's stored paragraph (where in the sentence, for a mark), or null when the
+    // point is not inside it; [-1, null] if none.
+    pointAt(node, offset) {
       if (this.marks) [node, offset] = this.marks.original(node, offset);
       for (let p = 0; p < this.own.length; p += 1) {
         const { nodes, offsets } = this.own[p];
@@ -156,9 +172,11 @@
           if (offsets[i] >= offset) break;
         }
         if (k < 0) continue;
-        return this.spans.findIndex((span) => span && span.paragraph === p && span.end > k);
+        const index = this.spans.findIndex((span) => span && span.paragraph === p && span.end > k);
+        const span = this.spans[index];
+        return [index, span && span.start <= k ? k - span.at : null];
       }
-      return -1;
+      return [-1, null];
     }
 
     // The element that holds a sentence's paragraph (a 指读 stop for the keyboard).

@@ -1,5 +1,5 @@
 // The embedded toolbar: <tts-toolbar>, with an open shadow root, before the host page's article.
-// 语音播报 (the shared player), 字体, 配色, 指读, 连读, 大字幕 and 阅读模式, all real buttons reached by Tab;
+// 语音播报 (the shared player), 字体, 配色, 指读, 连读, 逐词高亮, 大字幕 and 阅读模式, all real buttons reached by Tab;
 // no keys are taken outside the toolbar and the article's 指读 stops. Host-page text only ever goes into the
 // page as text (textContent, text nodes), never as markup. Settings are kept per site in localStorage.
 "use strict";
@@ -7,7 +7,7 @@
 (function (ns) {
   const script = document.currentScript;  // only set while this script first runs
   const SETTINGS_KEY = "tts-toolbar";
-  const DEFAULTS = { size: "m", scheme: "standard", point: false, continuous: true, captions: false };
+  const DEFAULTS = { size: "m", scheme: "standard", point: false, continuous: true, words: true, captions: false };
   const SIZE_LABELS = { s: "小", m: "中", l: "大", xl: "特大" };
   const SIZE_PX = { s: 16, m: 19, l: 24, xl: 40 };  // 阅读模式, as on the reader page
   const SCHEME_LABELS = { standard: "标准", contrast: "高对比" };
@@ -107,6 +107,8 @@
         speedKey: "tts-toolbar-speed",
         captions: false,  // a cross-origin <track> needs CORS the host page's <audio> does not ask for
         continuous: () => this.settings.continuous,
+        wordRange: (index, offsets) => this.highlighter.wordRange(index, offsets),
+        words: () => this.settings.words,
         pending: manifest?.status === "pending",
         onManifest: (m) => this.mapped(m),
       });
@@ -165,7 +167,8 @@
         "div", { className: "tools" },
         this.choice("字体", SIZE_LABELS, "size"),
         this.choice("配色", SCHEME_LABELS, "scheme"),
-        h("div", { className: "group" }, flag("指读", "point"), flag("连读", "continuous"), flag("大字幕", "captions"),
+        h("div", { className: "group" }, flag("指读", "point"), flag("连读", "continuous"), flag("逐词高亮", "words"),
+          flag("大字幕", "captions"),
           button("阅读模式", { className: "open-reading", onclick: () => this.openReading() })),
       );
     }
@@ -178,6 +181,7 @@
         size: `字体${SIZE_LABELS[value]}`, scheme: `配色${SCHEME_LABELS[value]}`,
         point: value ? "指读已开启：点击正文中的句子，或在正文中按回车键，从那里开始朗读" : "指读已关闭",
         continuous: value ? "连读已开启" : "连读已关闭：每次读一句", captions: value ? "大字幕已开启" : "大字幕已关闭",
+        words: value ? "逐词高亮已开启" : "逐词高亮已关闭",
       };
       this.player.say(said[key]);
     }
@@ -188,6 +192,7 @@
       if (!changed || changed === "size") this.style.size(size);
       if (!changed || changed === "scheme") this.style.scheme(scheme);
       if (!changed || changed === "point") this.pointing(point);
+      if (changed === "words") this.player.showWord();  // at once, also while paused
       for (const el of this.bar.querySelectorAll("[data-value]")) {
         const group = el.closest(".group").getAttribute("aria-labelledby");
         const current = group === "tts-size-label" ? size : scheme;
@@ -259,11 +264,9 @@
       if (!this.settings.point || event.button !== 0 || event.defaultPrevented) return;
       if (event.target.closest("a, button, input, select, textarea, label, summary, [contenteditable]")) return;
       if (!getSelection().isCollapsed) return;  // selecting text, not pointing
-      const caret = document.caretPositionFromPoint?.(event.clientX, event.clientY);
-      const range = caret ? null : document.caretRangeFromPoint?.(event.clientX, event.clientY);
-      const [node, offset] = caret ? [caret.offsetNode, caret.offset] : [range?.startContainer, range?.startOffset];
-      const index = node ? this.highlighter.indexAt(node, offset) : -1;
-      if (index >= 0) this.player.readFrom(index);
+      const [node, offset] = ns.caretAt(event.clientX, event.clientY);
+      const [index, at] = node ? this.highlighter.pointAt(node, offset) : [-1, null];
+      if (index >= 0) this.player.readFrom(index, at);  // at the word clicked (its mark), when there is one
     }
 
     stopOf(el) {
