@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from tts_service.text import alignment
 
@@ -179,3 +179,39 @@ def chunk_marks(
     ``lead`` of silence every chunk file starts with."""
     timing = Timing.from_json(stored) or proportional(spoken, min(lead, duration), duration)
     return timing.source, tuple(display_marks(display, spoken, timing))
+
+
+def manifest_marks(
+    text: str,
+    spoken: str,
+    stored: str | None,
+    duration: float,
+    offset: int,
+    whole_start: float | None,
+    lead: float,
+) -> tuple[Source, list[dict[str, Any]]]:
+    """A chunk's marks as manifests give them (the API's and the static site's): ``offsets`` in UTF-16 in
+    its paragraph (``offset``: where the chunk's stripped text starts there), ``start``/``end`` in its own
+    file, ``article_start``/``article_end`` in the whole-article file (``whole_start``: where the chunk's
+    sound starts there; None until that file exists)."""
+    display = text.strip()
+    source, marks = chunk_marks(display, spoken, stored, duration, lead)
+    shift = None if whole_start is None else whole_start - lead
+    rows = []
+    for mark in marks:
+        a = offset + _utf16(display[: mark.start])
+        b = a + _utf16(display[mark.start : mark.end])
+        rows.append(
+            {
+                "offsets": [a, b],
+                "start": round(mark.at, 3),
+                "end": round(mark.until, 3),
+                "article_start": None if shift is None else round(shift + mark.at, 3),
+                "article_end": None if shift is None else round(shift + mark.until, 3),
+            }
+        )
+    return source, rows
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2

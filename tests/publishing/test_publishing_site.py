@@ -86,6 +86,10 @@ async def test_the_site_holds_every_file_and_every_link_resolves(pipeline: Pipel
         urljoin("http://site/articles/lib.audio.json", lib["captions_url"]) == "http://site/articles/lib.vtt"
     )
     assert [c["text"] for c in lib["chunks"]] == ["今天开馆。", "欢迎大家！", "第二段只有一句。"]
+    first = lib["chunks"][0]  # word marks as the API gives them, for the player's word highlight
+    assert first["timing"] == "proportional" and len(first["marks"]) == 4
+    assert first["marks"][0]["article_start"] >= first["start"] - 0.05
+    assert first["marks"][-1]["offsets"][1] == first["offsets"][1]
     assert (root / "articles/lib.vtt").read_text(encoding="utf-8").startswith("WEBVTT\n\n1\n")
 
 

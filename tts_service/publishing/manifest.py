@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tts_service import timing
 from tts_service.article import Article
+from tts_service.audio import mp3
 from tts_service.manifest import Manifest
 from tts_service.publishing.links import Links
 from tts_service.store import AssemblyRecord
@@ -25,6 +27,15 @@ def _chunks(manifest: Manifest, whole: AssemblyRecord, links: Links, here: str) 
     for index, chunk in enumerate(manifest.plan.spoken):
         record = manifest.records[chunk.key]
         start, end = whole.spans[index]
+        source, marks = timing.manifest_marks(
+            chunk.text,
+            chunk.spoken,
+            record.marks,
+            record.duration,
+            offsets[index][0],
+            start,
+            mp3.LEAD_SECONDS,
+        )
         chunks.append(
             {
                 "index": index,
@@ -37,6 +48,8 @@ def _chunks(manifest: Manifest, whole: AssemblyRecord, links: Links, here: str) 
                 "start": start,
                 "end": end,
                 "offsets": list(offsets[index]),
+                "marks": marks,
+                "timing": source,
             }
         )
     return chunks

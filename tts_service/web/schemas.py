@@ -232,31 +232,14 @@ class AudioOut(BaseModel):
 def _marks(
     text: str, spoken: str, record: AudioRecord | None, offset: int, whole_start: float | None
 ) -> tuple[Source | None, list[MarkOut]]:
-    """A chunk's marks for the API: UTF-16 offsets in its paragraph (``offset``: where the chunk's stripped
-    text starts), times in its own file and, once it exists, in the whole-article file."""
+    """A chunk's marks for the API (`timing.manifest_marks`); none until it has audio."""
     if record is None:
         return None, []
-    display = text.strip()
-    source, marks = timing.chunk_marks(display, spoken, record.marks, record.duration, mp3.LEAD_SECONDS)
-    out = []
-    for mark in marks:
-        a = offset + _utf16(display[: mark.start])
-        b = a + _utf16(display[mark.start : mark.end])
-        shift = None if whole_start is None else whole_start - mp3.LEAD_SECONDS
-        out.append(
-            MarkOut(
-                offsets=[a, b],
-                start=round(mark.at, 3),
-                end=round(mark.until, 3),
-                article_start=None if shift is None else round(shift + mark.at, 3),
-                article_end=None if shift is None else round(shift + mark.until, 3),
-            )
-        )
-    return source, out
-
-
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    lead = mp3.LEAD_SECONDS
+    source, rows = timing.manifest_marks(
+        text, spoken, record.marks, record.duration, offset, whole_start, lead
+    )
+    return source, [MarkOut(**row) for row in rows]
 
 
 class EmbedOut(AudioOut):
