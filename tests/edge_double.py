@@ -54,13 +54,13 @@ _HANDSHAKE_FAULTS = {Fault.FORBIDDEN: web.HTTPForbidden, Fault.THROTTLED: web.HT
 
 
 # What each fault must come out as, after "edge-tts: ": a reason a person can act on (regular expressions,
-# for an engine with a 0.5 s timeout and the default voice).
+# for the default voice; a stall names the engine's timeout).
 FAULT_REASONS = {
     Fault.FORBIDDEN: r"Microsoft refused the request \(HTTP 403\)",
     Fault.THROTTLED: r"Microsoft throttled the request \(HTTP 429; it asks to retry after 1 s\)",
     Fault.RESET: r"connection lost mid-stream \(\d+ bytes in\)",
     Fault.NO_AUDIO: r"no audio received for voice zh-CN-XiaoxiaoNeural",
-    Fault.STALL: r"no response within 0\.5 s",
+    Fault.STALL: r"no response within \d+(?:\.\d+)? s",
     Fault.TRUNCATED: r"audio truncated: the stream stops \d+ bytes into an MP3 frame",
 }
 

@@ -274,7 +274,10 @@ async def test_each_edge_fault_falls_back_or_fails(
 ) -> None:
     edge_double.fail_all(fault)
     configured = settings.model_copy(update={"fallback_engine": fallback})
-    async with open_pipeline(configured, espeak=espeak, edge=edge_with_double(edge_double)) as pipeline:
+    # A stall is waited out; the timeout also covers connecting, which on a loaded machine once took longer
+    # than 0.5 s, so the retry gave up before the double saw it: 2 s for stalls, 0.5 s for the fast faults.
+    edge = edge_with_double(edge_double, timeout=2.0 if fault is Fault.STALL else 0.5)
+    async with open_pipeline(configured, espeak=espeak, edge=edge) as pipeline:
         job = await pipeline.wait(await pipeline.start(await add(pipeline, "只有一句话。", engine="edge")))
         reason = re.compile(FAULT_REASONS[fault])
         assert len(edge_double.attempts) == 2  # the first try and one retry, then no more

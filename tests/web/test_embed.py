@@ -301,7 +301,8 @@ async def test_host_text_is_shown_as_text_everywhere(client: httpx.AsyncClient) 
     assert doc.xpath("string(//tbody/tr/th/a)") == HOSTILE_TITLE
     labels = doc.xpath("//tbody//@aria-label")
     actions = ("编辑", "修订记录", "重新生成", "删除")
-    assert labels == [f"{action}：{HOSTILE_TITLE}" for action in actions]
+    proof = f"校对读音：{HOSTILE_TITLE}（无待校对）"  # the proofreading link says its count too
+    assert labels == [proof] + [f"{action}：{HOSTILE_TITLE}" for action in actions]
     confirm = await client.get(f"/admin/articles/{slug}/delete")
     assert f"《{HOSTILE_TITLE}》" in inert(confirm.text).xpath("string(//main//p)")
 
