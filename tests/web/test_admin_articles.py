@@ -213,6 +213,19 @@ async def test_revisions_list_their_changes_and_restore_reuses_the_audio(
         assert (await client.get(path)).status_code == 404
 
 
+async def test_restoring_an_ssml_revision_keeps_it_ssml(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """As found (issue 20's review): a restore dropped the format, so SSML came back as plain text."""
+    ssml = '<speak>先说这个<break time="500ms"/>再说那个。</speak>'
+    await create(client, {"title": "标记", "text": ssml, "slug": "marked", "format": "ssml"})
+    await client.put("/api/articles/marked", json={"title": "标记", "text": "改成纯文本。"}, headers=AUTH)
+    csrf = await sign_in(client)
+    await client.post("/admin/articles/marked/revisions/1/restore", data={"csrf": csrf})
+    article = await app.state.store.get_article("marked")
+    assert (article.revision, article.format, article.text) == (3, "ssml", ssml)
+    page = await client.get("/articles/marked")
+    assert "先说这个再说那个。" in page.text and "&lt;break" not in page.text
+
+
 # --- the list: pages and search -------------------------------------------------------------------------
 
 

@@ -74,7 +74,7 @@ async def restore(
 ) -> Response:
     """Publish an old revision again, as the newest one."""
     old = await store.get_revision(slug, revision)
-    fields = ("title", "text", "byline", "date", "engine", "voice")
+    fields = ("title", "text", "byline", "date", "engine", "voice", "format")  # SSML stays SSML
     draft = ArticleDraft.model_validate({"slug": slug, **{name: getattr(old, name) for name in fields}})
     await pipeline.publish(draft, must_exist=True)
     return back(request, "restored", "admin_revisions", slug=slug)
