@@ -138,3 +138,12 @@ class Article:
     audio_voice: str | None = None
     url: str | None = None  # the canonical URL of the page it is, if it is one
     format: Format = "text"  # how ``text`` is written: plain with inline readings, or SSML (text/source.py)
+
+    def draft(self, text: str | None = None) -> ArticleDraft:
+        """This revision as a draft to publish again (a restore), or with another ``text`` (a fix): every
+        field an editor sets, as it is. ValidationError if ``text`` makes it invalid."""
+        fields = ("title", "byline", "date", "engine", "voice", "url", "format")
+        values = {name: getattr(self, name) for name in fields}
+        return ArticleDraft.model_validate(
+            {**values, "slug": self.slug, "text": self.text if text is None else text}
+        )

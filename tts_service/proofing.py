@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from tts_service.article import Article, ArticleDraft
+from tts_service.article import Article
 from tts_service.errors import InvalidInput, invalid_input
 from tts_service.lru import Args, cached, deep_size
 from tts_service.pipeline import Pipeline
@@ -92,13 +92,6 @@ def with_reading(text: str, paragraph: int, index: int, read_as: str) -> str:
     raise InvalidInput(f"the article has no paragraph {paragraph}")
 
 
-def draft_of(article: Article, text: str) -> ArticleDraft:
-    """The next revision of ``article`` with ``text``: every other field as it is."""
-    fields = ("title", "byline", "date", "engine", "voice", "url", "format")
-    values = {name: getattr(article, name) for name in fields}
-    return ArticleDraft.model_validate({**values, "slug": article.slug, "text": text})
-
-
 @dataclass(frozen=True)
 class Fixed:
     """What a fix did: the article now, and how many of its chunks must be made again."""
@@ -125,7 +118,7 @@ async def fix_here(pipeline: Pipeline, article: Article, piece: int, char: int, 
     where = before.sentences[piece]
     text = with_reading(article.text, where.paragraph, where.start + char, read_as)
     try:
-        draft = draft_of(article, text)
+        draft = article.draft(text)
     except ValidationError as exc:  # not expected: the text was valid, and a reading keeps it so
         raise invalid_input(exc) from None
     saved = await pipeline.publish(draft, must_exist=True)

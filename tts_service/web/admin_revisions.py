@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from tts_service.article import ArticleDraft
 from tts_service.errors import NotFound
 from tts_service.text.diff import text_diff
 from tts_service.web import session
@@ -74,7 +73,5 @@ async def restore(
 ) -> Response:
     """Publish an old revision again, as the newest one."""
     old = await store.get_revision(slug, revision)
-    fields = ("title", "text", "byline", "date", "engine", "voice", "format")  # SSML stays SSML
-    draft = ArticleDraft.model_validate({"slug": slug, **{name: getattr(old, name) for name in fields}})
-    await pipeline.publish(draft, must_exist=True)
+    await pipeline.publish(old.draft(), must_exist=True)  # every field as it was: SSML stays SSML
     return back(request, "restored", "admin_revisions", slug=slug)
