@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from helpers import decode, frame_formats, loudness_of
 
+from tts_service.audio import mp3, onsets, pcm
 from tts_service.engines import Prosody
-from tts_service.engines.espeak import EspeakEngine
+from tts_service.engines.espeak import EspeakEngine, _punctuated
 from tts_service.errors import InvalidInput
 
 
@@ -37,6 +38,31 @@ async def test_output_is_the_common_chunk_format_at_target_loudness(engine: Espe
     lufs, peak = loudness_of(result.audio)
     assert lufs == pytest.approx(-16.0, abs=1.0)
     assert peak <= -1.0  # as decoded: the encoder's overshoot on peaks is allowed for
+
+
+@pytest.mark.parametrize(
+    ("written", "handed"),
+    [
+        ("华诞,也是", "华诞，也是"),
+        ("开馆了.欢迎!", "开馆了。欢迎！"),
+        ("时间:十点;地点?", "时间：十点；地点？"),
+        ("WTO,也是", "WTO，也是"),  # one side Han is enough
+        ("3,000", "3,000"),  # between digits: a number, not a clause
+        ("Hello, world. Bye!", "Hello, world. Bye!"),  # Latin: espeak-ng pauses there by itself
+    ],
+)
+def test_ascii_clause_marks_next_to_han_are_handed_over_full_width(written: str, handed: str) -> None:
+    assert _punctuated(written) == handed
+
+
+@pytest.mark.parametrize("comma", [",", "，"])
+async def test_a_comma_between_han_characters_is_a_pause(engine: EspeakEngine, comma: str) -> None:
+    """espeak-ng itself reads "华诞,也是" without a break (the corpus article's commas are ASCII): heard in
+    the audio, both commas leave a silence of at least 120 ms in the middle of the sentence."""
+    result = await engine.synthesize(f"今天是开馆的日子{comma}欢迎大家来看书。", "cmn", Prosody())
+    samples = pcm.from_int16(mp3.decode(result.audio))
+    inside = [gap for gap in onsets.onsets(samples, mp3.SAMPLE_RATE) if gap[1] < result.duration - 0.3]
+    assert len(inside) == 1, inside
 
 
 async def test_volume_moves_the_loudness_target(engine: EspeakEngine) -> None:
@@ -68,6 +94,7 @@ def test_prosody_bounds() -> None:
 
 def test_version_names_the_release(engine: EspeakEngine) -> None:
     assert "eSpeak NG" in engine.version and "1." in engine.version
+    assert engine.version.endswith(" r2")  # what the service does on top: audio that changes gets new keys
 
 
 async def test_cancelling_at_any_moment_ends_and_leaves_no_process() -> None:

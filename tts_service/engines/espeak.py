@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 
 from tts_service.audio import chunk, mp3, pcm, wav
 from tts_service.engines.base import Prosody, Synthesis, check_voice
 from tts_service.errors import SynthesisError
+from tts_service.text.unicode import HAN
 from tts_service.voices import ESPEAK_VOICES
 
 _BASE_WPM = 175  # espeak-ng's default speed
 _BASE_PITCH = 50  # espeak-ng's default pitch, on its 0-99 scale
+# What espeak-ng does to the audio beyond its own release (part of the cache key): r2 pauses at ASCII
+# punctuation next to Han characters (``_punctuated``).
+_REVISION = "r2"
+
+# espeak-ng pauses at "，" but reads "华诞,也是" straight through: ASCII punctuation marks a clause only
+# before a space. Chinese pages often carry ASCII commas (the corpus article does), so each one touching a
+# Han character is handed over in its full-width form. Between digits or Latin words it stays as written.
+_FULL_WIDTH = {",": "，", ".": "。", "!": "！", "?": "？", ";": "；", ":": "："}
+_ASCII_CLAUSE = re.compile(rf"(?<=[{HAN}])[,.!?;:]|[,.!?;:](?=[{HAN}])")
+
+
+def _punctuated(text: str) -> str:
+    """``text`` with each ASCII clause mark next to a Han character in its full-width form."""
+    return _ASCII_CLAUSE.sub(lambda m: _FULL_WIDTH[m.group()], text)
 
 
 def _espeak_version(binary: str) -> str:
@@ -69,7 +85,7 @@ class EspeakEngine:
         if path is None:
             raise SynthesisError("espeak-ng is not installed (apt-get install espeak-ng)")
         self._binary = path
-        self.version = _espeak_version(path)
+        self.version = f"{_espeak_version(path)} {_REVISION}"
 
     def _command(self, voice: str, prosody: Prosody) -> list[str]:
         speed = round(_BASE_WPM * (100 + prosody.rate) / 100)
@@ -82,7 +98,7 @@ class EspeakEngine:
         proc = await _spawn(self._command(voice, prosody))
         # Text goes through stdin so that a leading "-" can never be read as an option.
         try:
-            out, err = await proc.communicate(text.encode("utf-8"))
+            out, err = await proc.communicate(_punctuated(text).encode("utf-8"))
         except BaseException:  # cancelled (shutdown) or failed: never leave espeak-ng running
             if proc.returncode is None:
                 proc.kill()
