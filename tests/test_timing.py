@@ -68,6 +68,30 @@ def test_proportional_spreads_syllables_and_gives_pauses_time_but_no_mark() -> N
     assert made.marks[-1].until == pytest.approx(3.0)
 
 
+def test_proportional_lays_a_clause_break_on_the_silence_heard_there() -> None:
+    """The spread puts the comma at 1.8-2.2 s; the audio's silence is at 1.5-1.8: the clause before it
+    ends where the silence starts, the one after starts where speech starts again."""
+    made = timing.proportional("你好，世界", 1.0, 3.0, [(1.5, 1.8)])
+    assert [(m.start, m.end) for m in made.marks] == [(0, 1), (1, 2), (3, 4), (4, 5)]
+    times = [t for m in made.marks for t in (m.at, m.until)]
+    assert times == pytest.approx([1.0, 1.25, 1.25, 1.5, 1.8, 2.4, 2.4, 3.0])
+
+
+def test_proportional_anchors_a_full_stop_and_skips_silences_that_fit_no_break() -> None:
+    # Heard: a silence mid-clause (a stop consonant's gap, long enough to count) and one at the full stop.
+    made = timing.proportional("开馆了。欢迎大家", 0.0, 7.0, [(1.0, 1.2), (2.9, 3.3)])
+    assert [m.at for m in made.marks][3] == pytest.approx(3.3)  # 欢 starts when speech comes back
+    assert made.marks[2].until == pytest.approx(2.9)
+    assert made.marks[1].at == pytest.approx(2.9 / 3)  # 开馆了 spread evenly: the gap at 1.0 s moved nothing
+
+
+def test_proportional_leaves_a_break_without_a_silence_near_it_to_the_spread() -> None:
+    far = timing.proportional("你好，世界", 0.0, 10.0, [(8.5, 8.8)])  # the spread puts the comma near 4-6 s
+    assert far == timing.proportional("你好，世界", 0.0, 10.0)
+    outside = timing.proportional("你好，世界", 1.0, 3.0, [(0.2, 0.5)])  # before the sound starts
+    assert outside == timing.proportional("你好，世界", 1.0, 3.0)
+
+
 def test_moved_puts_a_stretch_into_its_chunk() -> None:
     part = Timing("model", (Mark(0, 1, 0.1, 0.2), Mark(1, 2, 0.2, 0.3)))
     onto = "先说。\ue012\ue131\ue130\ue130\ue011再说。"  # a pause mark between the stretches
@@ -111,3 +135,25 @@ def test_marks_are_monotonic_cover_the_display_and_fit_the_audio(display: str, d
     assert all(m.start < m.end for m in marks)
     assert all(a.until <= b.at + 1e-9 for a, b in zip(marks, marks[1:], strict=False))  # monotonic
     assert all(0 <= m.at <= m.until <= duration + 1e-9 for m in marks)
+
+
+SILENCES = st.lists(st.tuples(st.floats(0, 20), st.floats(0.12, 1.0)), max_size=6)
+
+
+@given(CHUNK_TEXT, st.floats(0.5, 20), SILENCES)
+def test_anchored_spreads_stay_in_order_and_inside_the_sound(
+    text: str, duration: float, silences: list[tuple[float, float]]
+) -> None:
+    """Whatever silences are heard (in order, not overlapping), the marks stay monotonic, each said
+    stretch once, inside [start, end], and none lies inside a silence it was anchored to."""
+    heard, at = [], 0.0
+    for gap, length in sorted(silences):
+        if gap >= at:
+            heard.append((gap, gap + length))
+            at = gap + length
+    made = timing.proportional(text, 0.05, duration, heard)
+    assert [(m.start, m.end) for m in made.marks] == [
+        (m.start, m.end) for m in timing.proportional(text, 0.05, duration).marks
+    ]
+    assert all(a.until <= b.at + 1e-9 for a, b in zip(made.marks, made.marks[1:], strict=False))
+    assert all(0.05 - 1e-9 <= m.at <= m.until <= max(duration, 0.05) + 1e-9 for m in made.marks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import CountingEngine
 
+from tts_service.audio import mp3, onsets, pcm
 from tts_service.engines import Prosody
 from tts_service.engines.espeak import EspeakEngine
 from tts_service.planning import spoken_form
@@ -61,6 +62,20 @@ async def test_an_engine_without_timings_gets_syllables_spread_over_its_sound(en
     first, last = made.timing.marks[0], made.timing.marks[-1]
     assert 0.04 < first.at < 0.3  # the sound starts after the codec's delay, not at 0
     assert last.until <= made.duration
+
+
+@pytest.mark.parametrize("comma", [",", "，"])
+async def test_spread_marks_resume_where_speech_does_after_commas(engine: CountingEngine, comma: str) -> None:
+    """Spread, not reported: still, each clause starts where its sound starts again (within 40 ms, the
+    bound the model's own timings meet), because the comma is laid on the silence heard in the audio."""
+    text = f"今天开馆{comma}欢迎大家来看书{comma}也欢迎大家带孩子来。"
+    made = await say(engine, text, "cmn", Prosody())
+    assert made.timing is not None and made.timing.source == "proportional"
+    samples = pcm.from_int16(mp3.decode(made.audio))
+    heard = [resumes for _, resumes in onsets.onsets(samples, mp3.SAMPLE_RATE)]
+    after = [m.at for m in made.timing.marks if text[m.start - 1] == comma]
+    assert len(after) == 2 and len(heard) >= 2
+    assert all(min(abs(t - h) for h in heard) <= 0.04 for t in after), (after, heard)
 
 
 async def test_marks_after_a_pause_move_by_the_pause(engine: CountingEngine) -> None:

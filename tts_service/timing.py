@@ -114,10 +114,31 @@ def from_words(words: Sequence[Word], engine_text: str, text: str, source: Sourc
     return Timing(source, tuple(marks))
 
 
-def proportional(text: str, start: float, end: float) -> Timing:
+def proportional(text: str, start: float, end: float, pauses: Sequence[tuple[float, float]] = ()) -> Timing:
     """Marks for ``text`` spread over [start, end) seconds by syllables (pauses at commas included): for an
-    engine that reports no timings, or words that could not be placed."""
+    engine that reports no timings, or words that could not be placed.
+
+    ``pauses`` are the silences heard in the audio, (start, end) in seconds, in order. Each clause break in
+    the text (a comma, a full stop) takes the heard silence nearest to where the spread puts it, within
+    ``ANCHOR_WINDOW``; the syllables between two such breaks are spread over the sound between them, so an
+    error in one clause no longer carries into the next.
+    """
     pieces = alignment.units(text)
+    marks: list[Mark] = []
+    begin, at = 0, start
+    for last, resume, silence_start, silence_end in _anchors(text, pieces, start, end, pauses):
+        marks += _spread(text, pieces[begin:last], at, silence_start)
+        begin, at = resume, silence_end
+    marks += _spread(text, pieces[begin:], at, end)
+    return Timing("proportional", tuple(marks))
+
+
+ANCHOR_WINDOW = 1.0  # seconds: a clause break further than this from every heard silence is spread over
+_CLAUSE_BREAK = re.compile(r"[，,、；;：:。.！!？?…]")
+
+
+def _spread(text: str, pieces: Sequence[tuple[int, int, float]], start: float, end: float) -> list[Mark]:
+    """``pieces`` (of ``alignment.units``) spread over [start, end) by weight; pauses take time, no mark."""
     total = sum(weight for *_, weight in pieces) or 1.0
     span = max(0.0, end - start)
     marks: list[Mark] = []
@@ -127,7 +148,36 @@ def proportional(text: str, start: float, end: float) -> Timing:
         if _SAYS.search(text[first:last]):  # a pause takes its time but is no word
             marks.append(Mark(first, last, at, until))
         at = until
-    return Timing("proportional", tuple(marks))
+    return marks
+
+
+def _anchors(
+    text: str,
+    pieces: Sequence[tuple[int, int, float]],
+    start: float,
+    end: float,
+    pauses: Sequence[tuple[float, float]],
+) -> list[tuple[int, int, float, float]]:
+    """Where heard silences cut the spread: (index of the piece after the last said before the break,
+    index of the first said after it, silence start, silence end), in order."""
+    heard = [(a, b) for a, b in pauses if start < a and b < end]
+    if not heard:
+        return []
+    plain = _spread(text, pieces, start, end)
+    said = [k for k, (first, last, _) in enumerate(pieces) if _SAYS.search(text[first:last])]
+    cuts: list[tuple[int, int, float, float]] = []
+    free = 0  # heard silences before this one are taken or passed
+    for j in range(len(said) - 1):
+        before, after = pieces[said[j]], pieces[said[j + 1]]
+        if not _CLAUSE_BREAK.search(text[before[1] : after[0]]):
+            continue
+        expected = (plain[j].until + plain[j + 1].at) / 2
+        best = min(range(free, len(heard)), key=lambda i: abs(sum(heard[i]) / 2 - expected), default=None)
+        if best is None or abs(sum(heard[best]) / 2 - expected) > ANCHOR_WINDOW:
+            continue
+        cuts.append((said[j] + 1, said[j + 1], *heard[best]))
+        free = best + 1
+    return cuts
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from tts_service import timing
-from tts_service.audio import chunk, mp3, pcm
+from tts_service.audio import chunk, mp3, onsets, pcm
 from tts_service.engines.base import Engine, Prosody, Synthesis
 from tts_service.errors import SynthesisError
 from tts_service.text import alignment, marks
@@ -55,7 +55,8 @@ async def say(engine: Engine, spoken: str, voice: str, prosody: Prosody) -> Synt
 
 def _timed(made: Synthesis, engine_text: str, text: str, samples: np.ndarray | None = None) -> Timing:
     """The timing of one engine result over ``text`` (what ``engine_text`` was made from): the words the
-    engine reported, or its syllables spread over where its audio sounds (blocking: may decode)."""
+    engine reported, or its syllables spread over where its audio sounds, clause by clause between the
+    silences heard in it (blocking: may decode)."""
     placed = timing.from_words(made.words, engine_text, text, made.source) if made.words else None
     if placed is not None:
         return placed
@@ -64,8 +65,9 @@ def _timed(made: Synthesis, engine_text: str, text: str, samples: np.ndarray | N
             samples = pcm.from_int16(mp3.decode(made.audio))
         except SynthesisError:  # not audio this service can decode: spread over all of it
             return timing.proportional(text, 0.0, made.duration)
-    lo, hi = pcm.trim_bounds(samples, mp3.SAMPLE_RATE, keep=0.0)
-    return timing.proportional(text, lo / mp3.SAMPLE_RATE, hi / mp3.SAMPLE_RATE)
+    rate = mp3.SAMPLE_RATE
+    lo, hi = pcm.trim_bounds(samples, rate, keep=0.0)
+    return timing.proportional(text, lo / rate, hi / rate, onsets.onsets(samples, rate))
 
 
 def _join(

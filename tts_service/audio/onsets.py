@@ -1,5 +1,5 @@
 """Where speech starts again after each silence, found from the audio's energy: what word timings are
-checked against (tests, `benchmarks/bench_timing.py`)."""
+checked against (tests, `benchmarks/bench_timing.py`), and where spread timings are anchored (`utterance`)."""
 
 from __future__ import annotations
 
