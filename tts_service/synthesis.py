@@ -18,7 +18,7 @@ from tts_service.engines import Engine, EngineRegistry, Prosody, Synthesis
 from tts_service.flight import SingleFlight
 from tts_service.planning import Plan, SpokenChunk
 from tts_service.store import AudioRecord, Store
-from tts_service.utterance import say
+from tts_service.utterance import Rendered, finish, render, say
 
 RETIME_TOLERANCE = 0.001  # seconds: a chunk made again this close to its stored length sounds the same
 
@@ -91,18 +91,23 @@ class Synthesizer:
             return done
         async with self._slots:
             started = time.perf_counter()
-            result = await say(engine, spoken, voice, prosody)  # marks in it: pauses, speed, readings
+            rendered = await render(engine, spoken, voice, prosody)  # marks in it: pauses, speed, readings
+            # Audio the engine made is kept even if everyone stops waiting now: timing and storing it
+            # take milliseconds, and making it again would take the engine's time. Nothing awaits between
+            # the engine's return and this task, so no cancellation can fall in between.
+            keeping = asyncio.ensure_future(self._finish(key, rendered, engine.name, voice))
             if self.metrics:
                 self.metrics.observe_synthesis(engine.name, time.perf_counter() - started)
-        # Audio that exists is kept even if everyone stops waiting now: storing it takes milliseconds, and
-        # making it again would take the engine's time.
-        marks = result.timing.to_json() if result.timing else None
-        keeping = asyncio.ensure_future(self._keep(key, result, marks, engine.name, voice))
         try:
             return await asyncio.shield(keeping)
         except asyncio.CancelledError:
             await keeping
             raise
+
+    async def _finish(self, key: str, rendered: Rendered, engine: str, voice: str) -> AudioRecord:
+        result = await finish(rendered)
+        marks = result.timing.to_json() if result.timing else None
+        return await self._keep(key, result, marks, engine, voice)
 
     async def _keep(
         self, key: str, result: Synthesis, marks: str | None, engine: str, voice: str

@@ -8,7 +8,7 @@ so the same cache key) always sounds the same whichever process makes it.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,20 +36,47 @@ def with_rate(prosody: Prosody, rate: int) -> Prosody:
     return Prosody(rate=max(-50, min(100, combined)), pitch=prosody.pitch, volume=prosody.volume)
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """What the engine made of a chunk's spoken text, before it is timed and joined (``finish``): each
+    stretch's result (None for a pause alone), the pause after it in ms, the text the engine was handed and
+    the stretch of spoken text it was made from."""
+
+    spoken: str
+    volume: int
+    results: list[tuple[Synthesis | None, int, str, str]]
+    whole: bool  # one stretch, no pause or speed of its own: its result is the chunk's audio as it is
+
+
 async def say(engine: Engine, spoken: str, voice: str, prosody: Prosody) -> Synthesis:
     """Synthesise a chunk's spoken text, with its word timing (over ``spoken``). With pauses or speed
     changes in it, each stretch is made on its own and the audio joined, with silence where a pause stands."""
+    return await finish(await render(engine, spoken, voice, prosody))
+
+
+async def render(engine: Engine, spoken: str, voice: str, prosody: Prosody) -> Rendered:
+    """The engine's part of ``say``: every call to the engine, and nothing after the last one returns (a
+    caller that must keep what the engine made shields ``finish`` from there)."""
     parts = marks.parts(spoken) if marks.ANY_MARK.search(spoken) else [marks.Part(spoken)]
     if len(parts) == 1 and not parts[0].pause_ms and not parts[0].rate:
         text = await asyncio.to_thread(engine_text, engine, parts[0].text)  # the first call loads a table
-        whole = await engine.synthesize(text, voice, prosody)
-        return replace(whole, timing=await asyncio.to_thread(_timed, whole, text, spoken))
+        made = await engine.synthesize(text, voice, prosody)
+        return Rendered(spoken, prosody.volume, [(made, 0, text, spoken)], whole=True)
     results: list[tuple[Synthesis | None, int, str, str]] = []
     for part in parts:
         text = await asyncio.to_thread(engine_text, engine, part.text) if part.text.strip() else ""
-        made = await engine.synthesize(text, voice, with_rate(prosody, part.rate)) if text else None
-        results.append((made, part.pause_ms, text, part.text))
-    audio, joined = await asyncio.to_thread(_join, results, spoken, prosody.volume)
+        said = await engine.synthesize(text, voice, with_rate(prosody, part.rate)) if text else None
+        results.append((said, part.pause_ms, text, part.text))
+    return Rendered(spoken, prosody.volume, results, whole=False)
+
+
+async def finish(rendered: Rendered) -> Synthesis:
+    """The chunk's audio and timing from what the engine made (in a thread: decoding, joining, encoding)."""
+    if rendered.whole:
+        made, _, text, spoken = rendered.results[0]
+        assert made is not None
+        return replace(made, timing=await asyncio.to_thread(_timed, made, text, spoken))
+    audio, joined = await asyncio.to_thread(_join, rendered.results, rendered.spoken, rendered.volume)
     return Synthesis(audio=audio, duration=mp3.duration(audio), source=joined.source, timing=joined)
 
 
