@@ -1,6 +1,6 @@
 """Word timings: how close the local voice's predicted times are to the audio, and what keeping them costs.
 
-Run: .venv/bin/python benchmarks/bench_timing.py [--rounds 3] [--limit N]
+Run: .venv/bin/python benchmarks/bench_timing.py [--rounds 3] [--limit N] [--engine local|espeak]
 
 Accuracy: every chunk of the corpus article and the demo article is made with the local voice as the
 service makes it (`utterance.say`). Inside a chunk, at every pause from punctuation (a silence of 120 ms or
@@ -11,6 +11,12 @@ Cost: the same chunks made side by side, interleaved per chunk, by the service's
 marks placed and serialised) and by a baseline that does what synthesis did before timings were kept (the
 same model calls, trims, fades, pauses and MP3 encoding, and nothing else). Reported: the ratio of the
 medians of per-round totals.
+
+``--engine espeak``: accuracy only, for an engine that reports no timings. Its syllables are spread over its
+audio with each clause break laid on the silence heard there (`timing.proportional` with pauses, as the
+service does); side by side, on the same audio, the plain spread without them. Anchored breaks sit on the
+detected onsets by construction (the same detector finds both), so what that row shows is how many breaks
+found their silence, and the plain row shows the error the anchoring takes away.
 """
 
 from __future__ import annotations
@@ -33,14 +39,15 @@ from bench_local import corpus_body  # noqa: E402
 
 from tts_service.audio import chunk, mp3, onsets, pcm  # noqa: E402
 from tts_service.engines import local  # noqa: E402
-from tts_service.engines.base import Prosody  # noqa: E402
+from tts_service.engines.base import Engine, Prosody  # noqa: E402
+from tts_service.engines.espeak import EspeakEngine  # noqa: E402
 from tts_service.planning import (  # noqa: E402
     NO_LEXICON,  # noqa: E402
     SpokenChunk,
     plan_chunks,
 )
 from tts_service.text import phonemes, pinyin  # noqa: E402
-from tts_service.timing import Timing  # noqa: E402
+from tts_service.timing import Timing, proportional  # noqa: E402
 from tts_service.utterance import say  # noqa: E402
 
 CLAUSE_ENDS = "，,；;：:。！？!?"
@@ -54,7 +61,7 @@ def demo_body() -> str:
     return "\n".join(line for line in text.splitlines() if line and not line.startswith(("#", "---")))
 
 
-def chunks_of(text: str, engine: local.LocalEngine) -> list[SpokenChunk]:
+def chunks_of(text: str, engine: Engine) -> list[SpokenChunk]:
     planned = plan_chunks(text, "local", engine.version, engine.default_voice, Prosody(), 80, NO_LEXICON)
     return [c for c in planned if isinstance(c, SpokenChunk)]
 
@@ -85,26 +92,52 @@ def timed_render(engine: local.LocalEngine, text: str) -> str | None:
     return made.timing.to_json() if made.timing else None
 
 
-def accuracy(engine: local.LocalEngine, texts: dict[str, str], limit: int | None) -> None:
+def accuracy(engine: Engine, texts: dict[str, str], limit: int | None, plain: bool = False) -> None:
     for name, text in texts.items():
-        found: list[float] = []
-        missed = 0
+        found: dict[str, list[float]] = {"service": [], "plain spread": []}
+        missed = dict.fromkeys(found, 0)
+        spent = {"synthesis": 0.0, "anchoring": 0.0}
         for piece in chunks_of(text, engine)[:limit]:
+            started = time.perf_counter()
             made = asyncio.run(say(engine, piece.spoken, engine.default_voice, Prosody()))
+            spent["synthesis"] += time.perf_counter() - started
             assert made.timing is not None
             samples = pcm.from_int16(mp3.decode(made.audio))
-            predicted = after_pauses(piece.spoken, made.timing)
-            errs, miss = onsets.errors(predicted, samples, mp3.SAMPLE_RATE, MATCH_WINDOW)
-            found += errs
-            missed += miss
-        ms = sorted(abs(e) * 1000 for e in found)
-        within = sum(m <= 40 for m in ms)
-        print(
-            f"{name}: {len(found)} pauses matched, {missed} unmatched;"
-            f" |error| median {statistics.median(ms):.1f} ms, p90 {ms[int(0.9 * (len(ms) - 1))]:.1f} ms,"
-            f" max {ms[-1]:.1f} ms; within ±40 ms: {within}/{len(ms)};"
-            f" signed mean {statistics.mean(found) * 1000:+.1f} ms"
-        )
+            timings = {"service": made.timing}
+            if plain:  # the same audio, spread as before anchoring
+                rate = mp3.SAMPLE_RATE
+                lo, hi = pcm.trim_bounds(samples, rate, keep=0.0)
+                timings["plain spread"] = proportional(piece.spoken, lo / rate, hi / rate)
+                started = time.perf_counter()  # what anchoring adds to the service's path
+                proportional(piece.spoken, lo / rate, hi / rate, onsets.onsets(samples, rate))
+                spent["anchoring"] += time.perf_counter() - started
+            for kind, timing in timings.items():
+                predicted = after_pauses(piece.spoken, timing)
+                errs, miss = onsets.errors(predicted, samples, mp3.SAMPLE_RATE, MATCH_WINDOW)
+                found[kind] += errs
+                missed[kind] += miss
+        if plain:
+            print(
+                f"{name}: synthesis (say) {spent['synthesis']:.2f} s, of which anchoring"
+                f" {spent['anchoring'] * 1000:.1f} ms ({spent['anchoring'] / spent['synthesis']:.2%})"
+            )
+        for kind, errs in found.items():
+            if plain or kind == "service":
+                report(f"{name} ({kind})" if plain else name, errs, missed[kind])
+
+
+def report(name: str, found: list[float], missed: int) -> None:
+    ms = sorted(abs(e) * 1000 for e in found)
+    if not ms:
+        print(f"{name}: no pauses matched, {missed} unmatched")
+        return
+    within = sum(m <= 40 for m in ms)
+    print(
+        f"{name}: {len(found)} pauses matched, {missed} unmatched;"
+        f" |error| median {statistics.median(ms):.1f} ms, p90 {ms[int(0.9 * (len(ms) - 1))]:.1f} ms,"
+        f" max {ms[-1]:.1f} ms; within ±40 ms: {within}/{len(ms)};"
+        f" signed mean {statistics.mean(found) * 1000:+.1f} ms"
+    )
 
 
 def cost(engine: local.LocalEngine, texts: dict[str, str], rounds: int, limit: int | None) -> None:
@@ -142,9 +175,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None, help="chunks per article (default: all)")
     parser.add_argument("--skip-cost", action="store_true")
+    parser.add_argument("--engine", choices=["local", "espeak"], default="local")
     args = parser.parse_args()
-    engine = local.LocalEngine(Path(tempfile.mkdtemp()), threads=2)
     texts = {"corpus": corpus_body(), "demo": demo_body()}
+    if args.engine == "espeak":
+        accuracy(EspeakEngine(), texts, args.limit, plain=True)
+        return
+    engine = local.LocalEngine(Path(tempfile.mkdtemp()), threads=2)
     accuracy(engine, texts, args.limit)
     if not args.skip_cost:
         cost(engine, texts, args.rounds, args.limit)
