@@ -28,6 +28,8 @@ Source = Literal["model", "boundaries", "proportional"]
 SOURCES: tuple[Source, ...] = ("model", "boundaries", "proportional")
 MIN_COVERAGE = 0.5  # words an engine reported must place at least this share of the text, or are not used
 _SAYS = re.compile(r"[^\W_]")
+ANCHOR_WINDOW = 1.0  # seconds: a clause break further than this from every heard silence is spread over
+_CLAUSE_BREAK = re.compile(r"[，,、；;：:。.！!？?…]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +133,6 @@ def proportional(text: str, start: float, end: float, pauses: Sequence[tuple[flo
         begin, at = resume, silence_end
     marks += _spread(text, pieces[begin:], at, end)
     return Timing("proportional", tuple(marks))
-
-
-ANCHOR_WINDOW = 1.0  # seconds: a clause break further than this from every heard silence is spread over
-_CLAUSE_BREAK = re.compile(r"[，,、；;：:。.！!？?…]")
 
 
 def _spread(text: str, pieces: Sequence[tuple[int, int, float]], start: float, end: float) -> list[Mark]:
