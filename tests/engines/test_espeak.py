@@ -153,6 +153,7 @@ def test_a_cancelled_synthesis_closes_its_pipes() -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
+    gc.collect()  # what earlier tests left is theirs: only this test's garbage is counted below
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for delay in (0.02, 0.05, 0.1, 0.15) * 2:

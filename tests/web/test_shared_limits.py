@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
@@ -13,6 +14,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from tts_service.config import Settings
+from tts_service.engines.shared_state import cancellable_client
 from tts_service.web import create_app
 from tts_service.web.auth import FAILURES_PER_MINUTE
 from tts_service.web.shared_limits import SharedRateLimiter
@@ -39,6 +41,20 @@ async def test_redis_down_lets_calls_through(unused_tcp_port: int) -> None:
         assert await SharedRateLimiter(redis, "t", limit=1).allow("a") == 0.0
         assert await SharedRateLimiter(redis, "t", limit=1).allow("a") == 0.0
     finally:
+        await redis.aclose()
+
+
+async def test_a_stalled_redis_lets_calls_through_within_the_timeout(redis_url: str) -> None:
+    redis = cancellable_client(redis_url, 1.0)  # the app's kind: no socket timeout of its own
+    limiter = SharedRateLimiter(redis, "t", limit=1, timeout=0.5)
+    try:
+        assert await limiter.allow("a") == 0.0
+        await redis.execute_command("CLIENT", "PAUSE", 3000, "ALL")  # Redis answers nobody for 3 s
+        started = time.monotonic()
+        assert await limiter.allow("a") == 0.0  # over the limit, but unchecked: let through
+        assert time.monotonic() - started < 1.5
+    finally:
+        await redis.execute_command("CLIENT", "UNPAUSE")  # CLIENT commands are not paused
         await redis.aclose()
 
 

@@ -134,7 +134,8 @@ async def _queue(pipeline: Pipeline) -> dict[str, Any] | None:
     if pipeline.queue is None:
         return None
     try:
-        return dict(await asyncio.wait_for(asyncio.to_thread(pipeline.queue.status), 5))
+        async with asyncio.timeout(5):
+            return dict(await asyncio.to_thread(pipeline.queue.status))
     except (RedisError, TimeoutError):
         return {"down": True}
 

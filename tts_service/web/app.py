@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 from tts_service import __version__, resources
 from tts_service.config import Settings
 from tts_service.engines import Engine
+from tts_service.engines.shared_state import cancellable_client
 from tts_service.errors import Busy, InvalidInput, TTSError
 from tts_service.gate import Gate
 from tts_service.metrics import Metrics
@@ -139,7 +140,7 @@ def _redis(settings: Settings) -> Redis | None:
     """The deployment's Redis (TTS_REDIS_URL), or None: it connects at its first use, not here."""
     if settings.redis_url is None or not settings.redis_url.get_secret_value().strip():
         return None
-    return Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=5, socket_connect_timeout=5)
+    return cancellable_client(settings.redis_url.get_secret_value(), 5.0)
 
 
 class _App(FastAPI):

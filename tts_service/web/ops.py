@@ -87,7 +87,8 @@ async def _database(request: Request) -> dict[str, Any]:
     """Whether the database answers a query within a few seconds (a hung server must not hang the check)."""
     store = request.app.state.store
     try:
-        await asyncio.wait_for(store.ping(), HEALTH_TIMEOUT)
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            await store.ping()
     except (SQLAlchemyError, Unavailable, TimeoutError) as exc:
         reasons = {TimeoutError: "no answer in time", DatabaseDown: "unreachable"}
         reason = reasons.get(type(exc), type(exc).__name__)  # the details (addresses) go to the log only
@@ -111,7 +112,8 @@ async def _audio_store(cache: AudioStore) -> dict[str, Any]:
     """Whether new audio can be stored. Down is "degraded", not 503: audio already stored still plays
     (from the CDN, with TTS_AUDIO_BASE_URL), and jobs fail with the reason until it is back."""
     try:
-        await asyncio.wait_for(asyncio.to_thread(cache.probe), HEALTH_TIMEOUT)
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            await asyncio.to_thread(cache.probe)
     except (StorageError, TimeoutError) as exc:  # the reason names the bucket and endpoint: logged, not told
         log.warning("/healthz: the audio store: %s", getattr(exc, "message", "no answer in time"))
         return {"available": False}
@@ -121,7 +123,8 @@ async def _audio_store(cache: AudioStore) -> dict[str, Any]:
 async def _redis(redis: Redis) -> dict[str, Any]:
     """Whether Redis answers. Down is "degraded": the shared limits let calls through until it is back."""
     try:
-        await asyncio.wait_for(redis.ping(), HEALTH_TIMEOUT)
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            await redis.ping()
     except (RedisError, TimeoutError) as exc:
         log.warning("/healthz: Redis: %s", exc)
         return {"available": False}
@@ -132,7 +135,8 @@ async def queue_status(queue: TaskQueue) -> dict[str, Any]:
     """The task queue (TTS_REDIS_URL): reachable, its backlog per queue, and the workers seen recently.
     No worker with work waiting is "degraded": cached audio plays, new audio waits for a worker."""
     try:
-        status = await asyncio.wait_for(asyncio.to_thread(queue.status), HEALTH_TIMEOUT)
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            status = await asyncio.to_thread(queue.status)
     except (RedisError, TimeoutError) as exc:
         log.warning("/healthz: the task queue: %s", exc)
         return {"available": False}
@@ -199,7 +203,8 @@ async def metrics(request: Request, settings: SettingsDep, store: StoreDep) -> R
     queue: TaskQueue | None = request.app.state.pipeline.queue
     if queue is not None:  # the whole cluster's queue, as Redis holds it; left out while Redis is down
         try:
-            body += queue_metrics(await asyncio.wait_for(asyncio.to_thread(queue.status), HEALTH_TIMEOUT))
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                body += queue_metrics(await asyncio.to_thread(queue.status))
         except (RedisError, TimeoutError) as exc:
             log.warning("/metrics: the task queue: %s", exc)
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers=_NO_STORE)

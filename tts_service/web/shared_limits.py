@@ -9,6 +9,7 @@ clocks never enter into it). Each key expires a window after its last call, so i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 
@@ -38,16 +39,20 @@ class SharedRateLimiter:
     Redis unreachable: the call is allowed and a warning logged (the endpoint's own queue still bounds the
     work); /healthz reports Redis down."""
 
-    def __init__(self, redis: Redis, name: str, limit: int, window: float = 60.0) -> None:
-        self.redis, self.name, self.limit, self.window = redis, name, limit, window
+    def __init__(
+        self, redis: Redis, name: str, limit: int, window: float = 60.0, timeout: float = 5.0
+    ) -> None:
+        self.redis, self.name, self.limit, self.window, self.timeout = redis, name, limit, window, timeout
         self._slide = redis.register_script(_SLIDE)
 
     async def allow(self, client: str) -> float:
         """Count a call by ``client``: 0 if allowed, else the seconds until it would be."""
         key = f"tts:limit:{self.name}:{client}"
         try:
-            wait = await self._slide(keys=[key], args=[self.limit, self.window, secrets.token_hex(8)])
-        except RedisError as exc:
-            log.warning("rate limit %s not checked (Redis: %s); allowing the call", self.name, exc)
+            async with asyncio.timeout(self.timeout):  # the client has no socket timeout of its own
+                wait = await self._slide(keys=[key], args=[self.limit, self.window, secrets.token_hex(8)])
+        except (RedisError, TimeoutError) as exc:
+            reason = exc if isinstance(exc, RedisError) else f"no answer in {self.timeout:g} s"
+            log.warning("rate limit %s not checked (Redis: %s); allowing the call", self.name, reason)
             return 0.0
         return max(0.0, float(wait))
