@@ -23,7 +23,8 @@ _REVISION = "r2"
 # before a space. Chinese pages often carry ASCII commas (the corpus article does), so each one touching a
 # Han character is handed over in its full-width form. Between digits or Latin words it stays as written.
 _FULL_WIDTH = {",": "，", ".": "。", "!": "！", "?": "？", ";": "；", ":": "："}
-_ASCII_CLAUSE = re.compile(rf"(?<=[{HAN}])[,.!?;:]|[,.!?;:](?=[{HAN}])")
+_MARK = f"[{re.escape(''.join(_FULL_WIDTH))}]"
+_ASCII_CLAUSE = re.compile(rf"(?<=[{HAN}]){_MARK}|{_MARK}(?=[{HAN}])")
 
 
 def _punctuated(text: str) -> str:

@@ -23,13 +23,17 @@ import logging
 import random
 import secrets
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _NOW = """
 local t = redis.call('TIME')
@@ -127,6 +131,16 @@ def cancellable_client(url: str, timeout: float) -> Redis:
     return Redis.from_url(url, socket_timeout=None, socket_connect_timeout=timeout)
 
 
+async def answer(command: Awaitable[T], within: float) -> T:
+    """A command of a ``cancellable_client``, bounded: its answer within ``within`` seconds, or redis's
+    TimeoutError ("no answer in N s"), a RedisError like any other Redis failure."""
+    try:
+        async with asyncio.timeout(within):
+            return await command
+    except TimeoutError:
+        raise RedisTimeoutError(f"no answer in {within:g} s") from None
+
+
 class SharedStateDown(Exception):
     """Redis did not answer (or answered an error): use the per-process state for now."""
 
@@ -157,14 +171,12 @@ class RedisLink:
     async def run(self, script: str, keys: list[str], args: list[Any], doing: str) -> Any:
         """Run a Lua script; SharedStateDown (after a warning) if Redis fails."""
         try:
-            async with asyncio.timeout(self._timeout):
-                return await self.client().eval(script, len(keys), *keys, *args)
-        except (RedisError, TimeoutError) as exc:
+            return await answer(self.client().eval(script, len(keys), *keys, *args), self._timeout)
+        except RedisError as exc:
             self._down_until = time.monotonic() + self._rest
-            reason = str(exc) if isinstance(exc, RedisError) else f"no answer in {self._timeout:g} s"
             message = "Redis unreachable while %s (%s); per-process limits for the next %g s"
-            log.warning(message, doing, reason, self._rest)
-            raise SharedStateDown(reason) from exc
+            log.warning(message, doing, exc, self._rest)
+            raise SharedStateDown(str(exc)) from exc
 
     async def aclose(self) -> None:
         """Close the client (its connections), if one was made."""

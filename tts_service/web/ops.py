@@ -19,6 +19,7 @@ from tts_service import __version__
 from tts_service.cache import AudioStore
 from tts_service.config import Settings
 from tts_service.engines import ENGINE_NAMES, EngineRegistry
+from tts_service.engines.shared_state import answer
 from tts_service.errors import DatabaseDown, StorageError, SynthesisError, TTSError, Unauthorized, Unavailable
 from tts_service.keys import ApiKeys
 from tts_service.metrics import Metrics, api_key_metrics
@@ -123,9 +124,8 @@ async def _audio_store(cache: AudioStore) -> dict[str, Any]:
 async def _redis(redis: Redis) -> dict[str, Any]:
     """Whether Redis answers. Down is "degraded": the shared limits let calls through until it is back."""
     try:
-        async with asyncio.timeout(HEALTH_TIMEOUT):
-            await redis.ping()
-    except (RedisError, TimeoutError) as exc:
+        await answer(redis.ping(), HEALTH_TIMEOUT)
+    except RedisError as exc:
         log.warning("/healthz: Redis: %s", exc)
         return {"available": False}
     return {"available": True}

@@ -9,12 +9,13 @@ clocks never enter into it). Each key expires a window after its last call, so i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from tts_service.engines.shared_state import answer
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,10 @@ class SharedRateLimiter:
     async def allow(self, client: str) -> float:
         """Count a call by ``client``: 0 if allowed, else the seconds until it would be."""
         key = f"tts:limit:{self.name}:{client}"
+        slide = self._slide(keys=[key], args=[self.limit, self.window, secrets.token_hex(8)])
         try:
-            async with asyncio.timeout(self.timeout):  # the client has no socket timeout of its own
-                wait = await self._slide(keys=[key], args=[self.limit, self.window, secrets.token_hex(8)])
-        except (RedisError, TimeoutError) as exc:
-            reason = exc if isinstance(exc, RedisError) else f"no answer in {self.timeout:g} s"
-            log.warning("rate limit %s not checked (Redis: %s); allowing the call", self.name, reason)
+            wait = await answer(slide, self.timeout)
+        except RedisError as exc:
+            log.warning("rate limit %s not checked (Redis: %s); allowing the call", self.name, exc)
             return 0.0
         return max(0.0, float(wait))
